@@ -1,0 +1,270 @@
+"""Customers and their cards: find, identify, enrol, issue, link, block, replace."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import select, update
+
+from pos_loyalty import cards, ledger
+from pos_loyalty.db import db
+from pos_loyalty.errors import (
+    AccountNotFound, CardAlreadyLinked, CardBlocked, CardNotFound, InvalidCardNumber, InvalidPin,
+    Locked, PhoneTaken, ValidationFailed,
+)
+from pos_loyalty.models import Account, AuditEvent, Card, CardBatch, Program
+from pos_loyalty.programs import rules_for
+from pos_loyalty.rules import ProgramRules, points_value_minor
+from pos_loyalty.security import LockoutPolicy, hash_secret, is_valid_pin, verify_secret
+
+
+def normalize_number(raw: Any, rules: ProgramRules) -> str:
+    """The canonical card number, or InvalidCardNumber (format or check digit)."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidCardNumber("A card number is required.", field="card_number")
+    digits = raw.strip().replace(" ", "").replace("-", "")
+    symbology = "ean13" if digits.isdigit() and len(digits) == 13 else rules.card_symbology
+    try:
+        return cards.normalize_card_number(digits, symbology)
+    except cards.InvalidCardNumber as exc:
+        raise InvalidCardNumber(f"This card number is not valid: {exc}.",
+                                field="card_number") from exc
+
+
+def find_card(program: Program, raw_number: Any) -> Card:
+    number = normalize_number(raw_number, rules_for(program))
+    card = db.session.scalar(select(Card).where(Card.program_id == program.id,
+                                                Card.number == number))
+    if card is None:
+        raise CardNotFound()
+    return card
+
+
+def account_of_card(card: Card, *, for_spending: bool = False) -> Account | None:
+    """The card's account; a lost, blocked or replaced card cannot be used to spend."""
+    if card.status in ("blocked", "lost", "replaced", "closed") and for_spending:
+        raise CardBlocked()
+    if card.account_id is None:
+        return None
+    return db.session.get(Account, card.account_id)
+
+
+def parse_phone(raw: Any, region: str) -> str:
+    """E.164 from what a person typed; national numbers are read in the program's country."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValidationFailed("A phone number is required.", field="phone")
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationFailed("This phone number cannot be read.", field="phone") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationFailed("This phone number is not valid.", field="phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def program_region(program: Program) -> str:
+    return program.locale.split("_")[-1].upper() if "_" in program.locale else "FR"
+
+
+def mask_phone(phone: str | None) -> str:
+    """What a cashier may see: country code and the last two digits."""
+    if not phone:
+        return ""
+    return phone[:3] + "*" * max(len(phone) - 5, 0) + phone[-2:]
+
+
+def account_summary(program: Program, account: Account) -> dict[str, Any]:
+    rules = rules_for(program)
+    return {
+        "id": account.id,
+        "first_name": account.first_name,
+        "phone_masked": mask_phone(account.phone_e164),
+        "status": account.status,
+        "available_points": account.available_points,
+        "pending_points": account.pending_points,
+        "available_value_minor": points_value_minor(account.available_points, rules),
+        "can_redeem": account.status == "active" and account.available_points > 0,
+    }
+
+
+def card_view(program: Program, card: Card) -> dict[str, Any]:
+    account = account_of_card(card)
+    return {"card_number": card.number, "status": card.status,
+            "account": account_summary(program, account) if account else None}
+
+
+@dataclass(frozen=True)
+class PinCheck:
+    """The outcome of a PIN check; the caller commits the counter, then raises if refused."""
+    account: Account | None
+    error: Exception | None
+
+
+def check_pin(program: Program, phone_raw: Any, pin: Any, now: dt.datetime,
+              policy: LockoutPolicy, hasher: Any) -> PinCheck:
+    phone = parse_phone(phone_raw, program_region(program))
+    if not isinstance(pin, str) or not pin:
+        raise ValidationFailed("A PIN is required.", field="pin")
+    account = db.session.scalar(select(Account).where(Account.program_id == program.id,
+                                                      Account.phone_e164 == phone))
+    if account is None or account.status == "closed":
+        raise AccountNotFound()
+    if account.locked_until and account.locked_until > now:
+        return PinCheck(None, Locked(details_until(account.locked_until)))
+    if verify_secret(hasher, account.pin_hash, pin):
+        account.failed_pin_attempts = 0
+        account.locked_until = None
+        return PinCheck(account, None)
+    return PinCheck(None, _count_failure(account, now, policy))
+
+
+def details_until(until: dt.datetime) -> str:
+    return f"Too many wrong PINs: try again after {until.strftime('%H:%M')} UTC."
+
+
+def _count_failure(account: Account, now: dt.datetime, policy: LockoutPolicy) -> Exception:
+    """One more wrong PIN, counted in the database so every app server agrees."""
+    attempts = db.session.execute(
+        update(Account).where(Account.id == account.id)
+        .values(failed_pin_attempts=Account.failed_pin_attempts + 1)
+        .returning(Account.failed_pin_attempts)).scalar_one()
+    left = max(policy.max_attempts - attempts, 0)
+    if left == 0:
+        db.session.execute(update(Account).where(Account.id == account.id)
+                           .values(failed_pin_attempts=0, locked_until=now + policy.lockout))
+    return InvalidPin(attempts_left=left)
+
+
+def create_customer(program: Program, phone_raw: Any, pin: Any, now: dt.datetime, hasher: Any,
+                    *, first_name: str = "", card_number: str | None = None,
+                    actor: str = "") -> Card:
+    """A new account with its first card: the blank plastic card given, or a virtual one."""
+    phone = parse_phone(phone_raw, program_region(program))
+    if not isinstance(pin, str) or not is_valid_pin(pin):
+        raise ValidationFailed("A PIN is 4 to 8 digits.", field="pin")
+    taken = db.session.scalar(select(Account.id).where(Account.program_id == program.id,
+                                                       Account.phone_e164 == phone))
+    if taken:
+        raise PhoneTaken()
+    account = Account(program_id=program.id, phone_e164=phone, first_name=first_name.strip(),
+                      pin_hash=hash_secret(hasher, pin), created_at=now)
+    db.session.add(account)
+    db.session.flush()
+    card = (link_card(program, account, card_number, now) if card_number
+            else issue_virtual_card(program, account, now))
+    _grant_signup_bonus(program, account, now, actor)
+    return card
+
+
+def _grant_signup_bonus(program: Program, account: Account, now: dt.datetime, actor: str) -> None:
+    rules = rules_for(program)
+    if rules.signup_bonus_points <= 0:
+        return
+    ctx = ledger.EntryContext(program_id=program.id, now=now, actor=actor, reason="sign-up bonus")
+    ledger.credit(ctx, account.id, rules.signup_bonus_points, "bonus", available_at=now,
+                  expires_at=expiry_for(rules, now))
+
+
+def expiry_for(rules: ProgramRules, available_at: dt.datetime) -> dt.datetime | None:
+    """When points that become available at `available_at` expire (calendar months later)."""
+    if rules.expiry_months <= 0:
+        return None
+    month_index = available_at.month - 1 + rules.expiry_months
+    year, month = available_at.year + month_index // 12, month_index % 12 + 1
+    for day in (available_at.day, 30, 29, 28):
+        try:
+            return available_at.replace(year=year, month=month, day=day)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def reserve_serials(program: Program, count: int) -> int:
+    """Atomically take `count` card serials; returns the first."""
+    return db.session.execute(
+        update(Program).where(Program.id == program.id)
+        .values(next_card_serial=Program.next_card_serial + count)
+        .returning(Program.next_card_serial)).scalar_one() - count
+
+
+def issue_cards(program: Program, count: int, now: dt.datetime) -> list[str]:
+    """A batch of blank cards, numbered in the program's range, to be linked later."""
+    if not 1 <= count <= 100_000:
+        raise ValidationFailed("Issue between 1 and 100000 cards at a time.", field="count")
+    rules = rules_for(program)
+    first = reserve_serials(program, count)
+    batch = CardBatch(program_id=program.id, count=count, created_at=now)
+    db.session.add(batch)
+    db.session.flush()
+    numbers = [cards.make_card_number(rules.card_prefix, first + i, rules.card_symbology)
+               for i in range(count)]
+    db.session.execute(Card.__table__.insert(), [
+        {"program_id": program.id, "number": n, "symbology": rules.card_symbology,
+         "status": "blank", "kind": "plastic", "batch_id": batch.id, "created_at": now}
+        for n in numbers])
+    return numbers
+
+
+def issue_virtual_card(program: Program, account: Account, now: dt.datetime) -> Card:
+    rules = rules_for(program)
+    number = cards.make_card_number(rules.card_prefix, reserve_serials(program, 1),
+                                    rules.card_symbology)
+    card = Card(program_id=program.id, number=number, symbology=rules.card_symbology,
+                status="active", kind="virtual", account_id=account.id, linked_at=now,
+                created_at=now)
+    db.session.add(card)
+    db.session.flush()
+    return card
+
+
+def link_card(program: Program, account: Account, card_number: Any, now: dt.datetime) -> Card:
+    """Give a blank plastic card to an account; a card of someone else is refused."""
+    card = find_card(program, card_number)
+    if card.account_id == account.id and card.status == "active":
+        return card
+    if card.status != "blank":
+        raise CardAlreadyLinked()
+    card.account_id, card.status, card.linked_at = account.id, "active", now
+    db.session.flush()
+    return card
+
+
+def set_account_status(program: Program, account: Account, status: str, actor: str,
+                       reason: str, now: dt.datetime) -> None:
+    """Block or unblock: a blocked account keeps its points but cannot spend them."""
+    if status not in ("active", "blocked"):
+        raise ValidationFailed("status must be active or blocked", field="status")
+    account.status = status
+    audit(program, actor, f"account_{status}", f"account:{account.id}", now, reason=reason)
+
+
+def replace_card(program: Program, old: Card, actor: str, reason: str, now: dt.datetime,
+                 new_number: str | None = None) -> Card:
+    """A lost card is closed and a new one takes its place; the account and points stay."""
+    if old.account_id is None:
+        raise CardNotFound("A blank card has nothing to replace.")
+    account = db.session.get(Account, old.account_id)
+    new = (link_card(program, account, new_number, now) if new_number
+           else issue_virtual_card(program, account, now))
+    old.status, old.replaced_by_id = "replaced", new.id
+    audit(program, actor, "card_replaced", f"card:{old.number}", now, reason=reason,
+          new_card=new.number)
+    return new
+
+
+def audit(program: Program, actor: str, action: str, target: str, now: dt.datetime,
+          **details: Any) -> None:
+    db.session.add(AuditEvent(program_id=program.id, actor=actor or "system", action=action,
+                              target=target, details=details, created_at=now))
+
+
+def primary_card(account_id: int) -> Card:
+    """The card a till shows for an account found by phone: the newest active one."""
+    card = db.session.scalar(select(Card).where(Card.account_id == account_id,
+                                                Card.status == "active")
+                             .order_by(Card.linked_at.desc(), Card.id.desc()).limit(1))
+    if card is None:
+        raise CardNotFound("This customer has no active card.")
+    return card

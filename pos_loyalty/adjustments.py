@@ -1,0 +1,31 @@
+"""Manual corrections by a manager: always with a reason, always audited."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pos_loyalty import ledger
+from pos_loyalty.accounts import account_of_card, audit, expiry_for, find_card
+from pos_loyalty.errors import CardNotLinked, ValidationFailed
+from pos_loyalty.models import Program
+from pos_loyalty.payloads import MAX_POINTS
+from pos_loyalty.programs import rules_for
+
+
+def adjust_points(program: Program, card_number: Any, points: int, reason: str, actor: str,
+                  now: dt.datetime, staff_id: int | None = None) -> dict[str, int]:
+    """Credit or withdraw points on the card's account; a withdrawal may go below zero."""
+    if not reason or not reason.strip():
+        raise ValidationFailed("An adjustment needs a reason.", field="reason")
+    if points == 0 or abs(points) > MAX_POINTS:
+        raise ValidationFailed("Adjust by a non-zero number of points.", field="points")
+    account = account_of_card(find_card(program, card_number))
+    if account is None:
+        raise CardNotLinked()
+    ctx = ledger.EntryContext(program_id=program.id, now=now, staff_id=staff_id, actor=actor,
+                              reason=reason.strip())
+    entry = ledger.adjust(ctx, account.id, points, expires_at=expiry_for(rules_for(program), now))
+    audit(program, actor, "points_adjusted", f"account:{account.id}", now, points=points,
+          reason=reason.strip(), entry_id=entry.id)
+    return {"entry_id": entry.id, "available": entry.available_after,
+            "pending": entry.pending_after}

@@ -1,0 +1,93 @@
+"""The application factory: settings, database, blueprints, CLI and error handlers."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify, request
+from flask_migrate import Migrate
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from pos_loyalty.config import PROJECT_ROOT, load_settings
+from pos_loyalty.db import db, engine_options, init_engine_events
+from pos_loyalty.errors import DuplicateReceipt, LoyaltyError
+from pos_loyalty.security import make_hasher
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+migrate = Migrate()
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the whole service from settings; `config` overrides any setting (tests)."""
+    settings = load_settings(config)
+    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    database_url = settings["service"]["database_url"] or _default_sqlite_url(app)
+    app.config.update(
+        LOYALTY=settings,
+        SECRET_KEY=settings["service"]["secret_key"] or "dev-only-not-secret",
+        SQLALCHEMY_DATABASE_URI=database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(database_url, settings),
+        JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings["service"]["env"] == "production",
+    )
+    app.extensions["pos_loyalty.hasher"] = make_hasher(settings["security"])
+    db.init_app(app)
+    init_engine_events(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    _register_blueprints(app)
+    _register_error_handlers(app)
+    from pos_loyalty.cli import register_commands
+    register_commands(app)
+    return app
+
+
+def _default_sqlite_url(app: Flask) -> str:
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{Path(app.instance_path) / 'pos_loyalty.sqlite3'}"
+
+
+def _register_blueprints(app: Flask) -> None:
+    from pos_loyalty.pos_api import bp as pos_api
+    app.register_blueprint(pos_api)
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/webhooks/")
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(LoyaltyError)
+    def loyalty_error(error: LoyaltyError) -> Any:
+        return jsonify(error.to_json()), error.status
+
+    @app.errorhandler(IntegrityError)
+    def integrity_error(error: IntegrityError) -> Any:
+        """A unique constraint lost a race that a pre-check could not see."""
+        db.session.rollback()
+        text = str(error.orig)
+        if "receipt_number" in text or "uq_sale_terminal_id" in text:
+            return loyalty_error(DuplicateReceipt())
+        conflict = LoyaltyError("This conflicts with a change made at the same moment; retry.")
+        conflict.code, conflict.status = "conflict", 409
+        return loyalty_error(conflict)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        if not wants_json():
+            return error
+        code = (error.name or "error").lower().replace(" ", "_")
+        return jsonify({"error": {"code": code, "message": error.description}}), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception) -> Any:
+        app.logger.exception("unhandled error")
+        db.session.rollback()
+        if not wants_json():
+            return "Something went wrong on our side; nothing was saved. Please retry.", 500
+        return jsonify({"error": {"code": "internal_error",
+                                  "message": "Something went wrong; nothing was saved."}}), 500

@@ -1,0 +1,225 @@
+"""`pos-loyalty` commands (also `flask --app pos_loyalty ...`).
+
+Each command that creates something prints its identifier or key on its last line, so scripts
+can take it with `tail -n 1`.
+"""
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from pos_loyalty import accounts, holds, ledger, programs
+from pos_loyalty.clock import now
+from pos_loyalty.db import db, run_in_transaction
+from pos_loyalty.errors import LoyaltyError
+from pos_loyalty.models import Program
+from pos_loyalty.security import app_hasher
+
+
+def register_commands(app: Flask) -> None:
+    for command in (init_command, demo_command, serve_command, stores, terminals, staff, cards,
+                    customers, points, verify_command, expire_command):
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    from pos_loyalty.app import create_app
+    FlaskGroup(create_app=create_app, add_default_commands=False,
+               help="pos-loyalty: loyalty cards and points for physical stores.")(
+        prog_name="pos-loyalty")
+
+
+def _fail(error: LoyaltyError) -> None:
+    click.echo(f"error: {error.message}", err=True)
+    sys.exit(2)
+
+
+def _run(work):  # type: ignore[no-untyped-def]
+    """Run a write in one transaction; a domain error becomes a message and exit status 2."""
+    try:
+        return run_in_transaction(work)
+    except LoyaltyError as error:
+        _fail(error)
+
+
+def migrate_schema() -> str:
+    """Upgrade the database to the newest Alembic revision and make sure a program exists."""
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    program = _run(programs.default_program)
+    return program.slug
+
+
+@click.command("init", help="Create or upgrade the schema (Alembic) and the default program.")
+@with_appcontext
+def init_command() -> None:
+    slug = migrate_schema()
+    click.echo(f"schema is up to date; program {slug!r} is ready")
+    click.echo(slug)
+
+
+@click.command("demo", help="Start the product on a fresh SQLite file with demo data.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Load the demo data and exit.")
+def demo_command(host: str, port: int, no_serve: bool) -> None:
+    from pos_loyalty.demo import run_demo
+    run_demo(host, port, serve=not no_serve)
+
+
+@click.command("serve", help="Serve the app (development server; use gunicorn in production).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def serve_command(host: str, port: int) -> None:
+    from werkzeug.serving import run_simple
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(f"serving on http://{host}:{port}/")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@click.group(help="Stores of the program.")
+def stores() -> None:
+    pass
+
+
+@stores.command("create")
+@click.argument("name")
+@click.option("--address", default="")
+@with_appcontext
+def stores_create(name: str, address: str) -> None:
+    store = _run(lambda: programs.create_store(programs.default_program(), name, address=address))
+    click.echo(f"store {store.name!r} created")
+    click.echo(store.id)
+
+
+@click.group(help="Till terminals and their API keys.")
+def terminals() -> None:
+    pass
+
+
+@terminals.command("create")
+@click.option("--store", "store_id", required=True, type=int)
+@click.option("--name", default="")
+@with_appcontext
+def terminals_create(store_id: int, name: str) -> None:
+    terminal, key = _run(lambda: programs.create_terminal(programs.default_program(), store_id,
+                                                          name))
+    click.echo(f"terminal {terminal.id} created; its API key is shown only now:")
+    click.echo(key)
+
+
+@click.group(help="Cashiers, managers and admins.")
+def staff() -> None:
+    pass
+
+
+@staff.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["cashier", "manager", "admin"]), required=True)
+@click.option("--store", "store_id", type=int, default=None)
+@click.option("--password-stdin", is_flag=True, required=True,
+              help="Read the password from standard input (never from the command line).")
+@with_appcontext
+def staff_create(username: str, role: str, store_id: int | None, password_stdin: bool) -> None:
+    password = sys.stdin.readline().rstrip("\r\n")
+    member = _run(lambda: programs.create_staff(programs.default_program(), username, role,
+                                                password, store_id, app_hasher()))
+    click.echo(f"{role} {member.username!r} created")
+    click.echo(member.id)
+
+
+@click.group(help="Card batches.")
+def cards() -> None:
+    pass
+
+
+@cards.command("issue")
+@click.option("--count", required=True, type=int)
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def cards_issue(count: int, csv_path: Path | None) -> None:
+    numbers = _run(lambda: accounts.issue_cards(programs.default_program(), count, now()))
+    if csv_path:
+        with csv_path.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["card_number"])
+            writer.writerows([n] for n in numbers)
+    for number in numbers:
+        click.echo(number)
+
+
+@click.group(help="Customers.")
+def customers() -> None:
+    pass
+
+
+@customers.command("create")
+@click.option("--phone", required=True, help="E.164, e.g. +33612345678")
+@click.option("--pin", required=True)
+@click.option("--card", "card_number", default=None, help="A blank card to link.")
+@click.option("--first-name", default="")
+@with_appcontext
+def customers_create(phone: str, pin: str, card_number: str | None, first_name: str) -> None:
+    card = _run(lambda: accounts.create_customer(
+        programs.default_program(), phone, pin, now(), app_hasher(), first_name=first_name,
+        card_number=card_number, actor="cli"))
+    click.echo(f"customer created with card {card.number}")
+    click.echo(card.number)
+
+
+@click.group(help="Points.")
+def points() -> None:
+    pass
+
+
+@points.command("adjust", help="Credit (positive) or withdraw (negative) points with a reason.")
+@click.argument("card_number")
+@click.argument("amount", type=int)
+@click.option("--reason", required=True)
+@click.option("--actor", default="cli")
+@with_appcontext
+def points_adjust(card_number: str, amount: int, reason: str, actor: str) -> None:
+    from pos_loyalty.adjustments import adjust_points
+    result = _run(lambda: adjust_points(programs.default_program(), card_number, amount, reason,
+                                        actor, now()))
+    click.echo(f"{amount:+d} points; balance {result['available']} available, "
+               f"{result['pending']} pending")
+    click.echo(result["entry_id"])
+
+
+@click.command("verify", help="Check every account against its ledger; exit 1 on a mismatch.")
+@with_appcontext
+def verify_command() -> None:
+    mismatches = ledger.verify_accounts()
+    accounts_count = db.session.query(db.func.count()).select_from(
+        accounts.Account).scalar()
+    for found in mismatches:
+        click.echo(f"account {found.account_id}: {found.what}: cached {found.cached}, "
+                   f"computed {found.computed}")
+    if mismatches:
+        click.echo(f"FAILED: {len(mismatches)} mismatches")
+        sys.exit(1)
+    click.echo(f"ok: {accounts_count} accounts match their ledger")
+
+
+@click.command("expire", help="Release due pending points, expire old points, end expired holds.")
+@with_appcontext
+def expire_command() -> None:
+    moment = now()
+    released = expired = ended = 0
+    for program in db.session.scalars(select(Program)).all():
+        for account_id in ledger.accounts_with_pending_due(program.id, moment):
+            ctx = ledger.EntryContext(program_id=program.id, now=moment, actor="expire job")
+            released += _run(lambda: ledger.release_pending(ctx, account_id))
+        for account_id in ledger.accounts_with_expiring_lots(program.id, moment):
+            ctx = ledger.EntryContext(program_id=program.id, now=moment, actor="expire job")
+            expired += _run(lambda: ledger.expire_lots(ctx, account_id))
+        ended += _run(lambda: holds.sweep_expired_holds(program, moment))
+    click.echo(f"released {released} points, expired {expired} points, ended {ended} holds")

@@ -1,0 +1,91 @@
+"""Settings: config/default.toml, then the file named by LOYALTY_CONFIG, then LOYALTY_* variables.
+
+Read only inside create_app(), never at import time, so tests and tools can build apps with
+their own settings side by side.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "default.toml"
+
+# Short names for the settings an operator sets most often.
+ENV_SHORTCUTS = {
+    "LOYALTY_DATABASE_URL": ("service", "database_url"),
+    "LOYALTY_SECRET_KEY": ("service", "secret_key"),
+    "LOYALTY_ENV": ("service", "env"),
+}
+
+
+class ConfigError(RuntimeError):
+    """The settings cannot run the service (e.g. production without a secret key)."""
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None,
+                  environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Merge every source, later ones winning, and check the result can run."""
+    environ = os.environ if environ is None else environ
+    settings = _read_toml(DEFAULT_CONFIG_PATH)
+    extra_file = environ.get("LOYALTY_CONFIG")
+    if extra_file:
+        _merge(settings, _read_toml(Path(extra_file)))
+    _merge(settings, _from_environment(environ))
+    if overrides:
+        _merge(settings, copy.deepcopy(dict(overrides)))
+    _check(settings)
+    return settings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """LOYALTY_DATABASE_URL-style shortcuts, and LOYALTY_<SECTION>__<KEY> for any other key."""
+    found: dict[str, Any] = {}
+    for name, value in environ.items():
+        if name in ENV_SHORTCUTS:
+            section, key = ENV_SHORTCUTS[name]
+        elif name.startswith("LOYALTY_") and "__" in name:
+            section, _, key = name[len("LOYALTY_"):].lower().partition("__")
+        else:
+            continue
+        found.setdefault(section, {})[key] = _parse_env_value(value)
+    return found
+
+
+def _parse_env_value(value: str) -> Any:
+    """Numbers and booleans from the environment arrive as text; TOML syntax reads them back."""
+    try:
+        return tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        return value
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _check(settings: dict[str, Any]) -> None:
+    service = settings["service"]
+    if service.get("env") == "production":
+        if not service.get("secret_key"):
+            raise ConfigError("production needs LOYALTY_SECRET_KEY")
+        if not service.get("database_url"):
+            raise ConfigError("production needs LOYALTY_DATABASE_URL")

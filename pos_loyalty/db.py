@@ -1,0 +1,95 @@
+"""The database object, engine settings per backend, and the unit-of-work helper.
+
+SQLite: WAL, foreign keys, a busy timeout, and every transaction opened with BEGIN IMMEDIATE
+(SQLAlchemy's documented pysqlite recipe), so two writers queue instead of failing on a lock
+upgrade. PostgreSQL: READ COMMITTED, with a retry on serialization failure and deadlock.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import Engine, MetaData, event
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLSTATEs worth a retry: serialization_failure, deadlock_detected.
+RETRYABLE_SQLSTATES = {"40001", "40P01"}
+
+T = TypeVar("T")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC: both engines store and return it the same way."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def engine_options(url: str, settings: dict[str, Any]) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        timeout = settings["service"]["sqlite_busy_timeout_seconds"]
+        return {"connect_args": {"timeout": timeout, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5,
+            "isolation_level": "READ COMMITTED"}
+
+
+def init_engine_events(app: Flask) -> None:
+    """Hook SQLite pragmas and BEGIN IMMEDIATE onto the app's engine."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_retryable(error: DBAPIError) -> bool:
+    return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def run_in_transaction(work: Callable[[], T], retries: int = 5) -> T:
+    """Run `work` and commit; roll back on any error; retry serialization failures."""
+    for attempt in range(retries + 1):
+        try:
+            result = work()
+            db.session.commit()
+            return result
+        except DBAPIError as error:
+            db.session.rollback()
+            if attempt < retries and is_retryable(error):
+                continue
+            raise
+        except BaseException:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")

@@ -1,0 +1,84 @@
+"""`pos-loyalty demo`: a fresh SQLite database with a store, staff and 20 customers, served."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+from pathlib import Path
+
+import click
+
+from pos_loyalty import accounts, programs, sales
+from pos_loyalty.app import create_app
+from pos_loyalty.config import PROJECT_ROOT
+from pos_loyalty.db import db, run_in_transaction, utcnow
+from pos_loyalty.rules import BasketLine
+from pos_loyalty.security import app_hasher
+
+DEMO_DB = PROJECT_ROOT / "instance" / "demo.sqlite3"
+DEMO_LOGINS = (("cashier", "cashier", "cashier-demo"), ("manager", "manager", "manager-demo"),
+               ("admin", "admin", "admin-demo"))
+FIRST_NAMES = ("Camille", "Louis", "Léa", "Hugo", "Chloé", "Gabriel", "Manon", "Arthur", "Inès",
+               "Jules", "Sarah", "Lucas", "Emma", "Adam", "Jade", "Nathan", "Alice", "Raphaël",
+               "Lina", "Paul")
+CATEGORIES = (("BAGUETTE", "bakery", 110), ("CROISSANT", "bakery", 130),
+              ("TARTE", "pastry", 1890), ("CAFE", "drinks", 250), ("TABAC", "tobacco", 1100))
+
+
+def run_demo(host: str, port: int, serve: bool = True) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{DEMO_DB}{suffix}").unlink(missing_ok=True)
+    DEMO_DB.parent.mkdir(parents=True, exist_ok=True)
+    app = create_app({"service": {"database_url": f"sqlite:///{DEMO_DB}"}})
+    with app.app_context():
+        from pos_loyalty.cli import migrate_schema
+        migrate_schema()
+        key, customers = run_in_transaction(load_demo_data)
+    base = f"http://{host}:{port}"
+    click.echo(f"Demo data loaded into {DEMO_DB}")
+    click.echo(f"Cashier UI:   {base}/cashier/")
+    click.echo(f"POS API:      {base}/api/pos/v1/  (OpenAPI: {base}/api/pos/v1/openapi.json)")
+    for role, username, password in DEMO_LOGINS:
+        click.echo(f"Login ({role}): {username} / {password}")
+    for phone, card_number, pin in customers[:3]:
+        click.echo(f"Customer: card {card_number}, phone {phone}, PIN {pin}")
+    click.echo(f"Terminal API key: {key}")
+    if serve:
+        from werkzeug.serving import run_simple
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+def load_demo_data() -> tuple[str, list[tuple[str, str, str]]]:
+    """Program, store, terminal, staff, 20 customers with a few weeks of history."""
+    program = programs.default_program()
+    store = programs.create_store(program, "Boulangerie Lyon Part-Dieu",
+                                  address="17 rue de la République, 69002 Lyon",
+                                  phone="+33478000000", latitude=45.7606, longitude=4.8590,
+                                  opening_hours="Mo-Sa 07:00-20:00")
+    terminal, key = programs.create_terminal(program, store.id, "Caisse 1")
+    hasher = app_hasher()
+    for role, username, password in DEMO_LOGINS:
+        programs.create_staff(program, username, role, password, store.id, hasher)
+    plastic = accounts.issue_cards(program, 30, utcnow())
+    randomizer = random.Random(42)
+    start = utcnow() - dt.timedelta(days=30)
+    customers = []
+    for index, name in enumerate(FIRST_NAMES):
+        phone, pin = f"+336120000{index:02d}", f"{1234 + index:04d}"
+        card = accounts.create_customer(program, phone, pin, start, hasher, first_name=name,
+                                        card_number=plastic[index] if index % 2 == 0 else None,
+                                        actor="demo")
+        customers.append((phone, card.number, pin))
+        for visit in range(randomizer.randint(2, 6)):
+            _demo_sale(program, terminal, card.number, f"D{index:02d}-{visit}",
+                       start + dt.timedelta(days=visit * 4 + index % 3), randomizer)
+    return key, customers
+
+
+def _demo_sale(program, terminal, card_number, receipt, when, randomizer) -> None:  # type: ignore[no-untyped-def]
+    lines = [BasketLine(sku, category, randomizer.randint(1, 3), price)
+             for sku, category, price in randomizer.sample(CATEGORIES, randomizer.randint(1, 3))]
+    q = sales.quote_for_card(program, card_number, lines)
+    redeem = q.max_redeem_points // 2 if randomizer.random() < 0.3 else 0
+    sales.record_sale(program, terminal, sales.SaleRequest(card_number, receipt, lines, redeem),
+                      when)
+    db.session.flush()

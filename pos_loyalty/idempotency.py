@@ -1,0 +1,62 @@
+"""Idempotent writes: the first answer to a key is stored and replayed to every retry."""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from pos_loyalty.db import db
+from pos_loyalty.errors import IdempotencyConflict, IdempotencyKeyMissing, ValidationFailed
+from pos_loyalty.models import IdempotencyKey
+
+Reply = tuple[int, dict[str, Any]]
+
+
+def request_fingerprint(method: str, path: str, body: Any) -> str:
+    canonical = json.dumps([method, path, body], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def run_once(scope: str, key: str | None, fingerprint: str, work: Callable[[], Reply]) -> Reply:
+    """Run `work` unless this key already answered; call inside the write transaction.
+
+    The key row is claimed with INSERT ... ON CONFLICT DO NOTHING: a concurrent retry waits on
+    the unique index until the first transaction ends, then replays its stored answer. A
+    failed first attempt rolls the key back with everything else, so a retry runs afresh.
+    """
+    if not key:
+        raise IdempotencyKeyMissing()
+    if len(key) > 255:
+        raise ValidationFailed("The Idempotency-Key is longer than 255 characters.",
+                               field="Idempotency-Key")
+    if not _claim(scope, key, fingerprint):
+        return _replay(scope, key, fingerprint)
+    status, body = work()
+    db.session.execute(
+        IdempotencyKey.__table__.update()
+        .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+        .values(status_code=status, response=body))
+    return status, body
+
+
+def _claim(scope: str, key: str, fingerprint: str) -> bool:
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (insert(IdempotencyKey.__table__)
+                 .values(scope=scope, key=key, request_hash=fingerprint)
+                 .on_conflict_do_nothing(index_elements=["scope", "key"])
+                 .returning(IdempotencyKey.__table__.c.id))
+    return db.session.execute(statement).first() is not None
+
+
+def _replay(scope: str, key: str, fingerprint: str) -> Reply:
+    stored = db.session.execute(
+        select(IdempotencyKey.request_hash, IdempotencyKey.status_code, IdempotencyKey.response)
+        .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)).one()
+    if stored.request_hash != fingerprint or stored.status_code is None:
+        raise IdempotencyConflict()
+    return stored.status_code, stored.response

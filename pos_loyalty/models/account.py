@@ -1,0 +1,85 @@
+"""Customers' accounts and the cards that identify them."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from pos_loyalty.db import Base, utcnow
+
+ACCOUNT_STATUSES = ("active", "blocked", "closed")
+CARD_STATUSES = ("blank", "active", "blocked", "lost", "replaced", "closed")
+
+
+class Account(Base):
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"))
+    phone_e164: Mapped[str | None] = mapped_column(String(20))
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    locale: Mapped[str | None] = mapped_column(String(16))
+    # Cached balances: written only by pos_loyalty.ledger, checked by `pos-loyalty verify`.
+    available_points: Mapped[int] = mapped_column(default=0)
+    pending_points: Mapped[int] = mapped_column(default=0)
+    lifetime_earned: Mapped[int] = mapped_column(default=0)
+    lifetime_redeemed: Mapped[int] = mapped_column(default=0)
+    # Set when a take-back after a return drove the balance below zero.
+    negative_flagged: Mapped[bool] = mapped_column(default=False)
+    failed_pin_attempts: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    cards: Mapped[list[Card]] = relationship(back_populates="account", lazy="raise")
+
+    __table_args__ = (
+        UniqueConstraint("program_id", "phone_e164"),
+        CheckConstraint("status IN ('active', 'blocked', 'closed')", name="status_known"),
+        CheckConstraint("pending_points >= 0", name="pending_not_negative"),
+        CheckConstraint("lifetime_earned >= 0 AND lifetime_redeemed >= 0",
+                        name="lifetime_not_negative"),
+        CheckConstraint("failed_pin_attempts >= 0", name="attempts_not_negative"),
+    )
+
+
+class CardBatch(Base):
+    """Blank cards printed together (pre-printed plastic), linked to customers later."""
+    __tablename__ = "card_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"), index=True)
+    count: Mapped[int]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (CheckConstraint("count > 0", name="count_positive"),)
+
+
+class Card(Base):
+    __tablename__ = "card"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"))
+    number: Mapped[str] = mapped_column(String(32))
+    symbology: Mapped[str] = mapped_column(String(16), default="ean13")
+    status: Mapped[str] = mapped_column(String(16), default="blank")
+    kind: Mapped[str] = mapped_column(String(16), default="plastic")
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("card_batch.id"))
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("card.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    linked_at: Mapped[dt.datetime | None]
+
+    account: Mapped[Account | None] = relationship(back_populates="cards", lazy="raise")
+
+    __table_args__ = (
+        UniqueConstraint("program_id", "number"),
+        Index("ix_card_account_id", "account_id"),
+        CheckConstraint(
+            "status IN ('blank', 'active', 'blocked', 'lost', 'replaced', 'closed')",
+            name="status_known"),
+        CheckConstraint("kind IN ('plastic', 'virtual')", name="kind_known"),
+        CheckConstraint("(status = 'blank') = (account_id IS NULL)", name="blank_has_no_account"),
+    )

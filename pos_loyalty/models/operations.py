@@ -1,0 +1,60 @@
+"""What the service keeps about its own work: idempotent replies, audit trail, SMS outbox."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pos_loyalty.db import Base, utcnow
+
+
+class IdempotencyKey(Base):
+    """The first answer to a write, replayed for the same key and the same request."""
+    __tablename__ = "idempotency_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Who may replay it, e.g. "terminal:12": keys of different callers never collide.
+    scope: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None]
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+
+class AuditEvent(Base):
+    """Who changed what by hand (adjustments, blocks, replacements, staff)."""
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(120))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OutboxMessage(Base):
+    """An SMS to send, written in the same transaction as the change it tells about."""
+    __tablename__ = "outbox_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    to_phone: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    send_after: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    provider_sid: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+
+    __table_args__ = (Index("ix_outbox_message_status_send_after", "status", "send_after"),)

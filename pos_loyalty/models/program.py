@@ -1,0 +1,77 @@
+"""The tenant (Program) and where sales happen: stores, terminals, staff."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pos_loyalty.db import Base, utcnow
+
+STAFF_ROLES = ("cashier", "manager", "admin")
+
+
+class Program(Base):
+    __tablename__ = "program"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    timezone: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(16))
+    # Overrides of config [rules] for this program only.
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    branding: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    next_card_serial: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (CheckConstraint("next_card_serial >= 1", name="serial_positive"),)
+
+
+class Store(Base):
+    __tablename__ = "store"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(400), default="")
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    opening_hours: Mapped[str] = mapped_column(String(400), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Terminal(Base):
+    __tablename__ = "terminal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"), index=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("store.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # SHA-256 of the key: the key is 256 random bits, so a fast hash is the right one.
+    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"), index=True)
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("store.id"))
+    username: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("program_id", "username"),
+        CheckConstraint("role IN ('cashier', 'manager', 'admin')", name="role_known"),
+    )

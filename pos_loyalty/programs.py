@@ -1,0 +1,108 @@
+"""Programs, stores, terminals and staff: the set-up an admin does once."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+
+from pos_loyalty.db import db
+from pos_loyalty.errors import NotFound, ValidationFailed
+from pos_loyalty.models import Program, Staff, Store, Terminal
+from pos_loyalty.models.program import STAFF_ROLES
+from pos_loyalty.rules import ProgramRules, currency_exponent
+from pos_loyalty.security import hash_api_key, hash_secret, new_terminal_key
+
+
+def settings() -> dict[str, Any]:
+    return current_app.config["LOYALTY"]
+
+
+def rules_for(program: Program) -> ProgramRules:
+    """Config [rules] with the program's own overrides on top."""
+    merged = {**settings()["rules"], **(program.rules or {})}
+    return _rules_cached(json.dumps(merged, sort_keys=True), currency_exponent(program.currency))
+
+
+@lru_cache(maxsize=256)
+def _rules_cached(merged_json: str, exponent: int) -> ProgramRules:
+    return ProgramRules.from_settings(json.loads(merged_json), exponent)
+
+
+def local_day(program: Program, now: dt.datetime) -> dt.date:
+    """The program's calendar day at naive-UTC `now`."""
+    return now.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(program.timezone)).date()
+
+
+def local_day_start_utc(program: Program, day: dt.date) -> dt.datetime:
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=ZoneInfo(program.timezone))
+    return start.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def default_program() -> Program:
+    """The program the CLI works on when none is named: the first one, made if missing."""
+    program = db.session.scalar(select(Program).order_by(Program.id).limit(1))
+    if program is not None:
+        return program
+    defaults = settings()["program"]
+    program = Program(slug=defaults["slug"], name=defaults["name"], currency=defaults["currency"],
+                      timezone=defaults["timezone"], locale=defaults["locale"], rules={},
+                      branding={})
+    db.session.add(program)
+    db.session.flush()
+    return program
+
+
+def create_store(program: Program, name: str, **fields: Any) -> Store:
+    if not name.strip():
+        raise ValidationFailed("A store needs a name.", field="name")
+    store = Store(program_id=program.id, name=name.strip(), **fields)
+    db.session.add(store)
+    db.session.flush()
+    return store
+
+
+def get_store(program: Program, store_id: int) -> Store:
+    store = db.session.get(Store, store_id)
+    if store is None or store.program_id != program.id:
+        raise NotFound(f"No store {store_id} in this program.")
+    return store
+
+
+def create_terminal(program: Program, store_id: int, name: str = "") -> tuple[Terminal, str]:
+    """A terminal and its API key; the key is shown once and only its hash is kept."""
+    store = get_store(program, store_id)
+    key = new_terminal_key()
+    terminal = Terminal(program_id=program.id, store_id=store.id,
+                        name=name or f"{store.name} till", api_key_hash=hash_api_key(key))
+    db.session.add(terminal)
+    db.session.flush()
+    return terminal, key
+
+
+def terminal_for_key(key: str) -> Terminal | None:
+    terminal = db.session.scalar(select(Terminal).where(Terminal.api_key_hash == hash_api_key(key)))
+    return terminal if terminal is not None and terminal.active else None
+
+
+def create_staff(program: Program, username: str, role: str, password: str,
+                 store_id: int | None, hasher: Any) -> Staff:
+    if role not in STAFF_ROLES:
+        raise ValidationFailed(f"role must be one of {', '.join(STAFF_ROLES)}", field="role")
+    if len(password) < 8:
+        raise ValidationFailed("A password needs at least 8 characters.", field="password")
+    if store_id is not None:
+        get_store(program, store_id)
+    exists = db.session.scalar(select(Staff.id).where(Staff.program_id == program.id,
+                                                      Staff.username == username))
+    if exists:
+        raise ValidationFailed(f"The username {username!r} is taken.", field="username")
+    staff = Staff(program_id=program.id, store_id=store_id, username=username, role=role,
+                  password_hash=hash_secret(hasher, password))
+    db.session.add(staff)
+    db.session.flush()
+    return staff

@@ -1,0 +1,68 @@
+"""Secrets: PIN and password hashing (argon2id), terminal keys, and PIN lockout."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+TERMINAL_KEY_PREFIX = "tk_"
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    max_attempts: int
+    lockout: dt.timedelta
+
+    @classmethod
+    def from_settings(cls, security: dict[str, Any]) -> LockoutPolicy:
+        return cls(int(security["pin_max_attempts"]),
+                   dt.timedelta(minutes=int(security["pin_lockout_minutes"])))
+
+
+def make_hasher(security: dict[str, Any]) -> PasswordHasher:
+    return PasswordHasher(time_cost=int(security["argon2_time_cost"]),
+                          memory_cost=int(security["argon2_memory_kib"]),
+                          parallelism=int(security["argon2_parallelism"]))
+
+
+def hash_secret(hasher: PasswordHasher, secret: str) -> str:
+    return hasher.hash(secret)
+
+
+def verify_secret(hasher: PasswordHasher, stored_hash: str | None, secret: str) -> bool:
+    """True when `secret` matches; a missing or corrupt hash never matches."""
+    if not stored_hash:
+        return False
+    try:
+        return hasher.verify(stored_hash, secret)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_terminal_key() -> str:
+    return TERMINAL_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_api_key(key: str) -> str:
+    """Keys carry 256 random bits, so SHA-256 is enough and lets us look a key up by hash."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def is_valid_pin(pin: str) -> bool:
+    return pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8
+
+
+def app_hasher() -> PasswordHasher:
+    """The running app's hasher, built once from [security] by create_app()."""
+    from flask import current_app
+    return current_app.extensions["pos_loyalty.hasher"]
+
+
+def app_lockout_policy() -> LockoutPolicy:
+    from flask import current_app
+    return LockoutPolicy.from_settings(current_app.config["LOYALTY"]["security"])

@@ -1,0 +1,114 @@
+"""Shared fixtures: an app per database engine, each test on an empty database.
+
+SQLite always; PostgreSQL too when LOYALTY_TEST_DATABASE_URL is set (CI) or the local server
+answers. The schema is built once per engine with the real Alembic migrations; each test then
+starts from empty tables (a copied SQLite file, a TRUNCATE on PostgreSQL).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from flask_migrate import upgrade
+
+from pos_loyalty.app import MIGRATIONS_DIR, create_app
+from pos_loyalty.db import db
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 64, "argon2_parallelism": 1}
+
+
+def postgres_admin_url() -> str | None:
+    url = os.environ.get("LOYALTY_TEST_DATABASE_URL")
+    if url:
+        return url.replace("postgresql://", "postgresql+psycopg://", 1) \
+            if url.startswith("postgresql://") else url
+    try:
+        engine = sa.create_engine(DEFAULT_PG_URL, connect_args={"connect_timeout": 2})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return DEFAULT_PG_URL
+    except Exception:
+        return None
+
+
+ENGINES = ["sqlite"] + (["postgresql"] if postgres_admin_url() else [])
+
+
+def test_settings(database_url: str) -> dict:
+    return {"service": {"database_url": database_url, "secret_key": "test-secret"},
+            "security": FAST_HASHING}
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    _migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    admin_url = postgres_admin_url()
+    name = f"pos_loyalty_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    _migrate(url)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _migrate(url: str) -> None:
+    app = create_app(test_settings(url))
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR))
+        db.engine.dispose()
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_url")
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        tables = [t.name for t in db.metadata.sorted_tables if t.name != "program"]
+        connection.execute(sa.text(
+            "TRUNCATE " + ", ".join(f'"{t}"' for t in tables + ["program"])
+            + " RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Flask]:
+    app = create_app(test_settings(database_url))
+    app.config["TESTING"] = True
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
