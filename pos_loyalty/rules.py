@@ -169,7 +169,10 @@ def max_redeem(total_minor: int, available_points: int, rules: ProgramRules) -> 
                     floor_int(Decimal(total_minor) * rules.max_redeem_share))
     if cap_minor <= 0 or available_points <= 0:
         return 0, 0
-    value_minor = min(cap_minor, points_value_minor(available_points, rules))
+    # The most points whose value stays within the cap, then the fewest points of that value.
+    most_points = -floor_int(-Decimal(cap_minor + 1) * rules.redeem_points_per_unit
+                             / rules.unit_minor) - 1
+    value_minor = points_value_minor(min(available_points, most_points), rules)
     return points_for_value(value_minor, rules), value_minor
 
 
