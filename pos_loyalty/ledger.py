@@ -346,10 +346,10 @@ def verify_accounts(program_id: int | None = None) -> list[Mismatch]:
     found: list[Mismatch] = []
     for (account_id, available, pending, entries_available, entries_pending,
          lots_released, lots_pending) in db.session.execute(query):
-        checks = [("available vs entries", available, entries_available),
-                  ("pending vs entries", pending, entries_pending),
-                  ("available vs lots", max(available, 0), lots_released),
-                  ("pending vs lots", pending, lots_pending)]
+        checks = [("available vs entries", available, int(entries_available)),
+                  ("pending vs entries", pending, int(entries_pending)),
+                  ("available vs lots", max(available, 0), int(lots_released)),
+                  ("pending vs lots", pending, int(lots_pending))]
         found += [Mismatch(account_id, what, cached, computed)
                   for what, cached, computed in checks if cached != computed]
     return found

@@ -142,10 +142,10 @@ def _points_within_caps(program: Program, account_id: int, points: int,
         return 0
     day = local_day(program, now)
     if rules.daily_customer_cap_points > 0:
-        earned_today = db.session.scalar(
+        earned_today = int(db.session.scalar(
             select(func.coalesce(func.sum(LedgerEntry.points + LedgerEntry.pending_delta), 0))
             .where(LedgerEntry.account_id == account_id, LedgerEntry.kind == "earn",
-                   LedgerEntry.created_at >= local_day_start_utc(program, day)))
+                   LedgerEntry.created_at >= local_day_start_utc(program, day))))
         points = max(0, min(points, rules.daily_customer_cap_points - earned_today))
     if rules.daily_program_cap_points > 0 and points > 0:
         points = _count_program_issuance(program.id, day, points, rules.daily_program_cap_points)

@@ -1,0 +1,73 @@
+"""Many tills at once: no balance goes below zero, no receipt counts twice."""
+import threading
+
+from sqlalchemy import func, select
+
+from pos_loyalty import ledger
+from pos_loyalty.db import db
+from pos_loyalty.models import Sale
+
+THREADS = 20
+
+
+def run_together(app, till, bodies_and_keys):
+    """Send every request at the same moment, each from its own thread and DB session."""
+    db.session.remove()  # the test's own session must not hold SQLite's write lock
+    barrier = threading.Barrier(len(bodies_and_keys))
+    replies = [None] * len(bodies_and_keys)
+
+    def send(index, body, key):
+        with app.app_context():
+            client = app.test_client()
+            barrier.wait()
+            reply = client.post("/api/pos/v1/sales", json=body,
+                                headers={**till.headers, "Idempotency-Key": key})
+            replies[index] = (reply.status_code, reply.get_json())
+            db.session.remove()
+
+    threads = [threading.Thread(target=send, args=(i, body, key))
+               for i, (body, key) in enumerate(bodies_and_keys)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return replies
+
+
+def test_twenty_tills_spending_the_whole_balance_at_once_only_one_succeeds(app, till):
+    card = till.customer(points=190)
+    requests = [({"card_number": card, "receipt_number": f"C{i}", "total_minor": 2000,
+                  "redeem_points": 190}, f"spend-{i}") for i in range(THREADS)]
+    replies = run_together(app, till, requests)
+    statuses = sorted(status for status, _ in replies)
+    assert statuses.count(201) == 1
+    refused = [body["error"]["code"] for status, body in replies if status != 201]
+    assert set(refused) <= {"insufficient_points", "redeem_limit_exceeded"}
+    assert len(refused) == THREADS - 1
+    assert till.balance(card) == {"available": 1, "pending": 0}
+    assert ledger.verify_accounts() == []
+
+
+def test_twenty_replays_of_one_key_make_one_sale(app, till):
+    card = till.customer(points=500)
+    body = {"card_number": card, "receipt_number": "SAME", "total_minor": 2000,
+            "redeem_points": 100}
+    replies = run_together(app, till, [(body, "one-key")] * THREADS)
+    assert [status for status, _ in replies] == [201] * THREADS
+    assert len({reply["sale_id"] for _, reply in replies}) == 1
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Sale)) == 1
+    assert till.balance(card) == {"available": 410, "pending": 0}
+    assert ledger.verify_accounts() == []
+
+
+def test_one_receipt_from_twenty_keys_at_once_is_recorded_once(app, till):
+    card = till.customer(points=500)
+    body = {"card_number": card, "receipt_number": "DUP", "total_minor": 1000}
+    replies = run_together(app, till, [(body, f"dup-{i}") for i in range(THREADS)])
+    statuses = [status for status, _ in replies]
+    assert statuses.count(201) == 1
+    assert statuses.count(409) == THREADS - 1
+    assert {body["error"]["code"] for status, body in replies if status == 409} == \
+        {"duplicate_receipt"}
+    assert ledger.verify_accounts() == []
