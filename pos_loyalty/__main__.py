@@ -1,0 +1,4 @@
+"""`python -m pos_loyalty` is the `pos-loyalty` command."""
+from pos_loyalty.cli import main
+
+main()
