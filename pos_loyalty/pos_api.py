@@ -15,6 +15,7 @@ from pos_loyalty.models import Program
 from pos_loyalty.payloads import MAX_POINTS, basket, integer, json_body, text
 from pos_loyalty.programs import terminal_for_key
 from pos_loyalty.security import app_hasher, app_lockout_policy
+from pos_loyalty.upkeep import bring_up_to_date
 
 bp = Blueprint("pos_api", __name__, url_prefix="/api/pos/v1")
 
@@ -56,10 +57,15 @@ def openapi_document() -> Response:
 def get_card(card_number: str) -> Response:
     def work() -> dict[str, Any]:
         card = accounts.find_card(g.program, card_number)
-        if card.account_id is not None:
-            holds.release_expired_holds(g.program, card.account_id, now())
-        return accounts.card_view(g.program, card)
+        return _card_view_up_to_date(card)
     return jsonify(run_in_transaction(work))
+
+
+def _card_view_up_to_date(card: Any) -> dict[str, Any]:
+    account = accounts.account_of_card(card)
+    if account is not None:
+        bring_up_to_date(g.program, account, now())
+    return accounts.card_view(g.program, card)
 
 
 @bp.post("/identify")
@@ -72,8 +78,7 @@ def identify() -> Response:
         raise check.error
 
     def view() -> dict[str, Any]:
-        card = accounts.primary_card(check.account.id)
-        return accounts.card_view(g.program, card)
+        return _card_view_up_to_date(accounts.primary_card(check.account.id))
     return jsonify(run_in_transaction(view))
 
 

@@ -144,3 +144,15 @@ def test_lost_card_is_replaced_and_keeps_the_balance(till):
     assert till.balance(new_number)["available"] == 120
     old = till.sell(card, total_minor=500, redeem_points=0)
     assert old.status_code == 403 and old.get_json()["error"]["code"] == "card_blocked"
+
+
+def test_a_till_sees_points_as_available_once_the_window_has_passed(till, app):
+    set_rules(till, pending_days=7)
+    start = utcnow()
+    freeze(app, start)
+    card = till.customer()
+    till.sell(card, total_minor=3000)
+    assert till.balance(card) == {"available": 0, "pending": 30}
+    freeze(app, start + dt.timedelta(days=7, seconds=1))
+    assert till.balance(card) == {"available": 30, "pending": 0}
+    assert ledger.verify_accounts() == []
