@@ -312,3 +312,33 @@ def test_sale_can_capture_a_hold(till):
     assert till.balance(card)["available"] == 432
     void = till.post(f"/sales/{body['sale_id']}/void")
     assert void.get_json()["balance"]["available"] == 500
+
+
+def test_a_terminal_sees_nothing_of_another_program(till):
+    from pos_loyalty import programs
+    from pos_loyalty.db import db, run_in_transaction
+    from pos_loyalty.models import Program
+    card = till.customer(points=500)
+    sale = till.sell(card, total_minor=2000).get_json()
+    hold = till.post("/holds", {"card_number": card, "receipt_number": "H",
+                                "points": 10}).get_json()
+
+    def other_brand():
+        program = Program(slug="other", name="Other brand", currency="EUR",
+                          timezone="Europe/Paris", locale="fr_FR", rules={}, branding={})
+        db.session.add(program)
+        db.session.flush()
+        store = programs.create_store(program, "Elsewhere")
+        return programs.create_terminal(program, store.id)[1]
+    headers = {"Authorization": f"Bearer {run_in_transaction(other_brand)}"}
+    api = "/api/pos/v1"
+    assert till.client.get(f"{api}/cards/{card}", headers=headers).status_code == 404
+    for path, body in [("/quote", {"card_number": card, "total_minor": 100}),
+                       ("/holds", {"card_number": card, "receipt_number": "X", "points": 1}),
+                       (f"/sales/{sale['sale_id']}/void", None),
+                       (f"/holds/{hold['hold_id']}/void", None)]:
+        assert till.client.post(api + path, json=body, headers=headers).status_code == 404
+    reply = till.client.post(f"{api}/sales/{sale['sale_id']}/returns", json={"amount_minor": 1},
+                             headers={**headers, "Idempotency-Key": "x"})
+    assert reply.status_code == 404
+    assert till.balance(card)["available"] == 500 + 20 - 10
