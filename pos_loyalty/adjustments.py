@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pos_loyalty import ledger
+from pos_loyalty import ledger, notify
 from pos_loyalty.accounts import account_of_card, audit, expiry_for, find_card
 from pos_loyalty.errors import CardNotLinked, ValidationFailed
 from pos_loyalty.models import Program
@@ -27,5 +27,7 @@ def adjust_points(program: Program, card_number: Any, points: int, reason: str, 
     entry = ledger.adjust(ctx, account.id, points, expires_at=expiry_for(rules_for(program), now))
     audit(program, actor, "points_adjusted", f"account:{account.id}", now, points=points,
           reason=reason.strip(), entry_id=entry.id)
+    notify.queue_balance_change(program, account.id, change=points,
+                                balance=entry.available_after, now=now)
     return {"entry_id": entry.id, "available": entry.available_after,
             "pending": entry.pending_after}

@@ -54,6 +54,12 @@ def _default_sqlite_url(app: Flask) -> str:
 def _register_blueprints(app: Flask) -> None:
     from pos_loyalty.pos_api import bp as pos_api
     app.register_blueprint(pos_api)
+    from mobile_api import register as register_mobile_api
+    register_mobile_api(app)
+    from pos_loyalty.notify.webhooks import bp as twilio_webhooks
+    app.register_blueprint(twilio_webhooks)
+    from cashier_ui import init_cashier_ui
+    init_cashier_ui(app)
 
 
 def wants_json() -> bool:

@@ -15,18 +15,21 @@ from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import select
 
-from pos_loyalty import accounts, holds, ledger, programs
+from pos_loyalty import accounts, holds, ledger, notify, programs
 from pos_loyalty.clock import now
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.errors import LoyaltyError
 from pos_loyalty.models import Program
 from pos_loyalty.security import app_hasher
+from mobile_api import cli as mobile_cli
 
 
 def register_commands(app: Flask) -> None:
     for command in (init_command, demo_command, serve_command, stores, terminals, staff, cards,
                     customers, points, verify_command, expire_command):
         app.cli.add_command(command)
+    app.cli.add_command(mobile_cli.programs)
+    notify.register_commands(app)
 
 
 def main() -> None:
@@ -215,6 +218,7 @@ def expire_command() -> None:
     moment = now()
     released = expired = ended = 0
     for program in db.session.scalars(select(Program)).all():
+        _run(lambda: notify.queue_expiry_warnings(program, moment))
         for account_id in ledger.accounts_with_pending_due(program.id, moment):
             ctx = ledger.EntryContext(program_id=program.id, now=moment, actor="expire job")
             released += _run(lambda: ledger.release_pending(ctx, account_id))

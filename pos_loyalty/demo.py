@@ -33,6 +33,8 @@ def run_demo(host: str, port: int, serve: bool = True) -> None:
         from pos_loyalty.cli import migrate_schema
         migrate_schema()
         key, customers = run_in_transaction(load_demo_data)
+        from mobile_api.app_keys import create_app_key
+        app_key = run_in_transaction(lambda: create_app_key(programs.default_program(), "demo"))
     base = f"http://{host}:{port}"
     click.echo(f"Demo data loaded into {DEMO_DB}")
     click.echo(f"Cashier UI:   {base}/cashier/")
@@ -42,7 +44,10 @@ def run_demo(host: str, port: int, serve: bool = True) -> None:
     for phone, card_number, pin in customers[:3]:
         click.echo(f"Customer: card {card_number}, phone {phone}, PIN {pin}")
     click.echo(f"Terminal API key: {key}")
+    click.echo(f"Mobile API:   {base}/api/mobile/v1/  (app key: {app_key})")
     if serve:
+        from pos_loyalty.notify import start_demo_worker
+        start_demo_worker(app)
         from werkzeug.serving import run_simple
         run_simple(host, port, app, threaded=True, use_reloader=False)
 

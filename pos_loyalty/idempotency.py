@@ -30,6 +30,9 @@ def run_once(scope: str, key: str | None, fingerprint: str, work: Callable[[], R
     """
     if not key:
         raise IdempotencyKeyMissing()
+    if "\x00" in key:
+        raise ValidationFailed("The Idempotency-Key cannot contain a NUL character.",
+                               field="Idempotency-Key")
     if len(key) > 255:
         raise ValidationFailed("The Idempotency-Key is longer than 255 characters.",
                                field="Idempotency-Key")

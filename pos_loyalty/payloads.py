@@ -1,6 +1,7 @@
 """Reading JSON request bodies into checked values: every mistake names its field."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Request
@@ -9,9 +10,10 @@ from pos_loyalty.errors import MalformedRequest, UnsupportedMediaType, Validatio
 from pos_loyalty.rules import BasketLine
 
 MAX_MINOR = 10**12          # ten billion in a 2-decimal currency: no real till gets near it
-MAX_POINTS = 10**12
+MAX_POINTS = 10**9            # far above any real balance, far below BIGINT
 MAX_QUANTITY = 1_000_000
 MAX_LINES = 500
+MAX_ID = 2**31 - 1          # ids are INTEGER columns: larger ones overflow PostgreSQL
 
 
 def json_body(request: Request, *, optional: bool = False) -> dict[str, Any]:
@@ -23,7 +25,18 @@ def json_body(request: Request, *, optional: bool = False) -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise MalformedRequest()
+    if not _is_unicode(body):
+        raise MalformedRequest("The request body is not valid Unicode (a lone \\uD800 escape).")
     return body
+
+
+def _is_unicode(body: dict[str, Any]) -> bool:
+    """JSON may escape half a UTF-16 pair; such a string cannot be hashed or stored."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def integer(body: dict[str, Any], field: str, *, minimum: int = 0, maximum: int = MAX_MINOR,
@@ -49,6 +62,8 @@ def text(body: dict[str, Any], field: str, *, max_length: int = 64, required: bo
         return default
     if not isinstance(value, str) or (required and not value.strip()):
         raise ValidationFailed(f"{field} must be a non-empty string.", field=field)
+    if "\x00" in value:  # PostgreSQL text cannot hold it
+        raise ValidationFailed(f"{field} cannot contain a NUL character.", field=field)
     if len(value) > max_length:
         raise ValidationFailed(f"{field} is longer than {max_length} characters.", field=field)
     return value.strip()

@@ -12,7 +12,7 @@ from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.errors import Unauthorized, ValidationFailed
 from pos_loyalty.idempotency import request_fingerprint, run_once
 from pos_loyalty.models import Program
-from pos_loyalty.payloads import MAX_POINTS, basket, integer, json_body, text
+from pos_loyalty.payloads import MAX_ID, MAX_POINTS, basket, integer, json_body, text
 from pos_loyalty.programs import terminal_for_key
 from pos_loyalty.security import app_hasher, app_lockout_policy
 from pos_loyalty.upkeep import bring_up_to_date
@@ -104,12 +104,12 @@ def create_sale() -> tuple[Response, int]:
         receipt_number=text(body, "receipt_number"),
         lines=basket(body),
         redeem_points=integer(body, "redeem_points", maximum=MAX_POINTS, default=0),
-        hold_id=integer(body, "hold_id", minimum=1, maximum=2**62, required=False))
+        hold_id=integer(body, "hold_id", minimum=1, maximum=MAX_ID, required=False))
     return _idempotent_write(
         lambda: (201, sales.record_sale(g.program, g.terminal, sale_request, now())))
 
 
-@bp.post("/sales/<int:sale_id>/returns")
+@bp.post(f"/sales/<int(max={MAX_ID}):sale_id>/returns")
 def create_return(sale_id: int) -> tuple[Response, int]:
     body = json_body(request)
     if ("lines" in body) == ("amount_minor" in body):
@@ -133,7 +133,7 @@ def _returned_lines(raw: Any) -> list[sales.ReturnedLine]:
     return parsed
 
 
-@bp.post("/sales/<int:sale_id>/void")
+@bp.post(f"/sales/<int(max={MAX_ID}):sale_id>/void")
 def void_sale(sale_id: int) -> tuple[Response, int]:
     return _idempotent_write(lambda: (200, sales.void_sale(g.program, g.terminal, sale_id, now())),
                              key_required=False)
@@ -150,7 +150,7 @@ def create_hold() -> tuple[Response, int]:
         key_required=False)
 
 
-@bp.post("/holds/<int:hold_id>/capture")
+@bp.post(f"/holds/<int(max={MAX_ID}):hold_id>/capture")
 def capture_hold(hold_id: int) -> tuple[Response, int]:
     body = json_body(request, optional=True)
     points = integer(body, "points", minimum=1, maximum=MAX_POINTS, required=False)
@@ -158,7 +158,7 @@ def capture_hold(hold_id: int) -> tuple[Response, int]:
         g.program, g.terminal, hold_id, points, now())), key_required=False)
 
 
-@bp.post("/holds/<int:hold_id>/void")
+@bp.post(f"/holds/<int(max={MAX_ID}):hold_id>/void")
 def void_hold(hold_id: int) -> tuple[Response, int]:
     return _idempotent_write(lambda: (200, holds.void_hold(g.program, g.terminal, hold_id, now())),
                              key_required=False)

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from pos_loyalty import holds, ledger
+from pos_loyalty import holds, ledger, notify
 from pos_loyalty.accounts import account_of_card, expiry_for, find_card
 from pos_loyalty.db import db
 from pos_loyalty.errors import (
@@ -24,6 +24,7 @@ from pos_loyalty.models import (
 )
 from pos_loyalty.programs import local_day, local_day_start_utc, rules_for
 from pos_loyalty.rules import BasketLine, Quote, quote, return_split
+from pos_loyalty.upkeep import bring_up_to_date
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,7 @@ def record_sale(program: Program, terminal: Terminal, request: SaleRequest,
     if account.status != "active":
         raise AccountBlocked()
     _refuse_duplicate_receipt(terminal, request.receipt_number)
-    if account.pending_points > 0:
-        ledger.release_pending(_ctx(program, terminal, now), account.id)
-        db.session.refresh(account)
+    bring_up_to_date(program, account, now)
     held = _held_points(program, terminal, request, now)
     q = quote(request.lines, account.available_points + held, True, rules,
               request.redeem_points)
@@ -77,6 +76,8 @@ def record_sale(program: Program, terminal: Terminal, request: SaleRequest,
     if balance is None:
         current = ledger.lock_account(account.id)
         balance = {"available": current.available, "pending": current.pending}
+    notify.queue_balance_change(program, account.id, change=granted - q.points_redeemed,
+                                balance=balance["available"], now=now, store_id=terminal.store_id)
     return {"sale_id": sale.id, "receipt_number": sale.receipt_number,
             "total_minor": q.total_minor, "points_redeemed": q.points_redeemed,
             "redeemed_minor": q.redeemed_minor, "cash_due_minor": q.cash_minor,
@@ -241,6 +242,9 @@ def record_return(program: Program, terminal: Terminal, sale_id: int, now: dt.da
                              refund_cash_minor=split.refund_cash_minor, created_at=now)
     db.session.add(sale_return)
     db.session.flush()
+    notify.queue_balance_change(program, sale.account_id,
+                                change=split.points_restored - reversed_now,
+                                balance=balance["available"], now=now, store_id=terminal.store_id)
     return {"return_id": sale_return.id, "sale_id": sale.id, "amount_minor": amount,
             "points_reversed": reversed_now, "points_restored": split.points_restored,
             "refund_cash_minor": split.refund_cash_minor, "balance": balance}
@@ -297,5 +301,7 @@ def void_sale(program: Program, terminal: Terminal, sale_id: int, now: dt.dateti
     sale.points_reversed, sale.points_restored = sale.points_earned, sale.points_redeemed
     sale.status, sale.voided_at = "voided", now
     db.session.flush()
+    notify.queue_balance_change(program, sale.account_id, change=restore - taken,
+                                balance=balance["available"], now=now, store_id=terminal.store_id)
     return {"sale_id": sale.id, "status": "voided", "points_reversed": taken,
             "points_restored": restore, "balance": balance}

@@ -20,6 +20,9 @@ A **Sale** is one receipt at one terminal, unique per (terminal, receipt number)
 """
 from pos_loyalty.models.account import Account, Card, CardBatch
 from pos_loyalty.models.ledger import DailyIssuance, Hold, LedgerEntry, LotDraw, PointLot
+from pos_loyalty.models.mobile import (
+    AppKey, CustomerProfile, MobileSession, OneTimeCode, Promotion, RefreshToken,
+)
 from pos_loyalty.models.operations import AuditEvent, IdempotencyKey, OutboxMessage
 from pos_loyalty.models.program import Program, Staff, Store, Terminal
 from pos_loyalty.models.sale import Sale, SaleLine, SaleReturn
@@ -28,4 +31,5 @@ __all__ = [
     "Account", "AuditEvent", "Card", "CardBatch", "DailyIssuance", "Hold", "IdempotencyKey",
     "LedgerEntry", "LotDraw", "OutboxMessage", "PointLot", "Program", "Sale", "SaleLine",
     "SaleReturn", "Staff", "Store", "Terminal",
+    "AppKey", "CustomerProfile", "MobileSession", "OneTimeCode", "Promotion", "RefreshToken",
 ]

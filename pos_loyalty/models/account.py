@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pos_loyalty.db import Base, utcnow
@@ -23,15 +23,18 @@ class Account(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     locale: Mapped[str | None] = mapped_column(String(16))
     # Cached balances: written only by pos_loyalty.ledger, checked by `pos-loyalty verify`.
-    available_points: Mapped[int] = mapped_column(default=0)
-    pending_points: Mapped[int] = mapped_column(default=0)
-    lifetime_earned: Mapped[int] = mapped_column(default=0)
-    lifetime_redeemed: Mapped[int] = mapped_column(default=0)
+    available_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    pending_points: Mapped[int] = mapped_column(BigInteger, default=0)
+    lifetime_earned: Mapped[int] = mapped_column(BigInteger, default=0)
+    lifetime_redeemed: Mapped[int] = mapped_column(BigInteger, default=0)
     # Set when a take-back after a return drove the balance below zero.
     negative_flagged: Mapped[bool] = mapped_column(default=False)
     failed_pin_attempts: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # SMS: the customer said STOP (Twilio 21610 or in the app); Twilio refused the number.
+    sms_opt_out: Mapped[bool] = mapped_column(default=False, server_default=false())
+    sms_invalid: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     cards: Mapped[list[Card]] = relationship(back_populates="account", lazy="raise")
 

@@ -66,6 +66,8 @@ class PointLot(Base):
     available_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # When the customer was told by SMS that this lot is about to expire (once per lot).
+    expiry_warned_at: Mapped[dt.datetime | None]
 
     __table_args__ = (
         Index("ix_point_lot_account_id_expires_at", "account_id", "expires_at"),

@@ -4,10 +4,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pos_loyalty.db import Base, utcnow
+
+OUTBOX_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed", "dead",
+                   "cancelled")
+OUTBOX_STATUSES_SQL = ", ".join(f"'{status}'" for status in OUTBOX_STATUSES)
 
 
 class IdempotencyKey(Base):
@@ -56,5 +60,22 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
+    # SMS delivery (pos_loyalty.notify): see that package's docstring for the status life cycle.
+    segments: Mapped[int] = mapped_column(default=1, server_default="1")
+    encoding: Mapped[str] = mapped_column(String(8), default="GSM-7", server_default="GSM-7")
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    locked_until: Mapped[dt.datetime | None]
+    provider_status: Mapped[str | None] = mapped_column(String(20))
+    error_code: Mapped[int | None]
+    status_changed_at: Mapped[dt.datetime | None]
+    delivered_at: Mapped[dt.datetime | None]
 
-    __table_args__ = (Index("ix_outbox_message_status_send_after", "status", "send_after"),)
+    __table_args__ = (Index("ix_outbox_message_status_send_after", "status", "send_after"),
+                      Index("ix_outbox_message_provider_sid", "provider_sid"),
+                      Index("ix_outbox_message_account_id_status", "account_id", "status"),
+                      CheckConstraint(f"status IN ({OUTBOX_STATUSES_SQL})", name="status_known"),
+                      CheckConstraint("encoding IN ('GSM-7', 'UCS-2')", name="encoding_known"),
+                      CheckConstraint("segments >= 1", name="segments_positive"),
+                      CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+                      CheckConstraint("status <> 'sending' OR locked_until IS NOT NULL",
+                                      name="sending_has_lease"))

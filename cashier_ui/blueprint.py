@@ -1,0 +1,166 @@
+"""The /cashier blueprint: who is logged in, CSRF, the inactivity lock, roles, error pages.
+
+The session is Flask's signed cookie (stateless: any app server can answer), holding the staff
+id, the store and its web till, the CSRF token, the chosen language and the customer being
+served. Staff are re-read on every request, so a deactivated login stops at once.
+"""
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import (
+    Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, session,
+    url_for,
+)
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from cashier_ui.i18n import gettext as _
+from cashier_ui.i18n import template_helpers
+from cashier_ui.messages import error_sentence, unexpected_sentence
+from pos_loyalty.db import db
+from pos_loyalty.errors import DuplicateReceipt, LoyaltyError
+from pos_loyalty.models import Program, Staff, Store, Terminal
+
+bp = Blueprint("cashier", __name__, url_prefix="/cashier", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+
+MANAGER_ROLES = ("manager", "admin")
+# Keys that outlive a logout: the till keeps its language and the store chosen at login.
+KEPT_ON_LOGOUT = ("lang", "store_choice")
+PUBLIC_ENDPOINTS = {"cashier.login", "cashier.login_submit", "cashier.logout",
+                    "cashier.set_language", "cashier.static"}
+DEFAULT_SETTINGS = {"idle_lock_minutes": 10}
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def ui_setting(name: str) -> Any:
+    """[cashier_ui] in the config, with the defaults above for keys it does not set."""
+    return current_app.config["LOYALTY"].get("cashier_ui", {}).get(name, DEFAULT_SETTINGS[name])
+
+
+def csrf_token() -> str:
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def end_session() -> None:
+    kept = {key: session[key] for key in KEPT_ON_LOGOUT if key in session}
+    session.clear()
+    session.update(kept)
+
+
+# Per-request values on `g`, cleared first: tests run many requests in one app context, and
+# Flask-Babel caches the locale on `g` (and answers nothing while `g` is empty).
+REQUEST_VALUES = ("_flask_babel", "staff", "terminal", "program", "store")
+
+
+@bp.before_request
+def check_request() -> Any:
+    for name in REQUEST_VALUES:
+        g.pop(name, None)
+    g.cashier_request = True
+    if request.method == "POST":
+        sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
+        expected = session.get("csrf", "")
+        if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+            abort(400, description="csrf")
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    return _load_login()
+
+
+def _load_login() -> Any:
+    staff_id = session.get("staff_id")
+    if staff_id is None:
+        return redirect(url_for("cashier.login"))
+    idle = time.time() - float(session.get("seen", 0))
+    if idle > ui_setting("idle_lock_minutes") * 60:
+        end_session()
+        flash(_("The screen was locked after inactivity: log in again."), "info")
+        return redirect(url_for("cashier.login"))
+    staff = db.session.get(Staff, staff_id)
+    terminal = db.session.get(Terminal, session.get("terminal_id"))
+    if staff is None or not staff.active or terminal is None or not terminal.active:
+        end_session()
+        return redirect(url_for("cashier.login"))
+    g.staff, g.terminal = staff, terminal
+    g.program = db.session.get(Program, staff.program_id)
+    g.store = db.session.get(Store, terminal.store_id)
+    session["seen"] = int(time.time())
+    return None
+
+
+@bp.after_request
+def protect_response(response: Response) -> Response:
+    """Till pages show customer data: never cached, never framed, no referrer sent out."""
+    if request.endpoint != "cashier.static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def is_manager() -> bool:
+    staff = g.get("staff")
+    return staff is not None and staff.role in MANAGER_ROLES
+
+
+def manager_required(view: View) -> View:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not is_manager():
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapper  # type: ignore[return-value]
+
+
+def actor() -> str:
+    return f"staff:{g.staff.username}"
+
+
+@bp.context_processor
+def inject_helpers() -> dict[str, Any]:
+    return {**template_helpers(), "csrf_token": csrf_token, "is_manager": is_manager(),
+            "idle_seconds": ui_setting("idle_lock_minutes") * 60}
+
+
+def error_page(sentence: str, status: int) -> tuple[str, int]:
+    return render_template("cashier/error.html", sentence=sentence), status
+
+
+@bp.errorhandler(LoyaltyError)
+def loyalty_error(error: LoyaltyError) -> tuple[str, int]:
+    db.session.rollback()
+    return error_page(error_sentence(error), error.status)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error: HTTPException) -> Any:
+    status = error.code or 500
+    if status == 400 and error.description == "csrf":
+        return error_page(_("This form has expired: reload the page and try again."), 400)
+    sentences = {403: _("This page is for managers only."), 404: _("Nothing was found."),
+                 405: _("This page cannot be used like this.")}
+    return error_page(sentences.get(status, error.name), status)
+
+
+@bp.errorhandler(Exception)
+def unexpected_error(error: Exception) -> tuple[str, int]:
+    """A bug or an outage: log it, roll back, and say so in a sentence, never a trace."""
+    db.session.rollback()
+    if isinstance(error, IntegrityError) and any(
+            name in str(error.orig) for name in ("receipt_number", "uq_sale_terminal_id")):
+        return loyalty_error(DuplicateReceipt())
+    current_app.logger.exception("cashier UI: unhandled error")
+    down = isinstance(error, (OperationalError, InterfaceError))
+    return error_page(unexpected_sentence(down), 503 if down else 500)

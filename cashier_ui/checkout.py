@@ -1,0 +1,246 @@
+"""The main screen: identify the customer, quote the basket, sell, print the receipt, enrol."""
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+from flask import flash, g, jsonify, redirect, render_template, request, session, url_for
+
+from cashier_ui import forms
+from cashier_ui.blueprint import actor, bp
+from cashier_ui.i18n import gettext as _
+from cashier_ui.i18n import amount_field, money, points
+from cashier_ui.messages import FormError, error_sentence
+from pos_loyalty import accounts, holds, reports, sales
+from pos_loyalty.clock import now
+from pos_loyalty.db import db, run_in_transaction
+from pos_loyalty.errors import LoyaltyError
+from pos_loyalty.idempotency import request_fingerprint, run_once
+from pos_loyalty.programs import local_day, rules_for
+from pos_loyalty.rules import BasketLine, Quote
+from pos_loyalty.security import app_hasher, app_lockout_policy
+
+
+def customer_view() -> dict[str, Any] | None:
+    """The customer being served (from the session), read fresh; None when nobody is."""
+    number = session.get("card")
+    if not number:
+        return None
+
+    def read() -> dict[str, Any]:
+        card = accounts.find_card(g.program, number)
+        if card.account_id is not None:
+            holds.release_expired_holds(g.program, card.account_id, now())
+        return accounts.card_view(g.program, card)
+    try:
+        view = run_in_transaction(read)
+    except LoyaltyError as error:
+        session.pop("card", None)
+        flash(error_sentence(error), "error")
+        return None
+    if view["account"] is None:
+        session.pop("card", None)
+        return None
+    return view
+
+
+def category_choices() -> list[str]:
+    rules = rules_for(g.program)
+    return sorted(rules.excluded_categories | set(rules.category_multipliers))
+
+
+def render_checkout(customer: dict[str, Any], *, quote: Quote | None = None,
+                    lines: list[BasketLine] | None = None, error: str = "", status: int = 200,
+                    confirm: dict[str, Any] | None = None) -> tuple[str, int]:
+    rows = forms.basket_rows(request.form) if request.method == "POST" else []
+    total_text = request.form.get("total", "") if request.method == "POST" else ""
+    if lines and not rows and not total_text:
+        rows, total_text = _typed_basket(lines)
+    return render_template(
+        "cashier/checkout.html", customer=customer, quote=quote, error=error,
+        rows=rows + [{"item": "", "category": "", "quantity": "", "price": ""}] * max(
+            1, 3 - len(rows)),
+        total_text=total_text,
+        basket_json=forms.basket_to_json(lines) if lines else "", categories=category_choices(),
+        excluded=sorted(rules_for(g.program).excluded_categories),
+        confirm=confirm or {}, currency=g.program.currency), status
+
+
+def _typed_basket(lines: list[BasketLine]) -> tuple[list[dict[str, str]], str]:
+    """The basket written back into the form fields it was typed in."""
+    currency = g.program.currency
+    if len(lines) == 1 and lines[0].sku == "TOTAL":
+        return [], amount_field(lines[0].unit_price_minor, currency)
+    return [{"item": line.sku, "category": line.category, "quantity": str(line.quantity),
+             "price": amount_field(line.unit_price_minor, currency)} for line in lines], ""
+
+
+@bp.get("/")
+def index() -> Any:
+    customer = customer_view()
+    if customer is None:
+        return render_template("cashier/identify.html")
+    return render_checkout(customer)
+
+
+@bp.post("/identify/card")
+def identify_card() -> Any:
+    number = request.form.get("card_number", "")
+    try:
+        view = run_in_transaction(lambda: accounts.card_view(
+            g.program, accounts.find_card(g.program, number)))
+    except LoyaltyError as error:
+        return render_template("cashier/identify.html", error=error_sentence(error),
+                               card_number=number), error.status
+    if view["account"] is None:
+        return render_template("cashier/identify.html", blank_card=view["card_number"],
+                               error=_("This card is not linked to a customer yet: enrol it "
+                                       "first.")), 409
+    session["card"] = view["card_number"]
+    return redirect(url_for("cashier.index"))
+
+
+@bp.post("/identify/phone")
+def identify_phone() -> Any:
+    phone = request.form.get("phone", "")
+    try:
+        check = run_in_transaction(lambda: accounts.check_pin(
+            g.program, phone, request.form.get("pin", ""), now(), app_lockout_policy(),
+            app_hasher()))
+        if check.error is not None:
+            raise check.error
+        number = run_in_transaction(lambda: accounts.primary_card(check.account.id).number)
+    except LoyaltyError as error:
+        return render_template("cashier/identify.html", error=error_sentence(error),
+                               phone=phone, show_phone=True), error.status
+    session["card"] = number
+    return redirect(url_for("cashier.index"))
+
+
+@bp.post("/customer/clear")
+def clear_customer() -> Any:
+    session.pop("card", None)
+    return redirect(url_for("cashier.index"))
+
+
+def new_receipt_number() -> str:
+    """A receipt number for the web till: the local day and random digits, unique enough."""
+    return f"{local_day(g.program, now()):%Y%m%d}-{secrets.token_hex(3).upper()}"
+
+
+@bp.post("/quote")
+def quote_basket() -> Any:
+    customer = customer_view()
+    if customer is None:
+        return redirect(url_for("cashier.index"))
+    try:
+        lines = forms.parse_basket(request.form, g.program.currency)
+        quote = run_in_transaction(lambda: sales.quote_for_card(
+            g.program, session["card"], lines))
+    except LoyaltyError as error:
+        return render_checkout(customer, error=error_sentence(error), status=error.status)
+    confirm = {"key": str(uuid.uuid4()), "receipt_number": new_receipt_number()}
+    return render_checkout(customer, quote=quote, lines=lines, confirm=confirm)
+
+
+@bp.post("/quote.json")
+def quote_json() -> Any:
+    """The live figures under the points field, computed by the core as the cashier types."""
+    try:
+        lines = forms.basket_from_json(request.form.get("basket"))
+        redeem = forms.parse_whole(request.form.get("redeem_points"), _("Points to use"),
+                                   default=0)
+        quote = run_in_transaction(lambda: sales.quote_for_card(
+            g.program, session.get("card"), lines, redeem))
+    except LoyaltyError as error:
+        return jsonify({"error": error_sentence(error)}), error.status
+    currency = g.program.currency
+    return jsonify({"paid_with_points": money(quote.redeemed_minor, currency),
+                    "cash_due": money(quote.cash_minor, currency),
+                    "points_earned": points(quote.points_earned),
+                    "points_used": points(quote.points_redeemed)})
+
+
+@bp.post("/sales")
+def confirm_sale() -> Any:
+    customer = customer_view()
+    if customer is None:
+        return redirect(url_for("cashier.index"))
+    lines: list[BasketLine] = []
+    try:
+        lines = forms.basket_from_json(request.form.get("basket"))
+        redeem = forms.parse_whole(request.form.get("redeem_points"), _("Points to use"),
+                                   default=0)
+        receipt = forms.parse_text(request.form.get("receipt_number"), _("Receipt number"))
+        reply = _record_once(lines, redeem, receipt)
+    except LoyaltyError as error:
+        return _checkout_after_error(customer, lines, error)
+    session.pop("card", None)
+    return redirect(url_for("cashier.receipt", sale_id=reply["sale_id"]))
+
+
+def _record_once(lines: list[BasketLine], redeem: int, receipt: str) -> dict[str, Any]:
+    """One sale per Idempotency-Key: a double click replays the first answer."""
+    card = session["card"]
+    sale_request = sales.SaleRequest(card_number=card, receipt_number=receipt, lines=lines,
+                                     redeem_points=redeem, staff_id=g.staff.id)
+    fingerprint = request_fingerprint("POST", "/cashier/sales", {
+        "card": card, "receipt": receipt, "basket": forms.basket_to_json(lines),
+        "redeem": redeem})
+    key = request.form.get("idempotency_key")
+    _status, reply = run_in_transaction(lambda: run_once(
+        f"ui-terminal:{g.terminal.id}", key, fingerprint,
+        lambda: (201, sales.record_sale(g.program, g.terminal, sale_request, now()))))
+    return reply
+
+
+def _checkout_after_error(customer: dict[str, Any], lines: list[BasketLine],
+                          error: LoyaltyError) -> tuple[str, int]:
+    """The confirm form again with the error; the quote is redone at zero points if needed."""
+    quote = None
+    if lines:
+        try:
+            quote = run_in_transaction(lambda: sales.quote_for_card(
+                g.program, session["card"], lines))
+        except LoyaltyError:
+            quote = None
+    confirm = {"key": request.form.get("idempotency_key") or str(uuid.uuid4()),
+               "receipt_number": request.form.get("receipt_number") or new_receipt_number(),
+               "points": request.form.get("redeem_points", "")}
+    return render_checkout(customer, quote=quote, lines=lines or None, confirm=confirm,
+                           error=error_sentence(error), status=error.status)
+
+
+@bp.get("/sales/<int:sale_id>")
+def receipt(sale_id: int) -> Any:
+    data = reports.receipt(g.program, g.store.id, sale_id)
+    return render_template("cashier/receipt.html", **data, currency=g.program.currency)
+
+
+@bp.route("/enrol", methods=["GET", "POST"])
+def enrol() -> Any:
+    if request.method == "GET" or request.form.get("start"):
+        return render_template("cashier/enrol.html",
+                               card_number=request.form.get("card_number", ""))
+    try:
+        card_number = forms.parse_text(request.form.get("card_number"), _("Card number"),
+                                       required=False)
+        pin = request.form.get("pin", "")
+        if pin != request.form.get("pin_confirm", ""):
+            raise FormError(_("The two PINs are not the same: type the PIN again."))
+        card = run_in_transaction(lambda: accounts.create_customer(
+            g.program, request.form.get("phone", ""), pin, now(), app_hasher(),
+            first_name=forms.parse_text(request.form.get("first_name"), _("First name"),
+                                        required=False, max_length=100),
+            card_number=card_number or None, actor=actor()))
+        number = card.number
+    except LoyaltyError as error:
+        db.session.rollback()
+        return render_template("cashier/enrol.html", error=error_sentence(error),
+                               card_number=request.form.get("card_number", ""),
+                               phone=request.form.get("phone", ""),
+                               first_name=request.form.get("first_name", "")), error.status
+    session["card"] = number
+    flash(_("Card %(number)s is live.", number=number), "success")
+    return redirect(url_for("cashier.index"))

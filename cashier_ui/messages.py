@@ -1,0 +1,91 @@
+"""Every error the core reports, as one plain sentence in the till's language."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, g
+
+from cashier_ui.i18n import gettext as _
+from cashier_ui.i18n import lazy_gettext, money
+from pos_loyalty.errors import LoyaltyError
+
+SENTENCES = {
+    "invalid_card_number": lazy_gettext(
+        "This card number is not valid: check the digits, the last one is a check digit."),
+    "card_not_found": lazy_gettext("No card has this number."),
+    "card_blocked": lazy_gettext("This card is blocked, lost or replaced: it cannot be used."),
+    "card_not_linked": lazy_gettext("This card is not linked to a customer yet: enrol it first."),
+    "card_already_linked": lazy_gettext("This card already belongs to a customer."),
+    "account_not_found": lazy_gettext("No customer has this phone number."),
+    "account_blocked": lazy_gettext("This account is blocked: its points cannot be used."),
+    "phone_taken": lazy_gettext("A customer with this phone number already exists."),
+    "insufficient_points": lazy_gettext(
+        "The customer does not have that many points available."),
+    "duplicate_receipt": lazy_gettext(
+        "This receipt number was already used on this till: use the next one."),
+    "idempotency_conflict": lazy_gettext(
+        "This sale was already sent with other values: start it again."),
+    "sale_not_found": lazy_gettext("No such receipt in this store."),
+    "sale_voided": lazy_gettext("This sale was voided."),
+    "invalid_login": lazy_gettext("Wrong username or password."),
+    "staff_locked": lazy_gettext(
+        "Too many wrong passwords: this login is locked for a while. Ask a manager."),
+    "forbidden": lazy_gettext("You may not do this."),
+    "not_found": lazy_gettext("Nothing was found."),
+    "conflict": lazy_gettext("Someone changed this at the same moment: nothing was saved, retry."),
+    "hold_not_found": lazy_gettext("No such hold for this till."),
+    "hold_closed": lazy_gettext("This hold was already used, cancelled or has expired."),
+}
+
+FIELD_SENTENCES = {
+    "phone": lazy_gettext("This phone number is not valid."),
+    "pin": lazy_gettext("A PIN is 4 to 8 digits."),
+    "reason": lazy_gettext("Give a reason."),
+    "points": lazy_gettext("Adjust by a non-zero number of points."),
+    "lines": lazy_gettext("The basket is empty: enter a total or lines."),
+    "total_minor": lazy_gettext("The total must be more than zero."),
+    "amount_minor": lazy_gettext("Enter an amount or lines to return."),
+    "redeem_points": lazy_gettext("The points cannot be negative."),
+    "status": lazy_gettext("Choose active or blocked."),
+}
+
+
+class FormError(LoyaltyError):
+    """A field the till could not read; its message is already in the till's language."""
+    code = "form_error"
+    status = 422
+
+
+def error_sentence(error: LoyaltyError) -> str:
+    """What the cashier reads: translated, with the numbers the core gave, never a trace."""
+    details: dict[str, Any] = error.details
+    if isinstance(error, FormError):
+        return error.message
+    if error.code == "invalid_pin":
+        left = details.get("attempts_left")
+        if left is None:
+            return _("Wrong PIN.")
+        return _("Wrong PIN: %(left)s tries left before the account is locked.", left=left)
+    if error.code == "locked":
+        minutes = current_app.config["LOYALTY"]["security"]["pin_lockout_minutes"]
+        return _("Too many wrong PINs: the account is locked for up to %(minutes)s minutes.",
+                 minutes=minutes)
+    if error.code == "redeem_limit_exceeded" and "max_redeem_points" in details:
+        return _("At most %(points)s points can be used on this bill.",
+                 points=details["max_redeem_points"])
+    if error.code == "return_exceeds_sale":
+        if "returnable_minor" in details:
+            return _("This return is more than what is left of the sale: at most %(amount)s.",
+                     amount=money(details["returnable_minor"], g.program.currency))
+        return _("This return is more than what is left on the receipt.")
+    if error.code == "validation_error" and details.get("field") in FIELD_SENTENCES:
+        return str(FIELD_SENTENCES[details["field"]])
+    if error.code in SENTENCES:
+        return str(SENTENCES[error.code])
+    return error.message
+
+
+def unexpected_sentence(database_down: bool) -> str:
+    if database_down:
+        return _("The connection to the database failed: nothing was saved. Retry in a moment.")
+    return _("Something went wrong on our side: nothing was saved. Retry.")

@@ -1,0 +1,120 @@
+"""Returns: find the receipt, choose an amount or lines, see the points move, confirm."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import g, redirect, render_template, request, session, url_for
+
+from cashier_ui import forms
+from cashier_ui.blueprint import bp
+from cashier_ui.i18n import gettext as _
+from cashier_ui.messages import FormError, error_sentence
+from pos_loyalty import accounts, reports, sales
+from pos_loyalty.clock import now
+from pos_loyalty.db import run_in_transaction
+from pos_loyalty.errors import LoyaltyError
+from pos_loyalty.idempotency import request_fingerprint, run_once
+
+
+@bp.get("/returns")
+def returns() -> Any:
+    return _returns_page()
+
+
+def _returns_page(error: str = "", found: list[Any] | None = None, receipt_number: str = "",
+                  status: int = 200) -> tuple[str, int]:
+    recent, customer = [], None
+    number = session.get("card")
+    if number:
+        try:
+            card = accounts.find_card(g.program, number)
+            customer = accounts.card_view(g.program, card)["account"]
+            if customer is not None:
+                recent = reports.recent_sales(g.program, g.store.id, customer["id"])
+        except LoyaltyError:
+            customer = None
+    return render_template("cashier/returns.html", error=error, found=found,
+                           receipt_number=receipt_number, recent=recent, customer=customer,
+                           currency=g.program.currency), status
+
+
+@bp.post("/returns/find")
+def find_receipt() -> Any:
+    number = request.form.get("receipt_number", "").strip()
+    if not number:
+        return _returns_page(_("Type or scan the receipt number."), status=422)
+    found = reports.find_receipts(g.program, g.store.id, number)
+    if len(found) == 1:
+        return redirect(url_for("cashier.return_form", sale_id=found[0].id))
+    if not found:
+        return _returns_page(_("No receipt with this number in this store."),
+                             receipt_number=number, status=404)
+    return _returns_page(found=found, receipt_number=number)
+
+
+def _return_page(sale_id: int, **extra: Any) -> tuple[str, int]:
+    status = extra.pop("status", 200)
+    data = reports.receipt(g.program, g.store.id, sale_id)
+    return render_template("cashier/return_form.html", **data, currency=g.program.currency,
+                           **extra), status
+
+
+@bp.get("/sales/<int:sale_id>/return")
+def return_form(sale_id: int) -> Any:
+    return _return_page(sale_id)
+
+
+def _chosen_return(sale_id: int) -> tuple[int | None, list[sales.ReturnedLine] | None]:
+    """An amount, or quantities of lines; exactly one of them."""
+    data = reports.receipt(g.program, g.store.id, sale_id)
+    lines = []
+    for line in data["lines"]:
+        quantity = forms.parse_whole(request.form.get(f"qty_{line.line_no}"),
+                                     _("Quantity to return"), maximum=line.quantity, default=0)
+        if quantity:
+            lines.append(sales.ReturnedLine(sku=line.sku, quantity=quantity))
+    amount = forms.parse_amount(request.form.get("amount"), g.program.currency,
+                                _("Amount to return"))
+    if lines and amount:
+        raise FormError(_("Return either an amount or lines, not both."))
+    if not lines and not amount:
+        raise FormError(_("Enter an amount or lines to return."))
+    return (None, lines) if lines else (amount, None)
+
+
+def _return_fields() -> dict[str, str]:
+    return {name: value for name, value in request.form.items()
+            if name == "amount" or name.startswith("qty_")}
+
+
+@bp.post("/sales/<int:sale_id>/return/preview")
+def preview_return(sale_id: int) -> Any:
+    try:
+        reports.store_sale(g.program, g.store.id, sale_id)
+        amount, lines = _chosen_return(sale_id)
+        preview = reports.preview_return(g.program, g.terminal, sale_id, now(),
+                                         amount_minor=amount, lines=lines)
+    except LoyaltyError as error:
+        return _return_page(sale_id, error=error_sentence(error), typed=_return_fields(),
+                            status=error.status)
+    return _return_page(sale_id, preview=preview, typed=_return_fields(), key=str(uuid.uuid4()))
+
+
+@bp.post("/sales/<int:sale_id>/return")
+def confirm_return(sale_id: int) -> Any:
+    try:
+        reports.store_sale(g.program, g.store.id, sale_id)
+        amount, lines = _chosen_return(sale_id)
+        fingerprint = request_fingerprint("POST", f"/cashier/sales/{sale_id}/return", {
+            "amount": amount, "lines": [[line.sku, line.quantity] for line in lines or []]})
+        _status, done = run_in_transaction(lambda: run_once(
+            f"ui-terminal:{g.terminal.id}", request.form.get("idempotency_key"), fingerprint,
+            lambda: (201, sales.record_return(g.program, g.terminal, sale_id, now(),
+                                              amount_minor=amount, lines=lines,
+                                              staff_id=g.staff.id))))
+    except LoyaltyError as error:
+        return _return_page(sale_id, error=error_sentence(error), typed=_return_fields(),
+                            status=error.status)
+    return render_template("cashier/return_done.html", done=done, sale_id=sale_id,
+                           currency=g.program.currency)

@@ -1,0 +1,137 @@
+/* Cashier terminal behaviour, plain JavaScript: keep the scan field focused, the PIN keypad,
+   one submission per form, live points figures from the server, print, inactivity lock. */
+(function () {
+  "use strict";
+
+  // The card field keeps focus so a scan (digits + Enter) always lands in it.
+  var keep = document.querySelector("[data-keep-focus]");
+  if (keep) {
+    var refocus = function () {
+      setTimeout(function () {
+        var active = document.activeElement;
+        if (!active || active === document.body || active === document.documentElement) {
+          keep.focus();
+        }
+      }, 0);
+    };
+    document.addEventListener("focusout", refocus);
+    document.addEventListener("click", refocus);
+    keep.focus();
+  }
+
+  // On-screen PIN keypad: writes into the PIN field last focused (or the one it names).
+  var lastPin = document.querySelector("[data-pin]");
+  document.querySelectorAll("[data-pin]").forEach(function (input) {
+    input.addEventListener("focus", function () { lastPin = input; });
+  });
+  document.querySelectorAll(".keypad").forEach(function (pad) {
+    pad.addEventListener("click", function (event) {
+      var button = event.target.closest("button[data-key]");
+      var target = document.getElementById(pad.dataset.keypadFor) || lastPin;
+      if (!button || !target) { return; }
+      var key = button.dataset.key;
+      if (key === "clear") { target.value = ""; }
+      else if (key === "back") { target.value = target.value.slice(0, -1); }
+      else if (target.value.length < (target.maxLength > 0 ? target.maxLength : 8)) {
+        target.value += key;
+      }
+    });
+  });
+
+  // A form marked data-once is sent once: a double click cannot send it twice.
+  document.querySelectorAll("form[data-once]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+        event.preventDefault();
+        return;
+      }
+      if (form.dataset.sent) { event.preventDefault(); return; }
+      form.dataset.sent = "1";
+      setTimeout(function () {
+        form.querySelectorAll("button[type=submit], button:not([type])").forEach(function (b) {
+          b.disabled = true;
+        });
+      }, 0);
+    });
+  });
+
+  // Live figures under "Points to use": the server computes them (no rule in the browser).
+  var confirmForm = document.querySelector("form[data-live-quote]");
+  if (confirmForm) {
+    var pointsInput = confirmForm.querySelector("[name=redeem_points]");
+    var useMax = confirmForm.querySelector("[data-use-max]");
+    var timer = null;
+    var show = function (name, text) {
+      var place = confirmForm.querySelector('[data-live="' + name + '"]');
+      if (place) { place.textContent = text; }
+    };
+    var errorBox = confirmForm.querySelector('[data-live="error"]');
+    var refresh = function () {
+      var body = new FormData(confirmForm);
+      fetch(confirmForm.dataset.liveQuote, { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (response) { return response.json(); })
+        .then(function (reply) {
+          if (reply.error) {
+            errorBox.textContent = reply.error; errorBox.hidden = false; return;
+          }
+          errorBox.hidden = true;
+          ["paid_with_points", "cash_due", "points_earned"].forEach(function (name) {
+            show(name, reply[name]);
+          });
+        })
+        .catch(function () {
+          errorBox.textContent = confirmForm.dataset.offline;
+          errorBox.hidden = false;
+        });
+    };
+    pointsInput.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(refresh, 150);
+    });
+    if (useMax) {
+      useMax.addEventListener("click", function (event) {
+        event.preventDefault();
+        pointsInput.value = useMax.dataset.useMax;
+        refresh();
+        pointsInput.focus();
+      });
+    }
+  }
+
+  // "Add a line" copies the last line of the itemised basket, empty.
+  document.querySelectorAll("[data-add-line]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var body = document.getElementById("line-rows");
+      var last = body.lastElementChild.cloneNode(true);
+      var number = body.children.length + 1;
+      last.querySelectorAll("input").forEach(function (input) {
+        input.value = "";
+        input.setAttribute("aria-label", input.getAttribute("aria-label").replace(/\d+$/, number));
+      });
+      body.appendChild(last);
+      last.querySelector("input").focus();
+    });
+  });
+
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
+
+  // Lock the screen after inactivity (the server enforces it too).
+  var idleSeconds = parseInt(document.body.dataset.idleSeconds || "0", 10);
+  var logout = document.getElementById("logout-form");
+  if (idleSeconds > 0 && logout) {
+    var idleTimer = null;
+    var arm = function () {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(function () {
+        logout.querySelector("[name=reason]").value = "idle";
+        logout.submit();
+      }, idleSeconds * 1000);
+    };
+    ["keydown", "pointerdown", "input"].forEach(function (name) {
+      document.addEventListener(name, arm, true);
+    });
+    arm();
+  }
+})();

@@ -1,0 +1,92 @@
+"""Make docs/checkout.png: the cashier's checkout screen on the demo data, in Chromium.
+
+    python docs/make_screenshots.py [--out docs/checkout.png] [--width 1280] [--height 800]
+
+Loads the demo data (the same as `pos-loyalty demo`) into a temporary SQLite file, serves it on
+a free localhost port, logs in as the demo cashier, scans a customer's card, quotes a basket and
+chooses points, then saves the screen. Needs the `test` extra (Playwright) and /usr/bin/chromium.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import tempfile
+import threading
+from pathlib import Path
+
+from playwright.sync_api import expect, sync_playwright
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from pos_loyalty.app import create_app
+from pos_loyalty.db import db, run_in_transaction
+
+DOCS = Path(__file__).resolve().parent
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DOCS / "checkout.png")
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--height", type=int, default=800)
+    parser.add_argument("--language", default="English", choices=("English", "Français"))
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        app = create_app({"service": {"database_url": f"sqlite:///{folder}/demo.sqlite3",
+                                      "secret_key": "screenshots"}})
+        with app.app_context():
+            from pos_loyalty.cli import migrate_schema
+            from pos_loyalty.demo import load_demo_data
+            migrate_schema()
+            _key, customers = run_in_transaction(load_demo_data)
+            db.session.remove()
+        server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            shoot(f"http://127.0.0.1:{server.server_port}", customers[0][1], options)
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join()
+            with app.app_context():
+                db.engine.dispose()
+    print(f"wrote {options.out}")
+
+
+def shoot(url: str, card_number: str, options: argparse.Namespace) -> None:
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                         args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": options.width, "height": options.height},
+                                base_url=url)
+        page.goto("/cashier/login")
+        switch = page.get_by_role("button", name=options.language)
+        if switch.count():
+            switch.click()
+        page.locator("#username").fill("cashier")
+        page.locator("#password").fill("cashier-demo")
+        page.locator("#password").press("Enter")
+        page.locator("#card_number").fill(card_number)
+        page.locator("#card_number").press("Enter")
+        page.locator("#total").fill("23.40")
+        page.locator("#total").press("Enter")
+        most = int(page.locator("#redeem_points").get_attribute("max") or 0)
+        page.locator("#redeem_points").fill(str(most // 2))
+        if most // 2:
+            expect(page.locator('[data-live="paid_with_points"]')).not_to_have_text(
+                re.compile(r"^\D*0[.,]00\D*$"))
+        page.locator("#redeem_points").blur()
+        options.out.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(options.out))
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+"""What a logged-in customer sees and changes: profile, card, balance, history, their data."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from sqlalchemy import select, update
+
+from pos_loyalty import accounts, holds
+from pos_loyalty.db import db
+from pos_loyalty.errors import ValidationFailed
+from pos_loyalty.models import (
+    Account, Card, CustomerProfile, LedgerEntry, MobileSession, OutboxMessage, PointLot, Program,
+    Store,
+)
+from pos_loyalty.programs import local_day, rules_for
+from pos_loyalty.rules import points_value_minor
+
+from mobile_api import codes, tokens
+
+EMAIL_FORMAT = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+LANGUAGE_FORMAT = re.compile(r"[a-z]{2}(_[A-Z]{2})?")
+PROFILE_FIELDS = ("first_name", "birthday", "email", "language", "sms_notifications")
+OLDEST_BIRTH_YEAR = 1900
+
+
+def iso(moment: dt.datetime | None) -> str | None:
+    """Naive UTC as RFC 3339 with a Z (the POS API's format), or None."""
+    return None if moment is None else holds.iso(moment)
+
+
+def _profile(account: Account) -> CustomerProfile | None:
+    return db.session.get(CustomerProfile, account.id)
+
+
+def profile_view(program: Program, account: Account) -> dict[str, Any]:
+    profile = _profile(account)
+    return {
+        "id": account.id, "program": program.slug, "phone": account.phone_e164,
+        "first_name": account.first_name,
+        "birthday": profile.birthday.isoformat() if profile and profile.birthday else None,
+        "email": profile.email if profile else None,
+        "language": account.locale, "sms_notifications": not account.sms_opt_out,
+        "status": account.status, "created_at": iso(account.created_at),
+    }
+
+
+def update_profile(program: Program, account: Account, changes: dict[str, Any],
+                   now: dt.datetime) -> dict[str, Any]:
+    """Apply the fields sent (null clears birthday, email and language); others stay."""
+    unknown = sorted(set(changes) - set(PROFILE_FIELDS))
+    if unknown:
+        raise ValidationFailed(f"Unknown field {unknown[0]!r}.", field=unknown[0])
+    profile = _profile(account) or CustomerProfile(account_id=account.id)
+    if "first_name" in changes:
+        account.first_name = _first_name(changes["first_name"])
+    if "birthday" in changes:
+        profile.birthday = _birthday(changes["birthday"], local_day(program, now))
+    if "email" in changes:
+        profile.email = _email(changes["email"])
+    if "language" in changes:
+        account.locale = _language(changes["language"])
+    if "sms_notifications" in changes:
+        if not isinstance(changes["sms_notifications"], bool):
+            raise ValidationFailed("sms_notifications must be true or false.",
+                                   field="sms_notifications")
+        account.sms_opt_out = not changes["sms_notifications"]
+    profile.updated_at = now
+    db.session.add(profile)
+    db.session.flush()
+    return profile_view(program, account)
+
+
+def _first_name(value: Any) -> str:
+    if not isinstance(value, str) or len(value.strip()) > 100:
+        raise ValidationFailed("first_name is text of at most 100 characters.",
+                               field="first_name")
+    return value.strip()
+
+
+def _birthday(value: Any, today: dt.date) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        day = dt.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 \
+            else None
+    except ValueError:
+        day = None
+    if day is None or not dt.date(OLDEST_BIRTH_YEAR, 1, 1) <= day <= today:
+        raise ValidationFailed("birthday is a past date written YYYY-MM-DD.", field="birthday")
+    return day
+
+
+def _email(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 254 or not EMAIL_FORMAT.fullmatch(value):
+        raise ValidationFailed("This email address is not valid.", field="email")
+    return value
+
+
+def _language(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not LANGUAGE_FORMAT.fullmatch(value):
+        raise ValidationFailed("language is a code like \"fr\" or \"fr_FR\".", field="language")
+    return value
+
+
+def card_of(account: Account) -> Card:
+    return accounts.primary_card(account.id)
+
+
+def link_plastic_card(program: Program, account: Account, card_number: Any,
+                      now: dt.datetime) -> tuple[Card, bool]:
+    """Link a blank card to the account; True when it was linked now (not already ours)."""
+    already_ours = _owns(account, card_number, program)
+    card = accounts.link_card(program, account, card_number, now)
+    return card, not already_ours
+
+
+def _owns(account: Account, card_number: Any, program: Program) -> bool:
+    number = accounts.normalize_number(card_number, rules_for(program))
+    return db.session.scalar(select(Card.id).where(
+        Card.program_id == program.id, Card.number == number,
+        Card.account_id == account.id, Card.status == "active")) is not None
+
+
+def balance(program: Program, account: Account) -> dict[str, Any]:
+    rules = rules_for(program)
+    return {
+        "available_points": account.available_points,
+        "pending_points": account.pending_points,
+        "value_minor": points_value_minor(account.available_points, rules),
+        "currency": program.currency,
+        "lifetime_earned": account.lifetime_earned,
+        "next_expiry": _next_expiry(program, account),
+    }
+
+
+def _next_expiry(program: Program, account: Account) -> dict[str, Any] | None:
+    """The first day on which some available points expire, and how many."""
+    lots = db.session.execute(
+        select(PointLot.expires_at, PointLot.remaining)
+        .where(PointLot.account_id == account.id, PointLot.released.is_(True),
+               PointLot.remaining > 0, PointLot.expires_at.is_not(None))
+        .order_by(PointLot.expires_at)).all()
+    if not lots:
+        return None
+    first_day = local_day(program, lots[0].expires_at)
+    points = sum(lot.remaining for lot in lots if local_day(program, lot.expires_at) == first_day)
+    return {"date": first_day.isoformat(), "points": points}
+
+
+def history(account: Account, limit: int, before_id: int | None) -> dict[str, Any]:
+    """Entries newest first; the cursor is the last id shown, so new entries never shift pages."""
+    query = (select(LedgerEntry, Store.name)
+             .outerjoin(Store, Store.id == LedgerEntry.store_id)
+             .where(LedgerEntry.account_id == account.id)
+             .order_by(LedgerEntry.id.desc()).limit(limit + 1))
+    if before_id is not None:
+        query = query.where(LedgerEntry.id < before_id)
+    rows = db.session.execute(query).all()
+    page = rows[:limit]
+    return {"entries": [_entry_view(entry, store_name) for entry, store_name in page],
+            "next_cursor": str(page[-1][0].id) if len(rows) > limit else None}
+
+
+def _entry_view(entry: LedgerEntry, store_name: str | None) -> dict[str, Any]:
+    return {"id": entry.id, "created_at": iso(entry.created_at), "kind": entry.kind,
+            "points": entry.points, "pending_points": entry.pending_delta,
+            "balance_after": entry.available_after, "pending_after": entry.pending_after,
+            "store_name": store_name}
+
+
+def export(program: Program, account: Account, now: dt.datetime) -> dict[str, Any]:
+    """Everything kept about the customer, as the data-protection right of access asks."""
+    cards = db.session.scalars(select(Card).where(Card.account_id == account.id)
+                               .order_by(Card.id)).all()
+    entries = db.session.execute(
+        select(LedgerEntry, Store.name).outerjoin(Store, Store.id == LedgerEntry.store_id)
+        .where(LedgerEntry.account_id == account.id).order_by(LedgerEntry.id)).all()
+    sessions = db.session.scalars(select(MobileSession)
+                                  .where(MobileSession.account_id == account.id)
+                                  .order_by(MobileSession.id)).all()
+    messages = db.session.scalars(select(OutboxMessage)
+                                  .where(OutboxMessage.account_id == account.id,
+                                         OutboxMessage.kind != "otp")
+                                  .order_by(OutboxMessage.id)).all()
+    return {
+        "exported_at": iso(now),
+        "profile": profile_view(program, account),
+        "balance": balance(program, account),
+        "cards": [{"card_number": c.number, "kind": c.kind, "status": c.status,
+                   "linked_at": iso(c.linked_at)} for c in cards],
+        "history": [_entry_view(entry, store) for entry, store in entries],
+        "sessions": [{"created_at": iso(s.created_at), "revoked_at": iso(s.revoked_at)}
+                     for s in sessions],
+        "sms": [{"kind": m.kind, "to_phone": m.to_phone, "body": m.body, "status": m.status,
+                 "created_at": iso(m.created_at)} for m in messages],
+    }
+
+
+def erase(program: Program, account: Account, now: dt.datetime) -> None:
+    """Erase the person, keep the books: the ledger stays, tied to an anonymous closed account."""
+    phone = account.phone_e164
+    tokens.revoke_account_sessions(account.id, "erased", now)
+    db.session.execute(update(Card).where(Card.account_id == account.id)
+                       .values(status="closed"))
+    profile = _profile(account)
+    if profile is not None:
+        db.session.delete(profile)
+    if phone:
+        codes.forget_phone(program, phone)
+        _erase_messages(program, account.id, phone, now)
+    account.phone_e164, account.first_name, account.locale = None, "", None
+    account.pin_hash, account.status = None, "closed"
+    account.failed_pin_attempts, account.locked_until = 0, None
+    accounts.audit(program, "mobile app", "account_erased", f"account:{account.id}", now)
+    db.session.flush()
+
+
+def _erase_messages(program: Program, account_id: int, phone: str, now: dt.datetime) -> None:
+    """SMS to the customer lose their number and text; those not sent yet are cancelled."""
+    mine = ((OutboxMessage.program_id == program.id)
+            & ((OutboxMessage.account_id == account_id) | (OutboxMessage.to_phone == phone)))
+    db.session.execute(update(OutboxMessage).where(mine, OutboxMessage.status == "queued")
+                       .values(status="cancelled", last_error="customer erased",
+                               status_changed_at=now))
+    db.session.execute(update(OutboxMessage).where(mine).values(to_phone="", body="",
+                                                                payload=None))

@@ -1,0 +1,129 @@
+"""Getting into the app: registration by SMS code, PIN login, PIN reset and change.
+
+Each function runs inside the caller's transaction. Those that count a failure (a wrong code,
+a wrong PIN) return (result, error): the caller commits the count, then raises the error.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+
+from pos_loyalty import accounts
+from pos_loyalty.db import db
+from pos_loyalty.errors import AccountNotFound, CardNotFound, InvalidPin, ValidationFailed
+from pos_loyalty.models import Account, Program
+from pos_loyalty.security import (
+    LockoutPolicy, hash_secret, is_valid_pin,
+)
+
+from mobile_api import codes, tokens
+
+Outcome = tuple[tokens.TokenPair | None, Exception | None]
+
+
+def phone_of(program: Program, raw: Any) -> str:
+    return accounts.parse_phone(raw, accounts.program_region(program))
+
+
+def require_pin_format(pin: Any, field: str) -> str:
+    if not isinstance(pin, str) or not is_valid_pin(pin):
+        raise ValidationFailed("A PIN is 4 to 8 digits.", field=field)
+    return pin
+
+
+def _account_by_phone(program: Program, phone: str) -> Account | None:
+    account = db.session.scalar(select(Account).where(Account.program_id == program.id,
+                                                      Account.phone_e164 == phone))
+    return account if account is not None and account.status != "closed" else None
+
+
+def request_registration_code(program: Program, phone_raw: Any, now: dt.datetime) -> None:
+    """Send a code whether or not the phone is known, so the answer tells nothing."""
+    phone = phone_of(program, phone_raw)
+    account = _account_by_phone(program, phone)
+    codes.send_code(program, phone, "register", now, account)
+
+
+def complete_registration(program: Program, phone_raw: Any, code: Any, pin: Any,
+                          now: dt.datetime, hasher: Any) -> Outcome:
+    """Check the code, then enrol the phone or attach to the account a till already made."""
+    phone = phone_of(program, phone_raw)
+    pin = require_pin_format(pin, "pin")
+    error = codes.check_code(program, phone, "register", code, now)
+    if error is not None:
+        return None, error
+    account = _account_by_phone(program, phone)
+    if account is None:
+        card = accounts.create_customer(program, phone, pin, now, hasher, actor="mobile app")
+        account = db.session.get(Account, card.account_id)
+    else:
+        # The code proves the phone: the PIN chosen now replaces the one given at the till.
+        _set_pin(account, pin, hasher, now)
+        _ensure_active_card(program, account, now)
+    return tokens.start_session(program, account, now), None
+
+
+def _ensure_active_card(program: Program, account: Account, now: dt.datetime) -> None:
+    try:
+        accounts.primary_card(account.id)
+    except CardNotFound:
+        accounts.issue_virtual_card(program, account, now)
+
+
+def _set_pin(account: Account, pin: str, hasher: Any, now: dt.datetime,
+             keep_session_id: int | None = None) -> None:
+    """A new PIN ends the lockout and every other session."""
+    account.pin_hash = hash_secret(hasher, pin)
+    account.failed_pin_attempts = 0
+    account.locked_until = None
+    tokens.revoke_account_sessions(account.id, "pin_changed", now, keep_session_id)
+
+
+def log_in(program: Program, phone_raw: Any, pin: Any, now: dt.datetime,
+           policy: LockoutPolicy, hasher: Any) -> Outcome:
+    """PIN login, counted against the lockout the till shares."""
+    try:
+        check = accounts.check_pin(program, phone_raw, pin, now, policy, hasher)
+    except AccountNotFound:
+        # The same answer as a wrong PIN: the app must not tell which phones are enrolled.
+        return None, InvalidPin("Wrong phone number or PIN.")
+    if check.error is not None:
+        return None, check.error
+    return tokens.start_session(program, check.account, now), None
+
+
+def request_pin_reset_code(program: Program, phone_raw: Any, now: dt.datetime) -> None:
+    """Send a code only to an enrolled phone; the answer is the same either way."""
+    phone = phone_of(program, phone_raw)
+    account = _account_by_phone(program, phone)
+    if account is not None:
+        codes.send_code(program, phone, "pin_reset", now, account)
+
+
+def reset_pin(program: Program, phone_raw: Any, code: Any, pin: Any, now: dt.datetime,
+              hasher: Any) -> Outcome:
+    phone = phone_of(program, phone_raw)
+    pin = require_pin_format(pin, "pin")
+    error = codes.check_code(program, phone, "pin_reset", code, now)
+    if error is not None:
+        return None, error
+    account = _account_by_phone(program, phone)
+    if account is None:
+        return None, AccountNotFound()
+    _set_pin(account, pin, hasher, now)
+    return tokens.start_session(program, account, now), None
+
+
+def change_pin(program: Program, caller: tokens.Caller, old_pin: Any, new_pin: Any,
+               now: dt.datetime, policy: LockoutPolicy, hasher: Any) -> Exception | None:
+    """Check the old PIN (counted like a till's check), set the new one, end other sessions."""
+    new_pin = require_pin_format(new_pin, "new_pin")
+    if not isinstance(old_pin, str) or not old_pin:
+        raise ValidationFailed("old_pin is required.", field="old_pin")
+    check = accounts.check_pin(program, caller.account.phone_e164, old_pin, now, policy, hasher)
+    if check.error is not None:
+        return check.error
+    _set_pin(check.account, new_pin, hasher, now, keep_session_id=caller.session_id)
+    return None

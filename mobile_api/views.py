@@ -1,0 +1,276 @@
+"""The /api/mobile/v1 endpoints: parse the request, call one service, answer JSON.
+
+Every endpoint but /openapi.json needs the program's app key (X-App-Key); /me and logout also
+need an access token (Authorization: Bearer). Everything is scoped to the app key's program and
+the token's account, so no request can reach another customer's or another brand's data.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+
+from pos_loyalty import cards
+from pos_loyalty.clock import now
+from pos_loyalty.db import run_in_transaction
+from pos_loyalty.errors import ValidationFailed
+from pos_loyalty.payloads import json_body
+from pos_loyalty.security import app_hasher, app_lockout_policy
+
+from mobile_api import brand, customers, enrolment, tokens
+from mobile_api.app_keys import program_for_app_key
+from mobile_api.errors import InvalidAppKey, InvalidToken
+from mobile_api.limits import auth_limit, code_limit, limiter
+from mobile_api.openapi import mobile_document
+
+bp = Blueprint("mobile_api", __name__, url_prefix="/api/mobile/v1")
+
+NO_APP_KEY = {"mobile_api.openapi_document"}
+NO_TOKEN = NO_APP_KEY | {"mobile_api.branding", "mobile_api.promotions", "mobile_api.stores",
+                         "mobile_api.register", "mobile_api.verify", "mobile_api.login",
+                         "mobile_api.refresh", "mobile_api.reset_pin"}
+
+
+@bp.before_request
+def identify_app_and_customer() -> None:
+    if request.endpoint in NO_APP_KEY:
+        return
+    program = run_in_transaction(
+        lambda: program_for_app_key(request.headers.get("X-App-Key", "").strip()))
+    if program is None:
+        raise InvalidAppKey()
+    g.program = program
+    if request.endpoint in NO_TOKEN:
+        return
+    g.caller = run_in_transaction(lambda: tokens.authenticate(
+        g.program, request.headers.get("Authorization", ""), now()))
+
+
+@bp.after_request
+def never_cache(response: Response) -> Response:
+    """Tokens and personal data must not stay in a shared cache."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _raise_after_commit(outcome: tuple[Any, Exception | None]) -> Any:
+    result, error = outcome
+    if error is not None:
+        raise error
+    return result
+
+
+# --- public ----------------------------------------------------------------------------------
+
+@bp.get("/openapi.json")
+def openapi_document() -> Response:
+    return jsonify(mobile_document())
+
+
+@bp.get("/branding")
+def branding() -> Response:
+    return jsonify(brand.branding(g.program))
+
+
+@bp.get("/promotions")
+def promotions() -> Response:
+    return jsonify({"promotions": brand.current_promotions(g.program, now())})
+
+
+@bp.get("/stores")
+def stores() -> Response:
+    lat = _coordinate("lat", 90)
+    lng = _coordinate("lng", 180)
+    if (lat is None) != (lng is None):
+        raise ValidationFailed("Send both lat and lng, or neither.", field="lat")
+    return jsonify({"stores": brand.stores_near(g.program, lat, lng)})
+
+
+def _coordinate(name: str, bound: float) -> float | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not -bound <= value <= bound:
+        raise ValidationFailed(f"{name} must be a number between {-bound} and {bound}.",
+                               field=name)
+    return value
+
+
+# --- auth ------------------------------------------------------------------------------------
+
+@bp.post("/auth/register")
+@limiter.shared_limit(auth_limit, scope="mobile-auth")
+@limiter.shared_limit(code_limit, scope="mobile-codes")
+def register() -> tuple[Response, int]:
+    body = json_body(request)
+    run_in_transaction(lambda: enrolment.request_registration_code(
+        g.program, body.get("phone"), now()))
+    return _code_sent()
+
+
+def _code_sent() -> tuple[Response, int]:
+    return jsonify({"status": "code_sent"}), 202
+
+
+@bp.post("/auth/verify")
+@limiter.shared_limit(auth_limit, scope="mobile-auth")
+def verify() -> tuple[Response, int]:
+    body = json_body(request)
+    pair = _raise_after_commit(run_in_transaction(lambda: enrolment.complete_registration(
+        g.program, body.get("phone"), body.get("code"), body.get("pin"), now(), app_hasher())))
+    return jsonify(pair.to_json()), 201
+
+
+@bp.post("/auth/login")
+@limiter.shared_limit(auth_limit, scope="mobile-auth")
+def login() -> Response:
+    body = json_body(request)
+    pair = _raise_after_commit(run_in_transaction(lambda: enrolment.log_in(
+        g.program, body.get("phone"), body.get("pin"), now(), app_lockout_policy(),
+        app_hasher())))
+    return jsonify(pair.to_json())
+
+
+@bp.post("/auth/refresh")
+@limiter.shared_limit(auth_limit, scope="mobile-auth")
+def refresh() -> Response:
+    body = json_body(request)
+    token = body.get("refresh_token")
+    if not isinstance(token, str) or not token or len(token) > 200:
+        raise InvalidToken()
+    pair = _raise_after_commit(run_in_transaction(lambda: tokens.refresh(g.program, token, now())))
+    return jsonify(pair.to_json())
+
+
+@bp.post("/auth/logout")
+def logout() -> tuple[str, int]:
+    run_in_transaction(lambda: tokens.revoke_session(g.caller.session_id, "logout", now()))
+    return "", 204
+
+
+@bp.post("/auth/pin/reset")
+@limiter.shared_limit(auth_limit, scope="mobile-auth")
+@limiter.shared_limit(code_limit, scope="mobile-codes")
+def reset_pin() -> tuple[Response, int]:
+    """Without `code`: send a code by SMS. With `code` and `pin`: set the PIN and log in."""
+    body = json_body(request)
+    if "code" not in body:
+        run_in_transaction(lambda: enrolment.request_pin_reset_code(
+            g.program, body.get("phone"), now()))
+        return _code_sent()
+    pair = _raise_after_commit(run_in_transaction(lambda: enrolment.reset_pin(
+        g.program, body.get("phone"), body.get("code"), body.get("pin"), now(), app_hasher())))
+    return jsonify(pair.to_json()), 200
+
+
+# --- the customer ----------------------------------------------------------------------------
+
+@bp.get("/me")
+def me() -> Response:
+    return jsonify(run_in_transaction(lambda: customers.profile_view(g.program,
+                                                                     g.caller.account)))
+
+
+@bp.patch("/me")
+def update_me() -> Response:
+    body = json_body(request)
+    return jsonify(run_in_transaction(lambda: customers.update_profile(
+        g.program, g.caller.account, body, now())))
+
+
+@bp.delete("/me")
+def delete_me() -> tuple[str, int]:
+    run_in_transaction(lambda: customers.erase(g.program, g.caller.account, now()))
+    return "", 204
+
+
+@bp.get("/me/export")
+def export_me() -> Response:
+    return jsonify(run_in_transaction(lambda: customers.export(g.program, g.caller.account,
+                                                               now())))
+
+
+@bp.put("/me/pin")
+def change_pin() -> tuple[str, int]:
+    body = json_body(request)
+    error = run_in_transaction(lambda: enrolment.change_pin(
+        g.program, g.caller, body.get("old_pin"), body.get("new_pin"), now(),
+        app_lockout_policy(), app_hasher()))
+    if error is not None:
+        raise error
+    return "", 204
+
+
+@bp.get("/me/card")
+def my_card() -> Response:
+    card = run_in_transaction(lambda: customers.card_of(g.caller.account))
+    return jsonify({
+        "card_number": card.number, "symbology": card.symbology, "status": card.status,
+        "barcode_svg_url": url_for(".card_barcode_svg", _external=True),
+        "barcode_png_url": url_for(".card_barcode_png", _external=True),
+        "qr_svg_url": url_for(".card_qr_svg", _external=True),
+        "qr_png_url": url_for(".card_qr_png", _external=True),
+    })
+
+
+def _card_image(render: Any, mimetype: str) -> Response:
+    card = run_in_transaction(lambda: customers.card_of(g.caller.account))
+    return Response(render(card), mimetype=mimetype,
+                    headers={"Cache-Control": "private, no-store"})
+
+
+@bp.get("/me/card/barcode.svg")
+def card_barcode_svg() -> Response:
+    return _card_image(lambda c: cards.render_barcode_svg(c.number, c.symbology), "image/svg+xml")
+
+
+@bp.get("/me/card/barcode.png")
+def card_barcode_png() -> Response:
+    return _card_image(lambda c: cards.render_barcode_png(c.number, c.symbology), "image/png")
+
+
+@bp.get("/me/card/qr.svg")
+def card_qr_svg() -> Response:
+    return _card_image(lambda c: cards.render_qr_svg(c.number), "image/svg+xml")
+
+
+@bp.get("/me/card/qr.png")
+def card_qr_png() -> Response:
+    return _card_image(lambda c: cards.render_qr_png(c.number), "image/png")
+
+
+@bp.post("/me/cards")
+def link_card() -> tuple[Response, int]:
+    body = json_body(request)
+    card, linked_now = run_in_transaction(lambda: customers.link_plastic_card(
+        g.program, g.caller.account, body.get("card_number"), now()))
+    return jsonify({"card_number": card.number, "symbology": card.symbology,
+                    "status": card.status, "kind": card.kind}), 201 if linked_now else 200
+
+
+@bp.get("/me/balance")
+def my_balance() -> Response:
+    return jsonify(run_in_transaction(lambda: customers.balance(g.program, g.caller.account)))
+
+
+@bp.get("/me/history")
+def my_history() -> Response:
+    settings = current_app.config["LOYALTY"]["mobile"]
+    limit = _positive_int("limit", default=int(settings["history_default_limit"]),
+                          maximum=int(settings["history_max_limit"]))
+    cursor = _positive_int("cursor", default=None, maximum=2 ** 62)
+    return jsonify(run_in_transaction(lambda: customers.history(g.caller.account, limit, cursor)))
+
+
+def _positive_int(name: str, default: int | None, maximum: int) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
+        raise ValidationFailed(f"{name} must be a whole number from 1 to {maximum}.", field=name)
+    return int(raw)

@@ -1,0 +1,130 @@
+"""A local stand-in for Twilio's Messages API, for tests and trying the worker offline.
+
+It answers `POST /2010-04-01/Accounts/<sid>/Messages.json` like Twilio, records every request,
+and can be told to answer a number with Twilio's errors: 21610 (opted out), 21211 (invalid),
+21614 (not a mobile), 429 (rate limited) or 500. Point the app at it with
+`twilio_api_base_url` ([sms]) or LOYALTY_TWILIO_API_BASE_URL.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+# answer name -> (HTTP status, Twilio error code, message)
+ERRORS = {
+    "opted_out": (400, 21610, "Attempt to send to unsubscribed recipient"),
+    "invalid": (400, 21211, "The 'To' number is not a valid phone number."),
+    "not_mobile": (400, 21614, "'To' number is not a valid mobile number"),
+    "rate_limited": (429, 20429, "Too Many Requests"),
+    "server_error": (500, 20500, "Internal Server Error"),
+}
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    form: dict[str, str]
+    authorization: str
+    answer: str
+
+
+class FakeTwilio:
+    """Start with `with FakeTwilio() as twilio:`; `twilio.url` is the base URL to configure."""
+
+    def __init__(self, reply_delay_seconds: float = 0.0) -> None:
+        self.reply_delay_seconds = reply_delay_seconds
+        self.requests: list[RecordedRequest] = []
+        self._answers: dict[str, deque[str]] = defaultdict(deque)
+        self._lock = threading.Lock()
+        self._server = QuietServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = False
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="fake-twilio", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def answer(self, to: str, *answers: str) -> None:
+        """The next messages to `to` get these answers in turn ("ok" or a key of ERRORS)."""
+        with self._lock:
+            self._answers[to].extend(answers)
+
+    def bodies(self) -> list[str]:
+        return [r.form.get("Body", "") for r in self.messages()]
+
+    def messages(self) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.path.endswith("/Messages.json")]
+
+    def __enter__(self) -> FakeTwilio:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def _next_answer(self, to: str) -> str:
+        with self._lock:
+            queue = self._answers.get(to)
+            return queue.popleft() if queue else "ok"
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode()
+                form = {key: values[0] for key, values in parse_qs(raw).items()}
+                answer = fake._next_answer(form.get("To", ""))
+                with fake._lock:
+                    fake.requests.append(RecordedRequest(
+                        "POST", self.path, form, self.headers.get("Authorization", ""), answer))
+                time.sleep(fake.reply_delay_seconds)  # a slow network: time to kill a worker
+                if answer in ERRORS:
+                    status, code, message = ERRORS[answer]
+                    self._reply(status, {"code": code, "message": message, "status": status,
+                                         "more_info": f"https://www.twilio.com/docs/errors/{code}"})
+                    return
+                self._reply(201, _message_resource(self.path, form))
+
+            def _reply(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        return Handler
+
+
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client killed mid-request (the crash tests) is expected here
+
+
+def _message_resource(path: str, form: dict[str, str]) -> dict[str, Any]:
+    account_sid = path.split("/Accounts/")[1].split("/")[0] if "/Accounts/" in path else ""
+    sid = "SM" + uuid.uuid4().hex
+    return {"sid": sid, "account_sid": account_sid, "to": form.get("To"),
+            "from": form.get("From"), "messaging_service_sid": form.get("MessagingServiceSid"),
+            "body": form.get("Body"), "status": "queued", "num_segments": "1",
+            "direction": "outbound-api", "api_version": "2010-04-01", "price": None,
+            "error_code": None, "error_message": None,
+            "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json"}

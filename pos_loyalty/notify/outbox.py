@@ -1,0 +1,197 @@
+"""Writing SMS into the outbox, inside the caller's transaction, and counting them.
+
+A row is written in the same transaction as the ledger change it tells about, so a sale and its
+SMS are saved together or not at all; the worker sends it later.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+
+from pos_loyalty import ledger
+from pos_loyalty.db import db
+from pos_loyalty.models import Account, OutboxMessage, PointLot, Program, Store
+from pos_loyalty.notify.segments import count_segments
+from pos_loyalty.notify.texts import render, sms_config
+
+BALANCE_KIND = "balance"
+EXPIRY_KIND = "expiry"
+# Statuses of a row the worker has not handed to the provider yet.
+WAITING = ("queued", "sending")
+
+
+def can_text(account: Account | None) -> bool:
+    return (account is not None and bool(account.phone_e164) and not account.sms_opt_out
+            and not account.sms_invalid and account.status != "closed")
+
+
+def queue_message(program: Program, account_id: int | None, kind: str, to_phone: str,
+                  body: str, now: dt.datetime, payload: dict[str, Any] | None = None,
+                  send_after: dt.datetime | None = None) -> OutboxMessage:
+    """Any SMS (a one-time code too): one outbox row with its encoding and segment count."""
+    config = sms_config(program)
+    if send_after is None:
+        send_after = now if kind in config["urgent_kinds"] else \
+            after_quiet_hours(now, program.timezone, config)
+    size = count_segments(body)
+    message = OutboxMessage(program_id=program.id, account_id=account_id, kind=kind,
+                            to_phone=to_phone, body=body, status="queued", attempts=0,
+                            send_after=send_after, segments=size.segments,
+                            encoding=size.encoding, payload=payload, created_at=now,
+                            status_changed_at=now)
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def queue_balance_change(program: Program, account_id: int, *, change: int, balance: int,
+                         now: dt.datetime, store_id: int | None = None) -> OutboxMessage | None:
+    """The SMS "+25 points at <store>, balance ..." after a credit or debit, unless opted out.
+
+    Within the merge window, a change joins the customer's SMS still waiting to go, which then
+    tells the summed change and the final balance.
+    """
+    config = sms_config(program)
+    if not config["balance_enabled"] or change == 0:
+        return None
+    account = db.session.get(Account, account_id)
+    if not can_text(account):
+        return None
+    store = db.session.get(Store, store_id) if store_id is not None else None
+    payload = {"change": change, "balance": balance, "store": store.name if store else None}
+    window = dt.timedelta(seconds=config["merge_window_seconds"])
+    if window:
+        waiting = _waiting_balance_message(account_id, now)
+        if waiting is not None:
+            return _merge(program, account, waiting, payload, config, now)
+    body = balance_text(program, account, payload, config)
+    return queue_message(program, account_id, BALANCE_KIND, account.phone_e164, body, now,
+                         payload, after_quiet_hours(now + window, program.timezone, config))
+
+
+def balance_text(program: Program, account: Account | None, payload: dict[str, Any],
+                 config: dict[str, Any]) -> str:
+    change = payload["change"]
+    return render(program, account, "credit" if change > 0 else "debit", config,
+                  points=abs(change), balance=payload["balance"], store=payload["store"])
+
+
+def _waiting_balance_message(account_id: int, now: dt.datetime) -> OutboxMessage | None:
+    """The customer's balance SMS that is still in its merge window, locked (PostgreSQL)."""
+    return db.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.account_id == account_id,
+                                    OutboxMessage.kind == BALANCE_KIND,
+                                    OutboxMessage.status == "queued",
+                                    OutboxMessage.send_after > now)
+        .order_by(OutboxMessage.id.desc()).limit(1)
+        .with_for_update().execution_options(populate_existing=True))
+
+
+def _merge(program: Program, account: Account, message: OutboxMessage,
+           payload: dict[str, Any], config: dict[str, Any], now: dt.datetime) -> OutboxMessage:
+    merged = {"change": message.payload["change"] + payload["change"],
+              "balance": payload["balance"], "store": payload["store"] or message.payload["store"]}
+    message.payload = merged
+    if merged["change"] == 0:
+        message.status, message.last_error = "cancelled", "the merged changes cancel out"
+        message.status_changed_at = now
+    else:
+        message.body = balance_text(program, account, merged, config)
+        size = count_segments(message.body)
+        message.segments, message.encoding = size.segments, size.encoding
+    db.session.flush()
+    return message
+
+
+def after_quiet_hours(moment: dt.datetime, timezone: str, config: dict[str, Any]) -> dt.datetime:
+    """`moment` (naive UTC), or the end of the quiet hours it falls in (program's local time)."""
+    start, end = config.get("quiet_hours_start"), config.get("quiet_hours_end")
+    if not start or not end or start == end:
+        return moment
+    zone = ZoneInfo(timezone)
+    local = moment.replace(tzinfo=dt.UTC).astimezone(zone)
+    begins, ends = dt.time.fromisoformat(start), dt.time.fromisoformat(end)
+    now_time = local.time().replace(tzinfo=None)
+    quiet = begins <= now_time < ends if begins < ends else (now_time >= begins or now_time < ends)
+    if not quiet:
+        return moment
+    day = local.date() if now_time < ends else local.date() + dt.timedelta(days=1)
+    wake = dt.datetime.combine(day, ends, tzinfo=zone)
+    return wake.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def queue_expiry_warnings(program: Program, now: dt.datetime) -> int:
+    """Warn customers whose points expire within the warning days, once per lot; SMS written."""
+    config = sms_config(program)
+    days = config["expiry_warning_days"]
+    if days <= 0:
+        return 0
+    zone = ZoneInfo(program.timezone)
+    lots = db.session.execute(
+        select(PointLot.account_id, PointLot.id, PointLot.remaining, PointLot.expires_at)
+        .join(Account, Account.id == PointLot.account_id)
+        .where(PointLot.program_id == program.id, PointLot.released.is_(True),
+               PointLot.remaining > 0, PointLot.expiry_warned_at.is_(None),
+               PointLot.expires_at > now, PointLot.expires_at <= now + dt.timedelta(days=days),
+               Account.phone_e164.is_not(None), Account.sms_opt_out.is_(False),
+               Account.sms_invalid.is_(False), Account.status != "closed")
+        .order_by(PointLot.account_id, PointLot.expires_at)).all()
+    groups: dict[tuple[int, dt.date], list[tuple[int, int]]] = defaultdict(list)
+    for account_id, lot_id, remaining, expires_at in lots:
+        day = expires_at.replace(tzinfo=dt.UTC).astimezone(zone).date()
+        groups[(account_id, day)].append((lot_id, remaining))
+    written = 0
+    for (account_id, day), members in groups.items():
+        balance = ledger.lock_account(account_id)  # the account first, as every change does
+        account = db.session.get(Account, account_id)
+        points = sum(remaining for _, remaining in members)
+        body = render(program, account, "expiry", config, points=points, date=day,
+                      balance=balance.available)
+        queue_message(program, account_id, EXPIRY_KIND, account.phone_e164, body, now,
+                      {"points": points, "date": day.isoformat()})
+        db.session.execute(update(PointLot).where(PointLot.id.in_([i for i, _ in members]))
+                           .values(expiry_warned_at=now))
+        written += 1
+    return written
+
+
+def cancel_waiting(account_ids: list[int], reason: str, now: dt.datetime,
+                   urgent_kinds: list[str]) -> int:
+    """Customers who opted out or whose number is invalid: drop what is still queued for them."""
+    if not account_ids:
+        return 0
+    result = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.account_id.in_(account_ids),
+                                    OutboxMessage.status == "queued",
+                                    OutboxMessage.kind.not_in(urgent_kinds))
+        .values(status="cancelled", last_error=reason, status_changed_at=now))
+    return result.rowcount
+
+
+STATS_ORDER = ("queued", "sending", "sent", "delivered", "undelivered", "failed", "dead",
+               "cancelled")
+
+
+def sms_stats(program_id: int | None = None, since: dt.datetime | None = None,
+              until: dt.datetime | None = None) -> dict[str, int]:
+    """Rows per status (created in [since, until) when given) and the segments handed over."""
+    query = select(OutboxMessage.status, func.count(), func.coalesce(func.sum(
+        OutboxMessage.segments), 0)).group_by(OutboxMessage.status)
+    if program_id is not None:
+        query = query.where(OutboxMessage.program_id == program_id)
+    if since is not None:
+        query = query.where(OutboxMessage.created_at >= since)
+    if until is not None:
+        query = query.where(OutboxMessage.created_at < until)
+    counts = dict.fromkeys(STATS_ORDER, 0)
+    handed_over = 0
+    for status, count, segments in db.session.execute(query):
+        counts[status] = count
+        if status in ("sent", "delivered", "undelivered", "failed"):
+            handed_over += segments
+    counts["segments_sent"] = handed_over
+    return counts

@@ -1,0 +1,82 @@
+"""SMS settings per program and the texts: templates per language, numbers and money per locale."""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import os
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+
+from pos_loyalty.models import Account, Program
+from pos_loyalty.programs import rules_for, settings
+from pos_loyalty.rules import currency_exponent, points_value_minor
+
+# Twilio's own variable names fill the [sms] keys left empty (the twilio library reads them too).
+TWILIO_ENVIRONMENT = {
+    "twilio_account_sid": "TWILIO_ACCOUNT_SID",
+    "twilio_auth_token": "TWILIO_AUTH_TOKEN",
+    "twilio_messaging_service_sid": "TWILIO_MESSAGING_SERVICE_SID",
+    "twilio_from": "TWILIO_FROM",
+    "twilio_api_base_url": "LOYALTY_TWILIO_API_BASE_URL",
+}
+# Babel puts no-break spaces in numbers and before currency signs; GSM-7 has none.
+SPACES_TO_PLAIN = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
+
+
+def sms_config(program: Program | None = None,
+               environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Config [sms], Twilio's variables in its empty keys, the program's overrides on top."""
+    config = copy.deepcopy(settings()["sms"])
+    environ = os.environ if environ is None else environ
+    for key, variable in TWILIO_ENVIRONMENT.items():
+        if not config.get(key) and environ.get(variable):
+            config[key] = environ[variable]
+    override = ((program.branding or {}).get("sms") or {}) if program is not None else {}
+    for key, value in override.items():
+        if key == "templates":
+            for language, texts in value.items():
+                config["templates"].setdefault(language, {}).update(texts)
+        else:
+            config[key] = value
+    return config
+
+
+def language_of(program: Program, account: Account | None) -> str:
+    locale = (account.locale if account is not None and account.locale else program.locale)
+    return locale.replace("-", "_").split("_")[0].lower()
+
+
+def babel_locale(program: Program, account: Account | None) -> str:
+    locale = (account.locale if account is not None and account.locale else program.locale)
+    return locale.replace("-", "_")
+
+
+def render(program: Program, account: Account | None, template: str, config: dict[str, Any],
+           **values: Any) -> str:
+    """One text in the customer's language; `balance` (points) also fills in {value}."""
+    language = language_of(program, account)
+    templates = config["templates"].get(language) or config["templates"]["en"]
+    locale = babel_locale(program, account)
+    fields = {"program": program.name, "store": program.name}
+    for name, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, dt.date)):
+            fields[name] = value
+        elif isinstance(value, dt.date):
+            fields[name] = format_date(value, format="long", locale=locale)
+        else:
+            fields[name] = format_decimal(value, locale=locale)
+    if "balance" in values:
+        fields["value"] = money_of_points(program, values["balance"], locale)
+    return templates[template].format(**fields).translate(SPACES_TO_PLAIN)
+
+
+def money_of_points(program: Program, points: int, locale: str) -> str:
+    minor = points_value_minor(max(points, 0), rules_for(program))
+    amount = Decimal(minor).scaleb(-currency_exponent(program.currency))
+    return format_currency(amount, program.currency, locale=locale)

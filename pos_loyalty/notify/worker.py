@@ -1,0 +1,259 @@
+"""The worker: claim due outbox rows, hand them to the sender, record what happened.
+
+A claim is its own short transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers never
+take the same row; SQLite has one writer): the row becomes "sending" with a lease. The sender is
+called outside any transaction, then a second transaction records the outcome. A worker killed
+between the two leaves the row "sending"; once the lease ends another worker sends it again.
+That is the at-least-once boundary: only a row in flight at the crash can go twice.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import and_, or_, select, update
+
+from pos_loyalty.clock import now as clock_now
+from pos_loyalty.db import db, run_in_transaction
+from pos_loyalty.models import Account, OutboxMessage, Program
+from pos_loyalty.notify.outbox import after_quiet_hours, can_text, cancel_waiting
+from pos_loyalty.notify.segments import count_segments
+from pos_loyalty.notify.senders import (
+    INVALID_NUMBER_CODES, OPTED_OUT_CODES, SendFailed, Sender, make_sender,
+)
+from pos_loyalty.notify.texts import sms_config
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    program_id: int
+    account_id: int | None
+    to_phone: str
+    body: str
+    attempts: int
+    urgent: bool
+    config: dict[str, Any] = field(compare=False, repr=False)
+
+
+@dataclass
+class BatchReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    deferred: int = 0
+    cancelled: int = 0
+    outcomes: dict[int, str] = field(default_factory=dict)
+    # Numbers Twilio refused during this run: the rest of the batch skips them.
+    refused_phones: set[str] = field(default_factory=set)
+
+    def count(self, outbox_id: int, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        self.outcomes[outbox_id] = outcome
+
+
+def process_batch(sender: Sender, report: BatchReport | None = None) -> BatchReport:
+    """One round: claim what is due, send each row, record each outcome as it comes."""
+    report = report or BatchReport()
+    base = sms_config()
+    for row in run_in_transaction(lambda: _claim(base["worker_batch_size"], report)):
+        _deliver(sender, row, report)
+    return report
+
+
+def _claim(limit: int, report: BatchReport) -> list[Claimed]:
+    moment = clock_now()
+    rows = db.session.scalars(
+        select(OutboxMessage)
+        .where(or_(and_(OutboxMessage.status == "queued", OutboxMessage.send_after <= moment),
+                   and_(OutboxMessage.status == "sending", OutboxMessage.locked_until < moment)))
+        .order_by(OutboxMessage.send_after, OutboxMessage.id).limit(limit)
+        .with_for_update(skip_locked=True, of=OutboxMessage)).all()
+    claimed, configs = [], {}
+    for row in rows:
+        if row.program_id not in configs:
+            program = db.session.get(Program, row.program_id)
+            configs[row.program_id] = (program, sms_config(program))
+        program, config = configs[row.program_id]
+        decision = _decide(row, program, config, moment)
+        if decision != "send":
+            report.count(row.id, decision)
+            continue
+        row.status, row.attempts = "sending", row.attempts + 1
+        row.locked_until = moment + dt.timedelta(seconds=config["lease_seconds"])
+        row.status_changed_at = moment
+        claimed.append(Claimed(row.id, row.program_id, row.account_id, row.to_phone, row.body,
+                               row.attempts, row.kind in config["urgent_kinds"], config))
+    report.claimed += len(claimed)
+    return claimed
+
+
+def _decide(row: OutboxMessage, program: Program, config: dict[str, Any],
+            moment: dt.datetime) -> str:
+    """send, or why not: dead (stale), cancelled (opted out since), deferred (quiet hours)."""
+    urgent = row.kind in config["urgent_kinds"]
+    stale_after = (dt.timedelta(minutes=config["urgent_stale_after_minutes"]) if urgent
+                   else dt.timedelta(hours=config["stale_after_hours"]))
+    if moment - row.created_at > stale_after:
+        _close(row, "dead", moment, f"stale: not sent within {stale_after}")
+        return "dead"
+    if urgent:
+        return "send"
+    account = db.session.get(Account, row.account_id) if row.account_id else None
+    if row.account_id and not can_text(account):
+        _close(row, "cancelled", moment, "the customer opted out or has no valid number")
+        return "cancelled"
+    wake = after_quiet_hours(moment, program.timezone, config)
+    if wake > moment:
+        row.status, row.send_after, row.locked_until = "queued", wake, None
+        return "deferred"
+    return "send"
+
+
+def _close(row: OutboxMessage, status: str, moment: dt.datetime, reason: str) -> None:
+    row.status, row.last_error, row.status_changed_at, row.locked_until = \
+        status, reason[:500], moment, None
+
+
+def _deliver(sender: Sender, row: Claimed, report: BatchReport) -> None:
+    config = row.config
+    if row.to_phone in report.refused_phones and not row.urgent:
+        report.count(row.id, run_in_transaction(lambda: _record_cancelled(row)))
+        return
+    callback = status_callback_url(config, row.id)
+    try:
+        result = sender.send(row.to_phone, row.body, callback)
+    except SendFailed as failure:
+        if failure.code in OPTED_OUT_CODES or failure.code in INVALID_NUMBER_CODES:
+            report.refused_phones.add(row.to_phone)
+        outcome = run_in_transaction(lambda: _record_failure(row, failure, config))
+    except Exception as error:  # a bug or an unexpected library error: retry, never lose
+        log.exception("sending outbox row %s failed", row.id)
+        failure = SendFailed(f"unexpected: {error!r}"[:500], retry=True)
+        outcome = run_in_transaction(lambda: _record_failure(row, failure, config))
+    else:
+        outcome = run_in_transaction(lambda: _record_sent(row, result.sid, result.provider_status))
+    report.count(row.id, outcome)
+
+
+def status_callback_url(config: dict[str, Any], outbox_id: int) -> str | None:
+    base = config["public_base_url"].rstrip("/")
+    return f"{base}/webhooks/twilio/status?outbox_id={outbox_id}" if base else None
+
+
+def _locked_row(outbox_id: int) -> OutboxMessage:
+    return db.session.scalar(select(OutboxMessage).where(OutboxMessage.id == outbox_id)
+                             .with_for_update().execution_options(populate_existing=True))
+
+
+def _record_sent(row: Claimed, sid: str, provider_status: str) -> str:
+    message = _locked_row(row.id)
+    moment = clock_now()
+    size = count_segments(message.body)
+    message.segments, message.encoding = size.segments, size.encoding
+    message.provider_sid, message.sent_at, message.locked_until = sid, moment, None
+    message.last_error = None
+    if message.status == "sending":  # else a status callback came first and said more
+        message.status, message.status_changed_at = "sent", moment
+        message.provider_status = message.provider_status or provider_status
+    return "sent"
+
+
+def _record_cancelled(row: Claimed) -> str:
+    message = _locked_row(row.id)
+    _close(message, "cancelled", clock_now(), "Twilio refused this number earlier in the batch")
+    return "cancelled"
+
+
+def _record_failure(row: Claimed, failure: SendFailed, config: dict[str, Any]) -> str:
+    message = _locked_row(row.id)
+    moment = clock_now()
+    refused = failure.code in OPTED_OUT_CODES or failure.code in INVALID_NUMBER_CODES
+    retry = failure.retry and not refused and row.attempts < config["max_attempts"]
+    outcome = "retried" if retry else "dead"
+    message.status = "queued" if retry else "dead"
+    message.last_error, message.error_code, message.locked_until = \
+        failure.message[:500], failure.code, None
+    message.status_changed_at = moment
+    if retry:
+        message.send_after = moment + retry_delay(row.attempts, config)
+    if refused:
+        _flag_account(message, failure.code, config, moment)
+    return outcome
+
+
+def _flag_account(message: OutboxMessage, code: int, config: dict[str, Any],
+                  moment: dt.datetime) -> None:
+    """STOP (21610) opts the customer out; 21211/21614 flag the number as unusable."""
+    flag = {"sms_opt_out": True} if code in OPTED_OUT_CODES else {"sms_invalid": True}
+    flagged = db.session.scalars(
+        update(Account).where(Account.phone_e164 == message.to_phone,
+                              Account.program_id == message.program_id)
+        .values(**flag).returning(Account.id)).all()
+    cancel_waiting(list(flagged), f"Twilio error {code}", moment, config["urgent_kinds"])
+
+
+def retry_delay(attempts: int, config: dict[str, Any],
+                randomness: random.Random | None = None) -> dt.timedelta:
+    """Exponential backoff with "equal jitter": half the delay fixed, half random."""
+    ceiling = min(config["retry_max_seconds"],
+                  config["retry_base_seconds"] * 2 ** max(attempts - 1, 0))
+    jitter = (randomness or random).uniform(0, ceiling / 2)
+    return dt.timedelta(seconds=ceiling / 2 + jitter)
+
+
+def run_worker(app: Flask, sender: Sender, stop: threading.Event, *, once: bool = False,
+               poll_seconds: float | None = None) -> BatchReport:
+    """Send rounds until `stop` is set (or once); sleep only when a round found nothing."""
+    total = BatchReport()
+    while not stop.is_set():
+        with app.app_context():
+            poll = poll_seconds if poll_seconds is not None else \
+                sms_config()["worker_poll_seconds"]
+            before = total.claimed + total.deferred + total.dead + total.cancelled
+            try:
+                process_batch(sender, total)
+            except Exception:  # the database went away, say: log, wait, try again
+                log.exception("SMS worker round failed")
+                stop.wait(poll)
+            finally:
+                db.session.remove()
+        if once:
+            break
+        if total.claimed + total.deferred + total.dead + total.cancelled == before:
+            stop.wait(poll)
+    return total
+
+
+def start_background_worker(app: Flask, sender: Sender | None = None,
+                            poll_seconds: float = 0.25) -> tuple[threading.Thread, threading.Event]:
+    """A worker thread inside this process (the demo); set the event to stop it."""
+    if sender is None:
+        with app.app_context():
+            sender = make_sender(sms_config())
+    stop = threading.Event()
+
+    def loop() -> None:
+        try:
+            run_worker(app, sender, stop, poll_seconds=poll_seconds)
+        finally:
+            sender.close()
+    thread = threading.Thread(target=loop, name="sms-worker", daemon=True)
+    thread.start()
+    return thread, stop
+
+
+def start_demo_worker(app: Flask) -> None:
+    """The demo prints each SMS at once: console sender, no quiet hours, polled 4 times a second."""
+    app.config["LOYALTY"]["sms"].update(quiet_hours_start="", quiet_hours_end="")
+    with app.app_context():
+        sender = make_sender(sms_config(), console=True)
+    start_background_worker(app, sender)

@@ -1,0 +1,201 @@
+"""The cashier terminal in a real browser: what a cashier and a manager do at the till."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+from sqlalchemy import func, select
+
+from pos_loyalty.db import db
+from pos_loyalty.models import Account, Card, Sale
+from till_pages import log_in, scan
+
+
+def sale_count(shop) -> int:
+    return shop.read(lambda: db.session.scalar(select(func.count()).select_from(Sale)))
+
+
+def available_points(shop, card_number: str) -> int:
+    return shop.read(lambda: db.session.scalar(
+        select(Account.available_points).join(Card, Card.account_id == Account.id)
+        .where(Card.number == card_number)))
+
+
+def open_basket(page: Page, total: str) -> None:
+    page.get_by_label("Total of the bill (EUR)").fill(total)
+    page.get_by_role("button", name="Calculate").click()
+    expect(page.get_by_label(re.compile(r"^Points to use"))).to_be_visible()
+
+
+def test_scan_and_sell_with_part_of_the_bill_in_points(page: Page, shop):
+    log_in(page, "cashier")
+    scan(page, shop.cards["Léa"])
+    expect(page.get_by_role("heading", name="Léa")).to_be_visible()
+    expect(page.get_by_test_id("available-points")).to_have_text("500")
+    open_basket(page, "20.00")
+    page.get_by_label(re.compile(r"^Points to use")).fill("100")
+    expect(page.locator('[data-live="cash_due"]')).to_have_text("€10.00")
+    expect(page.locator('[data-live="points_earned"]')).to_have_text("10")
+    page.get_by_role("button", name="Confirm sale").click()
+    expect(page.get_by_role("heading", name=re.compile("^Receipt"))).to_be_visible()
+    receipt = page.locator(".receipt-figures")
+    expect(receipt).to_contain_text("Paid with points€10.00 (100 pts)")
+    expect(receipt).to_contain_text("Cash due€10.00")
+    expect(receipt).to_contain_text("New balance410 pts")
+    assert available_points(shop, shop.cards["Léa"]) == 410
+
+
+def test_use_maximum_fills_the_most_points_the_bill_allows(page: Page, shop):
+    log_in(page, "cashier")
+    scan(page, shop.cards["Hugo"])
+    open_basket(page, "8.00")
+    page.get_by_role("button", name="Use maximum").click()
+    expect(page.get_by_label(re.compile(r"^Points to use"))).to_have_value("70")
+    expect(page.locator('[data-live="cash_due"]')).to_have_text("€1.00")
+
+
+def test_phone_and_pin_with_a_wrong_pin_then_the_right_one(page: Page, shop):
+    log_in(page, "cashier")
+    page.get_by_label("Phone number").fill(shop.phones["Hugo"])
+    keypad = page.get_by_role("group", name="PIN keypad")
+    for digit in "9999":
+        keypad.get_by_role("button", name=digit, exact=True).click()
+    expect(page.get_by_label("PIN", exact=True)).to_have_value("9999")
+    page.get_by_role("button", name="Identify").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "Wrong PIN: 4 tries left before the account is locked.")
+    page.get_by_label("PIN", exact=True).fill("")
+    for digit in shop.pins["Hugo"]:
+        keypad.get_by_role("button", name=digit, exact=True).click()
+    page.get_by_role("button", name="Identify").click()
+    expect(page.get_by_role("heading", name="Hugo")).to_be_visible()
+
+
+def test_five_wrong_pins_lock_the_account(page: Page, shop):
+    log_in(page, "cashier")
+    for attempt in range(5):
+        page.get_by_label("Phone number").fill(shop.phones["Hugo"])
+        page.get_by_label("PIN", exact=True).fill("0000")
+        page.get_by_role("button", name="Identify").click()
+    expect(page.get_by_role("alert")).to_contain_text("locked")
+    page.get_by_label("PIN", exact=True).fill(shop.pins["Hugo"])
+    page.get_by_role("button", name="Identify").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "Too many wrong PINs: the account is locked for up to 15 minutes.")
+
+
+def test_return_of_part_of_a_sale(page: Page, shop):
+    log_in(page, "cashier")
+    scan(page, shop.cards["Léa"])
+    open_basket(page, "20.00")
+    page.get_by_label(re.compile(r"^Points to use")).fill("100")
+    page.get_by_role("button", name="Confirm sale").click()
+    page.get_by_role("link", name="Return items from this sale").click()
+    page.get_by_label("Amount to return (EUR)").fill("5.00")
+    page.get_by_role("button", name="Show the points").click()
+    figures = page.locator(".figures")
+    expect(figures).to_contain_text("Points taken back2")
+    expect(figures).to_contain_text("Points given back25")
+    expect(figures).to_contain_text("Cash to refund€2.50")
+    page.get_by_role("button", name="Confirm the return").click()
+    expect(page.get_by_role("heading", name="Return recorded")).to_be_visible()
+    expect(page.locator(".receipt-figures")).to_contain_text("New balance433 pts")
+    assert available_points(shop, shop.cards["Léa"]) == 433
+
+
+def test_enrolment_of_a_blank_card(page: Page, shop):
+    log_in(page, "cashier")
+    blank = shop.blank_cards[0]
+    scan(page, blank)
+    expect(page.get_by_role("alert")).to_contain_text("not linked to a customer")
+    page.get_by_role("button", name="Enrol a customer with this card").click()
+    expect(page.get_by_label("Blank card number")).to_have_value(blank)
+    page.get_by_label("Phone number").fill("06 12 34 56 99")
+    page.get_by_label("First name").fill("Inès")
+    keypad = page.get_by_role("group", name="PIN keypad")
+    for label in ("New PIN", "PIN again"):
+        page.get_by_label(label).focus()
+        for digit in "2468":
+            keypad.get_by_role("button", name=digit, exact=True).click()
+    page.get_by_role("button", name="Create the account").click()
+    expect(page.get_by_role("status")).to_have_text(f"Card {blank} is live.")
+    expect(page.get_by_role("heading", name="Inès")).to_be_visible()
+    expect(page.get_by_text("No points to spend yet")).to_be_visible()
+
+
+def test_manager_adjusts_points_with_a_reason(page: Page, shop):
+    log_in(page, "manager")
+    scan(page, shop.cards["Hugo"])
+    page.get_by_role("link", name="Manager").click()
+    page.get_by_label("Points (negative to withdraw)").fill("-20")
+    page.get_by_label("Reason", exact=True).first.fill("credited twice by mistake")
+    page.get_by_role("button", name="Adjust", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Points adjusted: the balance is now 100 points.")
+    assert available_points(shop, shop.cards["Hugo"]) == 100
+
+
+def test_a_cashier_is_denied_a_manager_page(page: Page, shop):
+    log_in(page, "cashier")
+    expect(page.get_by_role("link", name="Manager")).to_have_count(0)
+    response = page.goto("/cashier/manage")
+    assert response is not None and response.status == 403
+    expect(page.get_by_role("alert")).to_have_text("This page is for managers only.")
+
+
+def test_language_switch_in_one_click(page: Page, shop):
+    page.goto("/cashier/login")
+    expect(page.get_by_role("heading", name="Connexion à la caisse")).to_be_visible()
+    log_in(page, "cashier", language="Français")
+    expect(page.get_by_role("link", name="Encaissement")).to_be_visible()
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", name="Scan the loyalty card")).to_be_visible()
+    expect(page.get_by_role("link", name="Checkout")).to_be_visible()
+    page.get_by_role("button", name="Français").click()
+    scan_field = page.get_by_label("Numéro de carte")
+    expect(scan_field).to_be_focused()
+    page.keyboard.type(shop.cards["Léa"])
+    page.keyboard.press("Enter")
+    page.get_by_label("Total de l'addition (EUR)").fill("12,50")
+    page.get_by_role("button", name="Calculer").click()
+    expect(page.locator('[data-live="cash_due"]')).to_have_text("12,50\u00a0€")
+    expect(page.get_by_text("Reste à payer")).to_be_visible()
+
+
+def test_double_click_on_confirm_makes_one_sale(page: Page, shop):
+    log_in(page, "cashier")
+    scan(page, shop.cards["Léa"])
+    open_basket(page, "20.00")
+    page.get_by_label(re.compile(r"^Points to use")).fill("100")
+    page.get_by_role("button", name="Confirm sale").dblclick()
+    expect(page.get_by_role("heading", name=re.compile("^Receipt"))).to_be_visible()
+    assert sale_count(shop) == 1
+    assert available_points(shop, shop.cards["Léa"]) == 410
+
+
+def test_confirm_sent_twice_by_the_browser_makes_one_sale(page: Page, shop):
+    """Even without the button lock (a slow network, a retry), the Idempotency-Key holds."""
+    log_in(page, "cashier")
+    scan(page, shop.cards["Léa"])
+    open_basket(page, "20.00")
+    page.get_by_label(re.compile(r"^Points to use")).fill("100")
+    statuses = page.evaluate("""async () => {
+        const form = document.getElementById("confirm-form");
+        const send = () => fetch(form.action, {method: "POST", body: new FormData(form),
+                                               redirect: "manual"});
+        const replies = await Promise.all([send(), send()]);
+        return replies.map(r => r.type);
+    }""")
+    assert statuses == ["opaqueredirect", "opaqueredirect"]
+    assert sale_count(shop) == 1
+    assert available_points(shop, shop.cards["Léa"]) == 410
+
+
+def test_a_network_failure_is_said_plainly(page: Page, shop):
+    log_in(page, "cashier")
+    scan(page, shop.cards["Léa"])
+    open_basket(page, "20.00")
+    page.route("**/cashier/quote.json", lambda route: route.abort())
+    page.get_by_label(re.compile(r"^Points to use")).fill("100")
+    expect(page.get_by_role("alert")).to_have_text(
+        "The till cannot reach the server: check the network, then retry.")

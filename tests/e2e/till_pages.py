@@ -1,0 +1,28 @@
+"""Steps a cashier takes, shared by the browser tests: elements found by label and role."""
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+PASSWORDS = {"cashier": "cashier-pass", "manager": "manager-pass"}
+
+
+def log_in(page: Page, role: str, language: str = "English") -> None:
+    """Log in at the till in `language` (the program's default is French); the language
+    switch shows the other language, one click away."""
+    page.goto("/cashier/login")
+    switch = page.get_by_role("button", name=language)
+    if switch.count():
+        switch.click()
+    page.get_by_label({"English": "Username", "Français": "Identifiant"}[language]).fill(role)
+    page.get_by_label({"English": "Password", "Français": "Mot de passe"}[language]).fill(
+        PASSWORDS[role])
+    page.get_by_role("button", name={"English": "Log in", "Français": "Se connecter"}[language]
+                     ).click()
+    expect(page.get_by_role("navigation")).to_be_visible()
+
+
+def scan(page: Page, card_number: str) -> None:
+    """What a USB scanner does: types the digits fast into the focused field, then Enter."""
+    expect(page.get_by_label("Card number")).to_be_focused()
+    page.keyboard.type(card_number)
+    page.keyboard.press("Enter")

@@ -1,0 +1,564 @@
+"""The cashier terminal over the Flask test client: every screen, every refusal, both engines."""
+from __future__ import annotations
+
+import gettext
+import html
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from cashier_ui.i18n import TRANSLATIONS_DIR
+from pos_loyalty import programs, sales
+from pos_loyalty.db import db, run_in_transaction, utcnow
+from pos_loyalty.models import Account, AuditEvent, Card, Sale, Staff, Terminal
+from pos_loyalty.security import app_hasher
+from pos_loyalty.staff_auth import WEB_TILL_NAME
+
+PASSWORD = "till-password"
+
+
+def field(page: Any, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', page.text)
+    assert found, f"no field {name} on the page"
+    return html.unescape(found.group(1))
+
+
+def words(page: Any) -> str:
+    """The page as the cashier reads it: text without tags, spaces collapsed."""
+    text = re.sub(r"<script.*?</script>|<[^>]+>", " ", page.text, flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(text)).replace("\u00a0", " ").replace("\u202f", " ")
+
+
+class Cashier:
+    """A browser session on the till: logs in, keeps the CSRF token, posts forms."""
+
+    def __init__(self, till: Any, username: str, client: Any = None) -> None:
+        self.till, self.client, self.username = till, client or till.client, username
+        self.token = ""
+
+    def get(self, path: str) -> Any:
+        page = self.client.get(path)
+        if 'name="csrf_token"' in page.text:
+            self.token = field(page, "csrf_token")
+        return page
+
+    def post(self, path: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        return self.client.post(path, data={"csrf_token": self.token, **(data or {})}, **kwargs)
+
+    def log_in(self, password: str = PASSWORD, language: str = "en") -> Any:
+        self.get("/cashier/login")
+        self.post("/cashier/language", {"lang": language, "next": "/cashier/login"})
+        page = self.post("/cashier/login", {"username": self.username, "password": password})
+        self.get("/cashier/")
+        return page
+
+    def open_card(self, card_number: str) -> Any:
+        return self.post("/cashier/identify/card", {"card_number": card_number})
+
+    def quote(self, **form: Any) -> Any:
+        page = self.post("/cashier/quote", form)
+        assert page.status_code == 200, words(page)
+        return page
+
+    def sell(self, card_number: str, total: str, redeem: int = 0) -> Any:
+        self.open_card(card_number)
+        page = self.quote(total=total)
+        return self.post("/cashier/sales", confirm_fields(page, redeem))
+
+
+def confirm_fields(page: Any, redeem: int) -> dict[str, Any]:
+    return {"basket": field(page, "basket"), "idempotency_key": field(page, "idempotency_key"),
+            "receipt_number": field(page, "receipt_number"), "redeem_points": str(redeem)}
+
+
+def add_staff(till: Any, username: str, role: str, store_id: int | None = None) -> None:
+    run_in_transaction(lambda: programs.create_staff(
+        till.program(), username, role, PASSWORD, store_id or till.store_id, app_hasher()))
+
+
+@pytest.fixture
+def cashier(till: Any) -> Cashier:
+    add_staff(till, "camille", "cashier")
+    person = Cashier(till, "camille")
+    person.log_in()
+    return person
+
+
+@pytest.fixture
+def manager(till: Any) -> Cashier:
+    add_staff(till, "morgane", "manager")
+    person = Cashier(till, "morgane", till.app.test_client())
+    person.log_in()
+    return person
+
+
+def sale_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Sale))
+
+
+# --- logging in ----------------------------------------------------------------------------
+
+def test_every_page_asks_for_a_login_first(client):
+    page = client.get("/cashier/")
+    assert page.status_code == 302 and page.location.endswith("/cashier/login")
+
+
+def test_a_post_without_the_csrf_token_is_refused(till, cashier):
+    card = till.customer(points=500)
+    cashier.open_card(card)
+    page = cashier.quote(total="20.00")
+    form = confirm_fields(page, 100)
+    refused = till.client.post("/cashier/sales", data=form)
+    assert refused.status_code == 400
+    assert "This form has expired" in words(refused)
+    wrong = till.client.post("/cashier/sales", data={**form, "csrf_token": "forged"})
+    assert wrong.status_code == 400
+    assert sale_count() == 0
+
+
+def test_login_form_itself_needs_the_token(till):
+    add_staff(till, "camille", "cashier")
+    page = till.client.post("/cashier/login", data={"username": "camille", "password": PASSWORD})
+    assert page.status_code == 400
+
+
+def test_logging_in_opens_the_store_web_till_made_on_first_use(till, cashier):
+    terminals = db.session.scalars(select(Terminal).where(Terminal.name == WEB_TILL_NAME)).all()
+    assert [t.store_id for t in terminals] == [till.store_id]
+    Cashier(till, "camille").log_in()
+    assert db.session.scalar(select(func.count()).select_from(Terminal)
+                             .where(Terminal.name == WEB_TILL_NAME)) == 1
+    assert "Scan the loyalty card" in words(cashier.get("/cashier/"))
+
+
+def test_wrong_passwords_lock_the_login_after_five(till):
+    add_staff(till, "camille", "cashier")
+    person = Cashier(till, "camille")
+    for left in (4, 3, 2, 1):
+        page = person.log_in(password="nope")
+        assert page.status_code == 401
+        assert "Wrong username or password." in words(page)
+    page = person.log_in(password="nope")
+    assert page.status_code == 423
+    assert "locked for a while" in words(page)
+    page = person.log_in()
+    assert page.status_code == 423
+    staff = db.session.scalar(select(Staff).where(Staff.username == "camille"))
+    db.session.refresh(staff)
+    assert staff.locked_until is not None
+
+
+def test_staff_without_a_home_store_choose_the_store_when_there_are_several(till):
+    other_store = run_in_transaction(lambda: programs.create_store(till.program(), "Other").id)
+    run_in_transaction(lambda: programs.create_staff(
+        till.program(), "ada", "admin", PASSWORD, None, app_hasher()))
+    person = Cashier(till, "ada")
+    refused = person.log_in()
+    assert refused.status_code == 422 and "Choose the store of this till." in words(refused)
+    person.post("/cashier/login", {"username": "ada", "password": PASSWORD,
+                                   "store_id": str(other_store)})
+    assert "Other" in words(person.get("/cashier/"))
+    person.post("/cashier/logout")
+    assert f'value="{other_store}" selected' in person.get("/cashier/login").text
+
+
+def test_the_screen_locks_after_inactivity(till, cashier):
+    with till.client.session_transaction() as session:
+        session["seen"] = int(time.time()) - 11 * 60
+    page = till.client.get("/cashier/")
+    assert page.status_code == 302 and page.location.endswith("/cashier/login")
+    assert "locked after inactivity" in words(till.client.get("/cashier/login"))
+
+
+def test_till_pages_are_never_cached_nor_framed(cashier):
+    page = cashier.get("/cashier/")
+    assert page.headers["Cache-Control"] == "no-store"
+    assert page.headers["X-Frame-Options"] == "DENY"
+
+
+def test_logging_out_ends_the_session(cashier):
+    cashier.post("/cashier/logout")
+    assert cashier.client.get("/cashier/").status_code == 302
+
+
+# --- identifying the customer --------------------------------------------------------------
+
+def test_scanned_card_shows_first_name_masked_phone_and_points(till, cashier):
+    card = till.customer(points=1234, first_name="Léa")
+    assert cashier.open_card(card).status_code == 302
+    screen = words(cashier.get("/cashier/"))
+    assert "Léa" in screen
+    assert till.last_phone[:3] + "*******" + till.last_phone[-2:] in screen
+    assert "1,234" in screen and "€123.40" in screen
+    assert "Can pay with points" in screen
+
+
+def test_a_typo_in_the_check_digit_is_said_plainly(till, cashier):
+    card = till.customer()
+    typo = card[:-1] + str((int(card[-1]) + 1) % 10)
+    page = cashier.open_card(typo)
+    assert page.status_code == 422
+    assert "check the digits, the last one is a check digit" in words(page)
+
+
+def test_phone_and_pin_wrong_then_right(till, cashier):
+    till.customer(points=50, pin="4321", first_name="Hugo")
+    phone = till.last_phone
+    page = cashier.post("/cashier/identify/phone", {"phone": phone, "pin": "0000"})
+    assert page.status_code == 401
+    assert "Wrong PIN: 4 tries left" in words(page)
+    page = cashier.post("/cashier/identify/phone", {"phone": phone, "pin": "4321"})
+    assert page.status_code == 302
+    assert "Hugo" in words(cashier.get("/cashier/"))
+
+
+def test_five_wrong_pins_lock_the_account(till, cashier):
+    till.customer(pin="4321")
+    phone = till.last_phone
+    for _ in range(5):
+        cashier.post("/cashier/identify/phone", {"phone": phone, "pin": "0000"})
+    page = cashier.post("/cashier/identify/phone", {"phone": phone, "pin": "4321"})
+    assert page.status_code == 423
+    assert "the account is locked for up to 15 minutes" in words(page)
+
+
+def test_a_blank_card_offers_enrolment(till, cashier):
+    from pos_loyalty import accounts
+    blank = run_in_transaction(lambda: accounts.issue_cards(till.program(), 1, utcnow()))[0]
+    page = cashier.open_card(blank)
+    assert page.status_code == 409
+    assert "Enrol a customer with this card" in words(page)
+
+
+# --- selling -------------------------------------------------------------------------------
+
+def test_quote_shows_earning_the_most_usable_points_and_cash(till, cashier):
+    cashier.open_card(till.customer(points=500))
+    screen = words(cashier.quote(total="20.00"))
+    assert "Earns without points 20 pts" in screen
+    assert "Most points usable 190 pts = €19.00" in screen
+
+
+def test_excluded_categories_earn_nothing(till, cashier):
+    cashier.open_card(till.customer())
+    page = cashier.quote(line_item=["BREAD", "CIGARETTES"], line_category=["bakery", "tobacco"],
+                         line_quantity=["2", "1"], line_price=["1.50", "11.00"])
+    assert "Earns without points 3 pts" in words(page)
+
+
+def test_sale_with_part_in_points_prints_the_receipt(till, cashier):
+    card = till.customer(points=500)
+    page = cashier.sell(card, total="20,00", redeem=100)
+    assert page.status_code == 302
+    receipt = words(cashier.get(page.location))
+    assert "Total €20.00" in receipt
+    assert "Paid with points €10.00 (100 pts)" in receipt
+    assert "Cash due €10.00" in receipt
+    assert "Points earned 10" in receipt
+    assert "New balance 410 pts" in receipt
+    assert till.balance(card) == {"available": 410, "pending": 0}
+    sale = db.session.scalar(select(Sale))
+    assert sale.staff_id is not None and sale.store_id == till.store_id
+
+
+def test_live_figures_come_from_the_core(till, cashier):
+    cashier.open_card(till.customer(points=500))
+    page = cashier.quote(total="20.00")
+    reply = cashier.post("/cashier/quote.json", {"basket": field(page, "basket"),
+                                                 "redeem_points": "55"})
+    assert reply.get_json() == {"paid_with_points": "€5.50", "cash_due": "€14.50",
+                                "points_earned": "14", "points_used": "55"}
+    too_many = cashier.post("/cashier/quote.json", {"basket": field(page, "basket"),
+                                                    "redeem_points": "191"})
+    assert too_many.status_code == 422
+    assert too_many.get_json()["error"] == "At most 190 points can be used on this bill."
+
+
+def test_the_same_confirm_sent_twice_makes_one_sale(till, cashier):
+    card = till.customer(points=500)
+    cashier.open_card(card)
+    form = confirm_fields(cashier.quote(total="20.00"), 100)
+    first = cashier.post("/cashier/sales", form)
+    cashier.open_card(card)
+    second = cashier.post("/cashier/sales", form)
+    assert first.status_code == second.status_code == 302
+    assert first.location == second.location
+    assert sale_count() == 1
+    assert till.balance(card) == {"available": 410, "pending": 0}
+
+
+def test_too_many_points_is_a_sentence_and_nothing_is_saved(till, cashier):
+    card = till.customer(points=500)
+    cashier.open_card(card)
+    page = cashier.post("/cashier/sales", confirm_fields(cashier.quote(total="20.00"), 191))
+    assert page.status_code == 422
+    assert "At most 190 points can be used on this bill." in words(page)
+    assert sale_count() == 0
+
+
+def test_blocked_account_cannot_spend(till, cashier):
+    card = till.customer(points=500)
+    cashier.open_card(card)
+    form = confirm_fields(cashier.quote(total="20.00"), 100)
+
+    def block() -> None:
+        account = db.session.scalar(select(Account).join(Card).where(Card.number == card))
+        account.status = "blocked"
+    run_in_transaction(block)
+    page = cashier.post("/cashier/sales", form)
+    assert page.status_code == 403
+    assert "This account is blocked: its points cannot be used." in words(page)
+    assert sale_count() == 0
+
+
+def test_a_used_receipt_number_is_refused(till, cashier):
+    card = till.customer(points=500)
+    cashier.open_card(card)
+    first = confirm_fields(cashier.quote(total="5.00"), 0)
+    cashier.post("/cashier/sales", first)
+    cashier.open_card(card)
+    again = {**confirm_fields(cashier.quote(total="6.00"), 0),
+             "receipt_number": first["receipt_number"]}
+    page = cashier.post("/cashier/sales", again)
+    assert page.status_code == 409
+    assert "This receipt number was already used on this till" in words(page)
+
+
+def test_an_outage_is_a_sentence_not_a_trace(till, cashier, monkeypatch):
+    card = till.customer(points=500)
+    cashier.open_card(card)
+    form = confirm_fields(cashier.quote(total="20.00"), 0)
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+    monkeypatch.setattr(sales, "record_sale", fail)
+    page = cashier.post("/cashier/sales", form)
+    assert page.status_code == 503
+    assert "The connection to the database failed: nothing was saved." in words(page)
+    assert "Traceback" not in page.text
+    assert sale_count() == 0
+
+
+@pytest.mark.parametrize("path", ["/cashier/sales/{id}", "/cashier/sales/{id}/return"])
+def test_a_receipt_id_too_large_for_the_database_is_not_found(cashier, path):
+    page = cashier.get(path.format(id=2**45))
+    assert page.status_code == 404
+    assert "No such receipt in this store." in words(page)
+
+
+def test_another_store_receipt_is_not_found(till, cashier):
+    card = till.customer(points=500)
+    cashier.sell(card, total="10.00")
+    sale_id = db.session.scalar(select(Sale.id))
+    other_store = run_in_transaction(lambda: programs.create_store(till.program(), "Other").id)
+    add_staff(till, "olivier", "cashier", other_store)
+    other = Cashier(till, "olivier", till.app.test_client())
+    other.log_in()
+    page = other.get(f"/cashier/sales/{sale_id}")
+    assert page.status_code == 404
+    assert "No such receipt in this store." in words(page)
+
+
+# --- returns -------------------------------------------------------------------------------
+
+def test_partial_return_shows_the_points_then_records_them(till, cashier):
+    card = till.customer(points=500)
+    sold = cashier.sell(card, total="20.00", redeem=100)
+    sale_id = int(sold.location.rsplit("/", 1)[1])
+    preview = cashier.post(f"/cashier/sales/{sale_id}/return/preview", {"amount": "5.00"})
+    screen = words(preview)
+    assert "Points taken back 2" in screen and "Points given back 25" in screen
+    assert "Cash to refund €2.50" in screen
+    assert till.balance(card) == {"available": 410, "pending": 0}
+    done = cashier.post(f"/cashier/sales/{sale_id}/return", {
+        "amount": "5.00", "idempotency_key": field(preview, "idempotency_key")})
+    assert done.status_code == 200
+    assert "New balance 433 pts" in words(done)
+    assert till.balance(card) == {"available": 433, "pending": 0}
+
+
+def test_return_found_by_receipt_number(till, cashier):
+    card = till.customer()
+    sold = cashier.sell(card, total="8.00")
+    number = db.session.scalar(select(Sale.receipt_number))
+    found = cashier.post("/cashier/returns/find", {"receipt_number": number})
+    assert found.status_code == 302 and found.location == sold.location + "/return"
+
+
+def test_return_of_chosen_lines_takes_back_their_points_only(till, cashier):
+    card = till.customer()
+    cashier.open_card(card)
+    page = cashier.quote(line_item=["TART", "CIGARETTES"], line_category=["pastry", "tobacco"],
+                         line_quantity=["2", "1"], line_price=["9.00", "11.00"])
+    sold = cashier.post("/cashier/sales", confirm_fields(page, 0))
+    sale_id = int(sold.location.rsplit("/", 1)[1])
+    form = cashier.get(f"/cashier/sales/{sale_id}/return")
+    assert 'aria-label="Quantity to return TART"' in form.text
+    preview = cashier.post(f"/cashier/sales/{sale_id}/return/preview", {"qty_1": "1"})
+    screen = words(preview)
+    assert "Amount returned €9.00" in screen and "Points taken back 9" in screen
+    done = cashier.post(f"/cashier/sales/{sale_id}/return", {
+        "qty_1": "1", "idempotency_key": field(preview, "idempotency_key")})
+    assert "New balance 9 pts" in words(done)
+
+
+def test_return_more_than_sold_is_refused(till, cashier):
+    sold = cashier.sell(till.customer(), total="8.00")
+    sale_id = int(sold.location.rsplit("/", 1)[1])
+    page = cashier.post(f"/cashier/sales/{sale_id}/return/preview", {"amount": "9.00"})
+    assert page.status_code == 422
+    assert "at most €8.00" in words(page)
+
+
+# --- enrolment -----------------------------------------------------------------------------
+
+def test_enrolment_links_a_blank_card_that_works_at_once(till, cashier):
+    from pos_loyalty import accounts
+    blank = run_in_transaction(lambda: accounts.issue_cards(till.program(), 1, utcnow()))[0]
+    page = cashier.post("/cashier/enrol", {"card_number": blank, "phone": "0612345699",
+                                           "first_name": "Inès", "pin": "2468",
+                                           "pin_confirm": "2468"})
+    assert page.status_code == 302
+    screen = words(cashier.get("/cashier/"))
+    assert "Inès" in screen and f"Card {blank}" in screen
+    card = db.session.scalar(select(Card).where(Card.number == blank))
+    assert card.status == "active"
+
+
+def test_enrolment_with_pins_that_differ_is_refused(till, cashier):
+    page = cashier.post("/cashier/enrol", {"phone": "0612345699", "pin": "2468",
+                                           "pin_confirm": "2469"})
+    assert page.status_code == 422
+    assert "The two PINs are not the same" in words(page)
+
+
+# --- manager pages -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/cashier/manage", "/cashier/manage/report"])
+def test_a_cashier_is_denied_manager_pages(cashier, path):
+    page = cashier.get(path)
+    assert page.status_code == 403
+    assert "This page is for managers only." in words(page)
+
+
+def test_a_cashier_does_not_see_the_manager_link(cashier, manager):
+    assert 'href="/cashier/manage"' not in cashier.get("/cashier/").text
+    assert 'href="/cashier/manage"' in manager.get("/cashier/").text
+
+
+def test_a_cashier_cannot_post_a_manager_action(till, cashier):
+    card = till.customer(points=10)
+    cashier.open_card(card)
+    page = cashier.post("/cashier/manage/adjust", {"points": "1000", "reason": "gift"})
+    assert page.status_code == 403
+    assert till.balance(card)["available"] == 10
+
+
+def test_manager_adjustment_needs_a_reason_and_is_audited(till, manager):
+    card = till.customer(points=10)
+    manager.open_card(card)
+    refused = manager.post("/cashier/manage/adjust", {"points": "-5", "reason": " "})
+    assert refused.status_code == 422 and "Reason is required." in words(refused)
+    done = manager.post("/cashier/manage/adjust", {"points": "-5", "reason": "credited twice"},
+                        follow_redirects=True)
+    assert "the balance is now 5 points" in words(done)
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.actor == "staff:morgane"))
+    assert event.action == "points_adjusted" and event.details["reason"] == "credited twice"
+
+
+def test_manager_blocks_and_unblocks(till, manager):
+    card = till.customer(points=10)
+    manager.open_card(card)
+    blocked = manager.post("/cashier/manage/status", {"status": "blocked", "reason": "fraud"},
+                           follow_redirects=True)
+    assert "The account is blocked" in words(blocked)
+    assert "Blocked: points cannot be spent" in words(manager.get("/cashier/"))
+    manager.post("/cashier/manage/status", {"status": "active"})
+    assert "Can pay with points" in words(manager.get("/cashier/"))
+
+
+def test_manager_replaces_a_lost_card_and_the_points_follow(till, manager):
+    card = till.customer(points=70)
+    manager.open_card(card)
+    page = manager.post("/cashier/manage/replace", {"reason": "lost"}, follow_redirects=True)
+    assert "The card is replaced" in words(page)
+    new = db.session.scalar(select(Card).where(Card.kind == "virtual", Card.number != card,
+                                               Card.status == "active"))
+    assert till.balance(new.number)["available"] == 70
+
+
+def test_manager_voids_a_sale_of_today(till, manager):
+    card = till.customer(points=500)
+    sold = manager.sell(card, total="20.00", redeem=100)
+    sale_id = int(sold.location.rsplit("/", 1)[1])
+    page = manager.post(f"/cashier/sales/{sale_id}/void", follow_redirects=True)
+    assert "Sale voided: 10 points taken back, 100 points given back." in words(page)
+    assert till.balance(card) == {"available": 500, "pending": 0}
+
+
+def test_only_sales_of_today_can_be_voided(till, manager):
+    import datetime as dt
+    from pos_loyalty.rules import BasketLine
+    card = till.customer()
+    terminal = db.session.scalar(select(Terminal).where(Terminal.name == WEB_TILL_NAME))
+    sale = run_in_transaction(lambda: sales.record_sale(
+        till.program(), terminal, sales.SaleRequest(card, "OLD-1", [BasketLine("X", "", 1, 500)]),
+        utcnow() - dt.timedelta(days=2)))
+    page = manager.post(f"/cashier/sales/{sale['sale_id']}/void")
+    assert page.status_code == 422
+    assert "Only today's sales can be voided." in words(page)
+
+
+def test_shift_report_by_cashier(till, cashier, manager):
+    cashier.sell(till.customer(points=500), total="20.00", redeem=100)
+    report = words(manager.get("/cashier/manage/report"))
+    assert "camille 1 €20.00 10 100 0 0 0 0" in report
+    assert "All cashiers 1 €20.00 10 100" in report
+
+
+# --- languages -----------------------------------------------------------------------------
+
+def test_default_language_is_the_program_locale_and_switches_in_one_click(till):
+    add_staff(till, "camille", "cashier")
+    person = Cashier(till, "camille")
+    page = person.get("/cashier/login")
+    assert "Connexion à la caisse" in words(page)
+    person.post("/cashier/language", {"lang": "en", "next": "/cashier/login"})
+    assert "Log in to the till" in words(person.get("/cashier/login"))
+
+
+def test_french_formats_money_and_sentences(till, cashier):
+    card = till.customer(points=500)
+    cashier.post("/cashier/language", {"lang": "fr", "next": "/cashier/"})
+    cashier.open_card(card)
+    screen = words(cashier.quote(total="20,00"))
+    assert "Points utilisables au plus 190 pts = 19,00 €" in screen
+    page = cashier.post("/cashier/sales", confirm_fields(cashier.quote(total="20,00"), 500))
+    assert "190 points au plus peuvent être utilisés sur cette addition." in words(page)
+
+
+def test_compiled_catalogue_matches_its_source():
+    for po_path in Path(TRANSLATIONS_DIR).glob("*/LC_MESSAGES/cashier.po"):
+        with po_path.open("rb") as handle:
+            source = {m.id: m.string for m in read_po(handle) if m.id}
+        with po_path.with_suffix(".mo").open("rb") as handle:
+            compiled = gettext.GNUTranslations(handle)
+        assert all(source.values()), "every message has a translation"
+        assert {key: compiled.gettext(key) for key in source} == source
+
+
+def test_every_message_of_the_till_has_a_french_translation():
+    keywords = {"_": None, "gettext": None, "lazy_gettext": None}
+    method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
+    used = {message for _file, _line, message, _comments, _context in extract_from_dir(
+        str(Path(TRANSLATIONS_DIR).parent), method_map, keywords=keywords)}
+    with (Path(TRANSLATIONS_DIR) / "fr/LC_MESSAGES/cashier.po").open("rb") as handle:
+        translated = {m.id for m in read_po(handle) if m.id and m.string}
+    assert sorted(used - translated) == []

@@ -1,0 +1,334 @@
+"""The worker sends the outbox through the real twilio library to a local fake Twilio."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import threading
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from pos_loyalty import notify
+from pos_loyalty.db import db, run_in_transaction, utcnow
+from pos_loyalty.models import Account, OutboxMessage
+from pos_loyalty.notify.fake_twilio import FakeTwilio
+from pos_loyalty.notify.senders import ConsoleSender, SendResult, TwilioSender, make_sender
+from pos_loyalty.notify.texts import sms_config
+from pos_loyalty.notify.worker import process_batch, run_worker, start_background_worker
+
+ACCOUNT_SID = "AC" + "0" * 32
+PUBLIC = "https://loyalty.example.com"
+
+
+class Clock:
+    """The core's clock, frozen; tests move it by hand."""
+
+    def __init__(self, moment: dt.datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> dt.datetime:
+        return self.moment
+
+    def advance(self, **delta: float) -> None:
+        self.moment += dt.timedelta(**delta)
+
+
+@pytest.fixture
+def clock(app) -> Clock:
+    frozen = Clock(utcnow().replace(microsecond=0))
+    app.extensions["pos_loyalty.clock"] = frozen
+    return frozen
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[FakeTwilio]:
+    with FakeTwilio() as fake:
+        yield fake
+
+
+@pytest.fixture
+def twilio(app, fake_twilio, clock) -> Iterator[TwilioSender]:
+    app.config["LOYALTY"]["sms"].update(
+        twilio_account_sid=ACCOUNT_SID, twilio_auth_token="secret-token",
+        twilio_from="+15005550006", twilio_api_base_url=fake_twilio.url, public_base_url=PUBLIC,
+        quiet_hours_start="", quiet_hours_end="")
+    sender = make_sender(sms_config())
+    assert isinstance(sender, TwilioSender)
+    yield sender
+    sender.close()
+
+
+def queue(till, count: int = 1, kind: str = "balance") -> list[int]:
+    """`count` SMS to the till's last customer, each with its own text."""
+    program, customer = till.program(), account(till)
+    moment = till.app.extensions.get("pos_loyalty.clock", utcnow)()
+    return [run_in_transaction(lambda i=i: notify.queue_message(
+        program, customer.id, kind, till.last_phone, f"message {i}", moment)).id
+        for i in range(count)]
+
+
+def rows() -> dict[int, OutboxMessage]:
+    db.session.expire_all()
+    return {m.id: m for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))}
+
+
+def account(till) -> Account:
+    db.session.expire_all()
+    return db.session.scalar(select(Account).where(Account.phone_e164 == till.last_phone))
+
+
+def test_worker_sends_each_row_once_through_twilio(till, twilio, fake_twilio):
+    card = till.customer()
+    till.sell(card, total_minor=1500)
+    report = process_batch(twilio)
+    assert (report.claimed, report.sent) == (1, 1)
+    [request] = fake_twilio.messages()
+    assert request.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+    assert request.authorization == "Basic " + base64.b64encode(
+        f"{ACCOUNT_SID}:secret-token".encode()).decode()
+    [message] = rows().values()
+    assert request.form == {
+        "To": till.last_phone, "From": "+15005550006", "Body": message.body,
+        "StatusCallback": f"{PUBLIC}/webhooks/twilio/status?outbox_id={message.id}"}
+    assert (message.status, message.attempts) == ("sent", 1)
+    assert message.provider_sid.startswith("SM") and message.sent_at is not None
+    assert process_batch(twilio).claimed == 0
+    assert len(fake_twilio.messages()) == 1
+
+
+def test_messaging_service_sid_is_used_when_configured(app, till, twilio, fake_twilio):
+    app.config["LOYALTY"]["sms"]["twilio_messaging_service_sid"] = "MG" + "1" * 32
+    sender = make_sender(sms_config())
+    till.customer()
+    queue(till)
+    process_batch(sender)
+    sender.close()
+    form = fake_twilio.messages()[0].form
+    assert form["MessagingServiceSid"] == "MG" + "1" * 32 and "From" not in form
+
+
+@pytest.mark.parametrize("answer", ["rate_limited", "server_error"])
+def test_429_and_5xx_are_retried_later_with_backoff(till, twilio, fake_twilio, clock, answer):
+    till.customer()
+    [row_id] = queue(till)
+    fake_twilio.answer(till.last_phone, answer, answer)
+    assert process_batch(twilio).retried == 1
+    first = rows()[row_id]
+    assert first.status == "queued" and first.error_code in (20429, 20500)
+    first_wait = first.send_after - clock.moment
+    assert dt.timedelta(seconds=15) <= first_wait <= dt.timedelta(seconds=30)
+    assert process_batch(twilio).claimed == 0  # not due yet
+    clock.moment = first.send_after
+    assert process_batch(twilio).retried == 1
+    second_wait = rows()[row_id].send_after - clock.moment
+    assert dt.timedelta(seconds=30) <= second_wait <= dt.timedelta(seconds=60)
+    clock.moment = rows()[row_id].send_after
+    assert process_batch(twilio).sent == 1
+    assert (rows()[row_id].status, rows()[row_id].attempts) == ("sent", 3)
+
+
+def test_a_row_is_dead_once_its_attempts_are_used_up(app, till, twilio, fake_twilio, clock):
+    app.config["LOYALTY"]["sms"]["max_attempts"] = 3
+    till.customer()
+    [row_id] = queue(till)
+    fake_twilio.answer(till.last_phone, *["server_error"] * 5)
+    for _ in range(3):
+        process_batch(twilio)
+        clock.advance(hours=1)
+    assert process_batch(twilio).claimed == 0
+    assert (rows()[row_id].status, rows()[row_id].attempts) == ("dead", 3)
+    assert len(fake_twilio.messages()) == 3
+
+
+def test_network_errors_are_retried(app, till, clock):
+    app.config["LOYALTY"]["sms"].update(
+        twilio_account_sid=ACCOUNT_SID, twilio_auth_token="t", twilio_from="+15005550006",
+        twilio_api_base_url="http://127.0.0.1:9", twilio_timeout_seconds=2,
+        quiet_hours_start="")
+    sender = make_sender(sms_config())
+    till.customer()
+    [row_id] = queue(till)
+    assert process_batch(sender).retried == 1
+    sender.close()
+    assert rows()[row_id].last_error.startswith("network:")
+
+
+def test_21610_opts_the_customer_out_and_drops_their_queued_sms(till, twilio, fake_twilio):
+    card = till.customer()
+    first, second = queue(till, 2)
+    otp = queue(till, 1, kind="otp")[0]
+    fake_twilio.answer(till.last_phone, "opted_out")
+    report = process_batch(twilio)
+    assert report.outcomes[first] == "dead"
+    assert report.outcomes[second] == "cancelled"  # checked again at claim time
+    assert report.outcomes[otp] == "sent"  # codes still go: Twilio itself refuses if it must
+    assert account(till).sms_opt_out is True
+    assert rows()[first].error_code == 21610
+    till.sell(card, total_minor=1000)
+    assert len(rows()) == 3  # no new balance SMS
+
+
+@pytest.mark.parametrize("answer, code", [("invalid", 21211), ("not_mobile", 21614)])
+def test_invalid_numbers_are_dead_at_once_and_flagged(till, twilio, fake_twilio, answer, code):
+    till.customer()
+    [row_id] = queue(till)
+    fake_twilio.answer(till.last_phone, answer)
+    assert process_batch(twilio).dead == 1
+    assert (rows()[row_id].status, rows()[row_id].error_code) == ("dead", code)
+    assert account(till).sms_invalid is True
+    assert len(fake_twilio.messages()) == 1
+
+
+class WorkerKilled(BaseException):
+    """Stands for SIGKILL: nothing after it runs, no except-clause catches it."""
+
+
+class DiesAfterSending:
+    def __init__(self, sender: TwilioSender, die_on: int) -> None:
+        self.sender, self.die_on, self.sent = sender, die_on, 0
+
+    def send(self, to: str, body: str, status_callback: str | None) -> SendResult:
+        result = self.sender.send(to, body, status_callback)
+        self.sent += 1
+        if self.sent == self.die_on:
+            raise WorkerKilled()
+        return result
+
+    def close(self) -> None:
+        pass
+
+
+def test_worker_killed_mid_batch_loses_nothing_and_resends_only_the_sms_in_flight(
+        till, twilio, fake_twilio, clock):
+    till.customer()
+    ids = queue(till, 5)
+    with pytest.raises(WorkerKilled):
+        process_batch(DiesAfterSending(twilio, die_on=3))
+    db.session.rollback()
+    statuses = {i: rows()[i].status for i in ids}
+    assert list(statuses.values()) == ["sent", "sent", "sending", "sending", "sending"]
+    assert process_batch(twilio).claimed == 0  # leases still run
+    clock.advance(seconds=sms_config()["lease_seconds"] + 1)
+    assert process_batch(twilio).sent == 3
+    assert all(rows()[i].status == "sent" for i in ids)
+    sends = Counter(fake_twilio.bodies())
+    # Twilio had accepted "message 2" when the worker died, before the worker could record it:
+    # that one goes twice (at-least-once); every other one exactly once.
+    assert sends == {"message 0": 1, "message 1": 1, "message 2": 2, "message 3": 1,
+                     "message 4": 1}
+
+
+def test_concurrent_workers_send_each_row_once(app, till, twilio, fake_twilio):
+    till.customer()
+    ids = queue(till, 30)
+    app.config["LOYALTY"]["sms"]["worker_batch_size"] = 4
+    stop = threading.Event()
+    senders = [make_sender(sms_config()) for _ in range(3)]
+    threads = [threading.Thread(target=run_worker, args=(app, sender, stop),
+                                kwargs={"poll_seconds": 0.05}) for sender in senders]
+    for thread in threads:
+        thread.start()
+    deadline = utcnow() + dt.timedelta(seconds=20)
+    while len(fake_twilio.messages()) < len(ids) and utcnow() < deadline:
+        threading.Event().wait(0.05)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    for sender in senders:
+        sender.close()
+    assert Counter(fake_twilio.bodies()) == {f"message {i}": 1 for i in range(30)}
+    assert {m.status for m in rows().values()} == {"sent"}
+
+
+def test_quiet_hours_hold_balance_sms_until_morning_but_never_codes(app, till, twilio, clock):
+    app.config["LOYALTY"]["sms"].update(quiet_hours_start="21:00", quiet_hours_end="08:00")
+    card = till.customer()
+    # 22:30 in Paris (UTC+1 in winter, +2 in summer): use the program's own zone.
+    from zoneinfo import ZoneInfo
+    paris = ZoneInfo("Europe/Paris")
+    evening = dt.datetime.combine(clock.moment.date(), dt.time(22, 30), tzinfo=paris)
+    clock.moment = evening.astimezone(dt.UTC).replace(tzinfo=None)
+    till.sell(card, total_minor=1500)
+    otp = queue(till, 1, kind="otp")[0]
+    report = process_batch(twilio)
+    assert report.outcomes == {otp: "sent"}
+    balance = next(m for m in rows().values() if m.kind == "balance")
+    morning = dt.datetime.combine(clock.moment.date() + dt.timedelta(days=1), dt.time(8),
+                                  tzinfo=paris).astimezone(dt.UTC).replace(tzinfo=None)
+    assert (balance.status, balance.send_after) == ("queued", morning)
+    clock.moment = morning - dt.timedelta(minutes=1)
+    assert process_batch(twilio).claimed == 0
+    clock.moment = morning
+    assert process_batch(twilio).outcomes == {balance.id: "sent"}
+
+
+def test_a_row_due_during_quiet_hours_is_put_back_not_sent(app, till, twilio, clock):
+    till.customer()
+    [row_id] = queue(till)  # written with quiet hours off
+    app.config["LOYALTY"]["sms"].update(quiet_hours_start="00:00", quiet_hours_end="23:59")
+    report = process_batch(twilio)
+    assert report.outcomes == {row_id: "deferred"}
+    assert (rows()[row_id].status, rows()[row_id].attempts) == ("queued", 0)
+
+
+def test_stale_balance_sms_is_dead_not_sent(till, twilio, clock):
+    till.customer()
+    [row_id] = queue(till)
+    clock.advance(hours=25)
+    assert process_batch(twilio).outcomes == {row_id: "dead"}
+    assert rows()[row_id].last_error.startswith("stale")
+
+
+def test_without_twilio_settings_the_console_sender_prints(app, till, capsys, monkeypatch):
+    for variable in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+    app.config["LOYALTY"]["sms"].update(quiet_hours_start="")
+    sender = make_sender(sms_config())
+    assert isinstance(sender, ConsoleSender)
+    card = till.customer()
+    till.sell(card, total_minor=1500)
+    process_batch(sender)
+    assert capsys.readouterr().out.endswith(
+        f"SMS to {till.last_phone}: Merci ! +15 points chez Boulangerie Lyon. "
+        "Solde : 15 points (1,50 €).\n")
+
+
+def test_demo_worker_prints_a_sale_within_a_second(app, till, capsys):
+    app.config["LOYALTY"]["sms"].update(quiet_hours_start="")
+    thread, stop = start_background_worker(app, ConsoleSender(), poll_seconds=0.05)
+    try:
+        card = till.customer()
+        till.sell(card, total_minor=1500)
+        written = utcnow()
+        while "+15 points" not in capsys.readouterr().out:
+            assert utcnow() - written < dt.timedelta(seconds=1)
+            threading.Event().wait(0.02)
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_sms_stats_command_counts_rows_per_status(till, twilio, fake_twilio, runner):
+    till.customer()
+    queue(till, 3)
+    fake_twilio.answer(till.last_phone, "ok", "invalid")
+    process_batch(twilio)
+    result = runner.invoke(args=["sms", "stats"])
+    assert result.exit_code == 0, result.output
+    lines = dict(line.split() for line in result.output.splitlines())
+    assert (lines["sent"], lines["dead"], lines["cancelled"], lines["queued"]) == \
+        ("1", "1", "1", "0")
+
+
+def test_worker_command_runs_once(till, runner, app, monkeypatch):
+    for variable in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+    app.config["LOYALTY"]["sms"].update(quiet_hours_start="")
+    till.customer()
+    queue(till, 2)
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("SMS to ") == 2
+    assert {m.status for m in rows().values()} == {"sent"}
