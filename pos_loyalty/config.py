@@ -15,11 +15,17 @@ from typing import Any
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "default.toml"
 
-# Short names for the settings an operator sets most often.
+# Short names for the settings an operator sets most often, and Twilio's own variable names.
+# Their values are taken as plain text (an auth token of digits stays a string).
 ENV_SHORTCUTS = {
     "LOYALTY_DATABASE_URL": ("service", "database_url"),
     "LOYALTY_SECRET_KEY": ("service", "secret_key"),
     "LOYALTY_ENV": ("service", "env"),
+    "TWILIO_ACCOUNT_SID": ("sms", "twilio_account_sid"),
+    "TWILIO_AUTH_TOKEN": ("sms", "twilio_auth_token"),
+    "TWILIO_MESSAGING_SERVICE_SID": ("sms", "twilio_messaging_service_sid"),
+    "TWILIO_FROM": ("sms", "twilio_from"),
+    "LOYALTY_TWILIO_API_BASE_URL": ("sms", "twilio_api_base_url"),
 }
 
 
@@ -58,11 +64,10 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     for name, value in environ.items():
         if name in ENV_SHORTCUTS:
             section, key = ENV_SHORTCUTS[name]
+            found.setdefault(section, {})[key] = value
         elif name.startswith("LOYALTY_") and "__" in name:
             section, _, key = name[len("LOYALTY_"):].lower().partition("__")
-        else:
-            continue
-        found.setdefault(section, {})[key] = _parse_env_value(value)
+            found.setdefault(section, {})[key] = _parse_env_value(value)
     return found
 
 

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import os
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -15,26 +13,13 @@ from pos_loyalty.models import Account, Program
 from pos_loyalty.programs import rules_for, settings
 from pos_loyalty.rules import currency_exponent, points_value_minor
 
-# Twilio's own variable names fill the [sms] keys left empty (the twilio library reads them too).
-TWILIO_ENVIRONMENT = {
-    "twilio_account_sid": "TWILIO_ACCOUNT_SID",
-    "twilio_auth_token": "TWILIO_AUTH_TOKEN",
-    "twilio_messaging_service_sid": "TWILIO_MESSAGING_SERVICE_SID",
-    "twilio_from": "TWILIO_FROM",
-    "twilio_api_base_url": "LOYALTY_TWILIO_API_BASE_URL",
-}
 # Babel puts no-break spaces in numbers and before currency signs; GSM-7 has none.
 SPACES_TO_PLAIN = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
 
 
-def sms_config(program: Program | None = None,
-               environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Config [sms], Twilio's variables in its empty keys, the program's overrides on top."""
+def sms_config(program: Program | None = None) -> dict[str, Any]:
+    """Config [sms] (Twilio's variables are read by pos_loyalty.config), program overrides on top."""
     config = copy.deepcopy(settings()["sms"])
-    environ = os.environ if environ is None else environ
-    for key, variable in TWILIO_ENVIRONMENT.items():
-        if not config.get(key) and environ.get(variable):
-            config[key] = environ[variable]
     override = ((program.branding or {}).get("sms") or {}) if program is not None else {}
     for key, value in override.items():
         if key == "templates":

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from pos_loyalty import accounts, adjustments, notify
 from pos_loyalty.db import db, run_in_transaction, utcnow
 from pos_loyalty.models import Account, OutboxMessage, PointLot
-from pos_loyalty.notify.texts import sms_config
 
 
 @pytest.fixture(autouse=True)
@@ -152,8 +151,10 @@ def test_expiry_warning_is_queued_once_per_lot_before_the_points_expire(app, til
     assert len(outbox("expiry")) == 1
 
 
-def test_sms_config_takes_twilio_variables_for_empty_settings(app):
-    config = sms_config(environ={"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t",
-                                 "LOYALTY_TWILIO_API_BASE_URL": "http://127.0.0.1:1"})
-    assert (config["twilio_account_sid"], config["twilio_auth_token"],
-            config["twilio_api_base_url"]) == ("AC1", "t", "http://127.0.0.1:1")
+def test_twilio_variables_fill_the_sms_settings():
+    from pos_loyalty.config import load_settings
+    settings = load_settings(environ={"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "1234",
+                                      "LOYALTY_TWILIO_API_BASE_URL": "http://127.0.0.1:1"})
+    sms = settings["sms"]
+    assert (sms["twilio_account_sid"], sms["twilio_auth_token"],
+            sms["twilio_api_base_url"]) == ("AC1", "1234", "http://127.0.0.1:1")
