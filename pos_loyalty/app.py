@@ -29,12 +29,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SECRET_KEY=settings["service"]["secret_key"] or "dev-only-not-secret",
         SQLALCHEMY_DATABASE_URI=database_url,
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(database_url, settings),
-        JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings["service"]["env"] == "production",
     )
+    app.json.sort_keys = False  # answers keep the documented field order
     app.extensions["pos_loyalty.hasher"] = make_hasher(settings["security"])
     db.init_app(app)
     init_engine_events(app)

@@ -48,7 +48,9 @@ def engine_options(url: str, settings: dict[str, Any]) -> dict[str, Any]:
     if url.startswith("sqlite"):
         timeout = settings["service"]["sqlite_busy_timeout_seconds"]
         return {"connect_args": {"timeout": timeout, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5,
+    # No pre-ping: it costs a round trip per request; recycling covers idle server timeouts
+    # and a dropped connection fails one request, which the till retries with its key.
+    return {"pool_recycle": 1800, "pool_size": 5, "max_overflow": 5,
             "isolation_level": "READ COMMITTED"}
 
 
@@ -80,7 +82,10 @@ def is_retryable(error: DBAPIError) -> bool:
 
 
 def run_in_transaction(work: Callable[[], T], retries: int = 5) -> T:
-    """Run `work` and commit; roll back on any error; retry serialization failures."""
+    """Run `work` and commit; roll back on any error.
+
+    Retried: serialization failures, deadlocks, and a pooled connection found dead.
+    """
     for attempt in range(retries + 1):
         try:
             result = work()
@@ -88,7 +93,7 @@ def run_in_transaction(work: Callable[[], T], retries: int = 5) -> T:
             return result
         except DBAPIError as error:
             db.session.rollback()
-            if attempt < retries and is_retryable(error):
+            if attempt < retries and (is_retryable(error) or error.connection_invalidated):
                 continue
             raise
         except BaseException:

@@ -15,13 +15,17 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 
 from pos_loyalty.db import db
 from pos_loyalty.errors import AccountBlocked, InsufficientPoints
 from pos_loyalty.models import Account, LedgerEntry, LotDraw, PointLot
 
 account_table = Account.__table__
+entry_table = LedgerEntry.__table__
+lot_table = PointLot.__table__
+# Lots read at a time when drawing points; a spend rarely needs more than a few.
+LOTS_PER_READ = 32
 EARNING_KINDS = ("earn", "bonus")
 
 
@@ -113,6 +117,60 @@ def _add_lot(ctx: EntryContext, account_id: int, entry: LedgerEntry, points: int
         available_at=available_at, expires_at=expires_at, created_at=ctx.now))
 
 
+def settle_sale(ctx: EntryContext, account_id: int, *, redeem: int, earn: int,
+                available_at: dt.datetime, expires_at: dt.datetime | None) -> Balance:
+    """Spend `redeem` and earn `earn` for one sale, with one balance UPDATE.
+
+    The hot path of every checkout: one conditional UPDATE (enough points, account active),
+    both entries in one INSERT, the lot draws, and the new lot.
+    """
+    pending = earn if available_at > ctx.now else 0
+    earned_now = earn - pending
+    after = _change_balance(account_id, available=earned_now - redeem, pending=pending,
+                            earned=earn, redeemed=redeem,
+                            require_available=redeem if redeem else None,
+                            require_active=redeem > 0)
+    if after is None:
+        _raise_refused_spend(account_id)
+    rows = []
+    if redeem:
+        rows.append(_entry_row(ctx, account_id, "redeem", -redeem, 0,
+                               Balance(after.available - earned_now, after.pending - pending)))
+    if earn:
+        rows.append(_entry_row(ctx, account_id, "earn", earned_now, pending, after))
+    if not rows:
+        return after
+    entry_ids = db.session.scalars(
+        insert(entry_table).returning(entry_table.c.id, sort_by_parameter_order=True),
+        rows).all()
+    if redeem:
+        _draw_lots(account_id, entry_ids[0], redeem, prefer_sale_id=None)
+    if earn:
+        into_lots = pending or _lots_share(after.available - earned_now, after.available)
+        db.session.execute(insert(lot_table).values(
+            program_id=ctx.program_id, account_id=account_id, entry_id=entry_ids[-1],
+            sale_id=ctx.sale_id, points=earn, remaining=into_lots, released=not pending,
+            available_at=available_at, expires_at=expires_at, created_at=ctx.now))
+    return after
+
+
+def _entry_row(ctx: EntryContext, account_id: int, kind: str, points: int, pending_delta: int,
+               after: Balance) -> dict[str, object]:
+    return {"program_id": ctx.program_id, "account_id": account_id, "kind": kind,
+            "points": points, "pending_delta": pending_delta,
+            "available_after": after.available, "pending_after": after.pending,
+            "sale_id": ctx.sale_id, "hold_id": ctx.hold_id, "store_id": ctx.store_id,
+            "terminal_id": ctx.terminal_id, "staff_id": ctx.staff_id, "actor": ctx.actor,
+            "reason": ctx.reason, "created_at": ctx.now}
+
+
+def _raise_refused_spend(account_id: int) -> None:
+    status = db.session.scalar(select(Account.status).where(Account.id == account_id))
+    if status != "active":
+        raise AccountBlocked()
+    raise InsufficientPoints()
+
+
 def release_pending(ctx: EntryContext, account_id: int) -> int:
     """Make lots whose return window has passed spendable; returns the points released."""
     lock_account(account_id)
@@ -120,7 +178,7 @@ def release_pending(ctx: EntryContext, account_id: int) -> int:
         select(PointLot).where(PointLot.account_id == account_id,
                                PointLot.released.is_(False),
                                PointLot.available_at <= ctx.now)
-        .order_by(PointLot.id)).all()
+        .order_by(PointLot.id).execution_options(populate_existing=True)).all()
     total = 0
     for lot in lots:
         lot.released = True
@@ -148,10 +206,7 @@ def spend(ctx: EntryContext, account_id: int, points: int, kind: str,
     after = _change_balance(account_id, available=-points, redeemed=points if redeemed else 0,
                             require_available=points, require_active=True)
     if after is None:
-        status = db.session.scalar(select(Account.status).where(Account.id == account_id))
-        if status != "active":
-            raise AccountBlocked()
-        raise InsufficientPoints()
+        _raise_refused_spend(account_id)
     entry = _write_entry(ctx, account_id, kind, -points, 0, after)
     _draw_lots(account_id, entry, points, prefer_sale_id=None)
     return entry
@@ -195,32 +250,41 @@ def _own_pending_lot(account_id: int, sale_id: int | None) -> PointLot | None:
         return None
     return db.session.scalar(select(PointLot).where(
         PointLot.account_id == account_id, PointLot.sale_id == sale_id,
-        PointLot.released.is_(False), PointLot.remaining > 0))
+        PointLot.released.is_(False), PointLot.remaining > 0)
+        .execution_options(populate_existing=True))
 
 
-def _draw_lots(account_id: int, entry: LedgerEntry, points: int,
+def _draw_lots(account_id: int, entry: LedgerEntry | int, points: int,
                prefer_sale_id: int | None) -> None:
     """Take `points` from released lots: the preferred sale's lot, then oldest expiry first."""
     if points <= 0:
         return
-    preferred = case((PointLot.sale_id == prefer_sale_id, 0), else_=1) \
-        if prefer_sale_id is not None else None
-    order = [PointLot.expires_at.is_(None), PointLot.expires_at, PointLot.id]
-    lots = db.session.scalars(
-        select(PointLot).where(PointLot.account_id == account_id,
-                               PointLot.released.is_(True), PointLot.remaining > 0)
-        .order_by(*([preferred] if preferred is not None else []), *order)).all()
-    need = points
-    for lot in lots:
-        if need == 0:
-            break
-        taken = min(need, lot.remaining)
-        lot.remaining -= taken
-        need -= taken
-        db.session.add(LotDraw(entry_id=entry.id, lot_id=lot.id, points=taken))
-    if need:
-        raise AssertionError(f"account {account_id}: lots short by {need} points")
-    db.session.flush()
+    entry_id = entry if isinstance(entry, int) else entry.id
+    lots = lot_table.c
+    order = [lots.expires_at.is_(None), lots.expires_at, lots.id]
+    if prefer_sale_id is not None:
+        order.insert(0, case((lots.sale_id == prefer_sale_id, 0), else_=1))
+    need, taken_from = points, []
+    query = (select(lots.id, lots.remaining)
+             .where(lots.account_id == account_id, lots.released.is_(True), lots.remaining > 0)
+             .order_by(*order).limit(LOTS_PER_READ))
+    while need:
+        batch = db.session.execute(query.where(lots.id.notin_([i for i, _ in taken_from]))
+                                   if taken_from else query).all()
+        if not batch:
+            raise AssertionError(f"account {account_id}: lots short by {need} points")
+        for lot_id, remaining in batch:
+            taken = min(need, remaining)
+            taken_from.append((lot_id, taken))
+            need -= taken
+            if need == 0:
+                break
+    db.session.execute(update(lot_table).where(lots.id == bindparam("lot"))
+                       .values(remaining=lots.remaining - bindparam("taken")),
+                       [{"lot": lot_id, "taken": taken} for lot_id, taken in taken_from])
+    db.session.execute(insert(LotDraw.__table__),
+                       [{"entry_id": entry_id, "lot_id": lot_id, "points": taken, "restored": 0}
+                        for lot_id, taken in taken_from])
 
 
 # --- give-backs ----------------------------------------------------------------------------
@@ -240,7 +304,7 @@ def give_back(ctx: EntryContext, account_id: int, points: int, kind: str,
         select(LotDraw, PointLot).join(PointLot, PointLot.id == LotDraw.lot_id)
         .where(LotDraw.entry_id.in_(list(spent_entry_ids)), LotDraw.restored < LotDraw.points)
         .order_by(PointLot.expires_at.is_(None).desc(), PointLot.expires_at.desc(),
-                  LotDraw.id)).all()
+                  LotDraw.id).execution_options(populate_existing=True)).all()
     for draw, lot in draws:
         if into_lots == 0:
             break
@@ -268,7 +332,8 @@ def expire_lots(ctx: EntryContext, account_id: int) -> int:
         select(PointLot).where(PointLot.account_id == account_id,
                                PointLot.released.is_(True), PointLot.remaining > 0,
                                PointLot.expires_at <= ctx.now)
-        .order_by(PointLot.expires_at, PointLot.id)).all()
+        .order_by(PointLot.expires_at, PointLot.id)
+        .execution_options(populate_existing=True)).all()
     total = 0
     for lot in lots:
         points = lot.remaining

@@ -8,10 +8,9 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from pos_loyalty import accounts, holds, openapi, sales
 from pos_loyalty.clock import now
-from pos_loyalty.db import db, run_in_transaction
+from pos_loyalty.db import run_in_transaction
 from pos_loyalty.errors import Unauthorized, ValidationFailed
 from pos_loyalty.idempotency import request_fingerprint, run_once
-from pos_loyalty.models import Program
 from pos_loyalty.payloads import MAX_ID, MAX_POINTS, basket, integer, json_body, text
 from pos_loyalty.programs import terminal_for_key
 from pos_loyalty.security import app_hasher, app_lockout_policy
@@ -27,11 +26,10 @@ def authenticate_terminal() -> None:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-    terminal = terminal_for_key(key.strip()) if scheme.lower() == "bearer" and key else None
-    if terminal is None:
+    found = terminal_for_key(key.strip()) if scheme.lower() == "bearer" and key else None
+    if found is None:
         raise Unauthorized()
-    g.terminal = terminal
-    g.program = db.session.get(Program, terminal.program_id)
+    g.terminal, g.program = found
 
 
 def _idempotent_write(work: Callable[[], tuple[int, dict[str, Any]]], *,

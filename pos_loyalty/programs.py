@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -84,9 +85,32 @@ def create_terminal(program: Program, store_id: int, name: str = "") -> tuple[Te
     return terminal, key
 
 
-def terminal_for_key(key: str) -> Terminal | None:
-    terminal = db.session.scalar(select(Terminal).where(Terminal.api_key_hash == hash_api_key(key)))
-    return terminal if terminal is not None and terminal.active else None
+def terminal_for_key(key: str) -> tuple[Terminal, Program] | None:
+    """The active terminal holding `key`, and its program.
+
+    Every POS request asks this, so the answer is kept in the worker's memory for
+    [service] auth_cache_seconds: a deactivated terminal is refused within that time.
+    """
+    digest = hash_api_key(key)
+    cache = current_app.extensions.setdefault("pos_loyalty.terminal_cache", {})
+    cached = cache.get(digest)
+    if cached is None or cached[0] < time.monotonic():
+        row = db.session.execute(
+            select(Terminal, Program, Store).join(Program, Program.id == Terminal.program_id)
+            .join(Store, Store.id == Terminal.store_id)
+            .where(Terminal.api_key_hash == digest, Terminal.active.is_(True))).first()
+        if row is None:
+            return None
+        for loaded in row:
+            db.session.expunge(loaded)
+        ttl = float(settings()["service"]["auth_cache_seconds"])
+        cached = (time.monotonic() + ttl, *row)
+        if ttl > 0:
+            cache[digest] = cached
+    # merge(load=False) attaches copies to this request's session without a query; the store
+    # rides along so receipts and SMS can name it without one either.
+    terminal, program, _store = (db.session.merge(loaded, load=False) for loaded in cached[1:])
+    return terminal, program
 
 
 def create_staff(program: Program, username: str, role: str, password: str,
