@@ -35,14 +35,13 @@ MANAGER_ROLES = ("manager", "admin")
 KEPT_ON_LOGOUT = ("lang", "store_choice")
 PUBLIC_ENDPOINTS = {"cashier.login", "cashier.login_submit", "cashier.logout",
                     "cashier.set_language", "cashier.static"}
-DEFAULT_SETTINGS = {"idle_lock_minutes": 10}
 
 View = TypeVar("View", bound=Callable[..., Any])
 
 
 def ui_setting(name: str) -> Any:
-    """[cashier_ui] in the config, with the defaults above for keys it does not set."""
-    return current_app.config["LOYALTY"].get("cashier_ui", {}).get(name, DEFAULT_SETTINGS[name])
+    """A key of [cashier_ui] in the config (config/default.toml holds every default)."""
+    return current_app.config["LOYALTY"]["cashier_ui"][name]
 
 
 def csrf_token() -> str:

@@ -1,18 +1,18 @@
 """Errors only the mobile API answers; the app-level handler turns them into JSON."""
 from __future__ import annotations
 
-from pos_loyalty.errors import _error
+from pos_loyalty.errors import define_error
 
-InvalidAppKey = _error("InvalidAppKey", "invalid_app_key", 401,
+InvalidAppKey = define_error("InvalidAppKey", "invalid_app_key", 401,
                        "A valid app key is required (X-App-Key header).")
-InvalidToken = _error("InvalidToken", "invalid_token", 401,
+InvalidToken = define_error("InvalidToken", "invalid_token", 401,
                       "Log in again: the token is missing, expired or revoked.")
-TokenReused = _error("TokenReused", "token_reused", 401,
+TokenReused = define_error("TokenReused", "token_reused", 401,
                      "This refresh token was already used; the session is closed. Log in again.")
-InvalidCode = _error("InvalidCode", "invalid_code", 401, "Wrong code.")
-CodeExpired = _error("CodeExpired", "code_expired", 400,
+InvalidCode = define_error("InvalidCode", "invalid_code", 401, "Wrong code.")
+CodeExpired = define_error("CodeExpired", "code_expired", 400,
                      "No valid code for this phone number: ask for a new one.")
-TooManyAttempts = _error("TooManyAttempts", "too_many_attempts", 429,
+TooManyAttempts = define_error("TooManyAttempts", "too_many_attempts", 429,
                          "Too many wrong codes: ask for a new one.")
-TooManyCodes = _error("TooManyCodes", "too_many_codes", 429,
+TooManyCodes = define_error("TooManyCodes", "too_many_codes", 429,
                       "Too many codes were sent to this phone number; try again later.")

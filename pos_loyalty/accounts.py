@@ -112,7 +112,8 @@ def check_pin(program: Program, phone_raw: Any, pin: Any, now: dt.datetime,
     if account is None or account.status == "closed":
         raise AccountNotFound()
     if account.locked_until and account.locked_until > now:
-        return PinCheck(None, Locked(details_until(account.locked_until)))
+        return PinCheck(None, Locked(details_until(account.locked_until),
+                                     locked_until=account.locked_until.isoformat() + "Z"))
     if verify_secret(hasher, account.pin_hash, pin):
         account.failed_pin_attempts = 0
         account.locked_until = None

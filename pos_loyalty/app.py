@@ -77,9 +77,12 @@ def _register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         text = str(error.orig)
         if "receipt_number" in text or "uq_sale_terminal_id" in text:
-            return loyalty_error(DuplicateReceipt())
-        conflict = LoyaltyError("This conflicts with a change made at the same moment; retry.")
-        conflict.code, conflict.status = "conflict", 409
+            conflict: LoyaltyError = DuplicateReceipt()
+        else:
+            conflict = LoyaltyError("This conflicts with a change made at the same moment; retry.")
+            conflict.code, conflict.status = "conflict", 409
+        if not wants_json():
+            return conflict.message, conflict.status
         return loyalty_error(conflict)
 
     @app.errorhandler(HTTPException)

@@ -22,53 +22,54 @@ class LoyaltyError(Exception):
         return {"error": body}
 
 
-def _error(name: str, code: str, status: int, message: str) -> type[LoyaltyError]:
+def define_error(name: str, code: str, status: int, message: str) -> type[LoyaltyError]:
+    """A LoyaltyError subclass with its API code, HTTP status and default message."""
     return type(name, (LoyaltyError,), {"code": code, "status": status, "message": message,
                                         "__doc__": message})
 
 
-ValidationFailed = _error("ValidationFailed", "validation_error", 422,
+ValidationFailed = define_error("ValidationFailed", "validation_error", 422,
                           "A field of the request is missing or invalid.")
-MalformedRequest = _error("MalformedRequest", "malformed_request", 400,
+MalformedRequest = define_error("MalformedRequest", "malformed_request", 400,
                           "The request body must be a JSON object.")
-UnsupportedMediaType = _error("UnsupportedMediaType", "unsupported_media_type", 415,
+UnsupportedMediaType = define_error("UnsupportedMediaType", "unsupported_media_type", 415,
                               "Send the request body as application/json.")
-Unauthorized = _error("Unauthorized", "unauthorized", 401,
+Unauthorized = define_error("Unauthorized", "unauthorized", 401,
                       "A valid terminal key is required (Authorization: Bearer <key>).")
-Forbidden = _error("Forbidden", "forbidden", 403, "You may not do this.")
-NotFound = _error("NotFound", "not_found", 404, "Nothing here.")
-InvalidCardNumber = _error("InvalidCardNumber", "invalid_card_number", 422,
+Forbidden = define_error("Forbidden", "forbidden", 403, "You may not do this.")
+NotFound = define_error("NotFound", "not_found", 404, "Nothing here.")
+InvalidCardNumber = define_error("InvalidCardNumber", "invalid_card_number", 422,
                            "This card number is not valid (format or check digit).")
-CardNotFound = _error("CardNotFound", "card_not_found", 404, "No card has this number.")
-CardBlocked = _error("CardBlocked", "card_blocked", 403,
+CardNotFound = define_error("CardNotFound", "card_not_found", 404, "No card has this number.")
+CardBlocked = define_error("CardBlocked", "card_blocked", 403,
                      "This card is blocked, lost or replaced.")
-CardNotLinked = _error("CardNotLinked", "card_not_linked", 409,
+CardNotLinked = define_error("CardNotLinked", "card_not_linked", 409,
                        "This card is not linked to a customer yet.")
-CardAlreadyLinked = _error("CardAlreadyLinked", "card_already_linked", 409,
+CardAlreadyLinked = define_error("CardAlreadyLinked", "card_already_linked", 409,
                            "This card already belongs to a customer.")
-AccountNotFound = _error("AccountNotFound", "account_not_found", 404,
+AccountNotFound = define_error("AccountNotFound", "account_not_found", 404,
                          "No customer has this phone number.")
-AccountBlocked = _error("AccountBlocked", "account_blocked", 403,
+AccountBlocked = define_error("AccountBlocked", "account_blocked", 403,
                         "This account is blocked: its points cannot be used.")
-PhoneTaken = _error("PhoneTaken", "phone_taken", 409,
+PhoneTaken = define_error("PhoneTaken", "phone_taken", 409,
                     "A customer with this phone number already exists.")
-InvalidPin = _error("InvalidPin", "invalid_pin", 401, "Wrong PIN.")
-Locked = _error("Locked", "locked", 423,
+InvalidPin = define_error("InvalidPin", "invalid_pin", 401, "Wrong PIN.")
+Locked = define_error("Locked", "locked", 423,
                 "Too many wrong PINs: the account is locked for a while.")
-InsufficientPoints = _error("InsufficientPoints", "insufficient_points", 422,
+InsufficientPoints = define_error("InsufficientPoints", "insufficient_points", 422,
                             "The account does not have that many points available.")
-RedeemLimitExceeded = _error("RedeemLimitExceeded", "redeem_limit_exceeded", 422,
+RedeemLimitExceeded = define_error("RedeemLimitExceeded", "redeem_limit_exceeded", 422,
                              "More points than this bill allows.")
-DuplicateReceipt = _error("DuplicateReceipt", "duplicate_receipt", 409,
+DuplicateReceipt = define_error("DuplicateReceipt", "duplicate_receipt", 409,
                           "This receipt number was already used on this terminal.")
-IdempotencyConflict = _error("IdempotencyConflict", "idempotency_conflict", 409,
+IdempotencyConflict = define_error("IdempotencyConflict", "idempotency_conflict", 409,
                              "This Idempotency-Key was used with a different request.")
-IdempotencyKeyMissing = _error("IdempotencyKeyMissing", "idempotency_key_required", 400,
+IdempotencyKeyMissing = define_error("IdempotencyKeyMissing", "idempotency_key_required", 400,
                                "Send an Idempotency-Key header with every write.")
-SaleNotFound = _error("SaleNotFound", "sale_not_found", 404, "No such sale for this terminal.")
-SaleVoided = _error("SaleVoided", "sale_voided", 409, "This sale was voided.")
-ReturnExceedsSale = _error("ReturnExceedsSale", "return_exceeds_sale", 422,
+SaleNotFound = define_error("SaleNotFound", "sale_not_found", 404, "No such sale for this terminal.")
+SaleVoided = define_error("SaleVoided", "sale_voided", 409, "This sale was voided.")
+ReturnExceedsSale = define_error("ReturnExceedsSale", "return_exceeds_sale", 422,
                            "This return is more than what is left of the sale.")
-HoldNotFound = _error("HoldNotFound", "hold_not_found", 404, "No such hold for this terminal.")
-HoldClosed = _error("HoldClosed", "hold_closed", 409,
+HoldNotFound = define_error("HoldNotFound", "hold_not_found", 404, "No such hold for this terminal.")
+HoldClosed = define_error("HoldClosed", "hold_closed", 409,
                     "This hold was already captured, voided or has expired.")

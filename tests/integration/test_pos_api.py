@@ -58,6 +58,7 @@ def test_wrong_pin_is_401_and_five_in_a_row_lock_for_fifteen_minutes(till):
     locked = till.post("/identify", {"phone": till.last_phone, "pin": "4321"})
     assert locked.status_code == 423
     assert locked.get_json()["error"]["code"] == "locked"
+    assert locked.get_json()["error"]["details"]["locked_until"].endswith("Z")
 
 
 def test_a_right_pin_resets_the_wrong_pin_count(till):
