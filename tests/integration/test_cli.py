@@ -61,3 +61,12 @@ def test_console_script_initialises_a_fresh_database(tmp_path):
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "demo"
+
+
+def test_flask_command_finds_the_app_factory(tmp_path):
+    env = {**os.environ, "LOYALTY_DATABASE_URL": f"sqlite:///{tmp_path / 'flask.sqlite3'}"}
+    flask = os.path.join(os.path.dirname(sys.executable), "flask")
+    result = subprocess.run([flask, "--app", "pos_loyalty", "init"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "demo"
