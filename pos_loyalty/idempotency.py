@@ -6,10 +6,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from pos_loyalty.db import db
+from pos_loyalty.db import db, utcnow
 from pos_loyalty.errors import IdempotencyConflict, IdempotencyKeyMissing, ValidationFailed
 from pos_loyalty.models import IdempotencyKey
 
@@ -39,21 +39,28 @@ def run_once(scope: str, key: str | None, fingerprint: str, work: Callable[[], R
     if not _claim(scope, key, fingerprint):
         return _replay(scope, key, fingerprint)
     status, body = work()
-    db.session.execute(
-        IdempotencyKey.__table__.update()
-        .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-        .values(status_code=status, response=body))
+    db.session.execute(STORE_ANSWER, {"b_scope": scope, "b_key": key, "b_status": status,
+                                      "b_response": body})
     return status, body
 
 
+_keys = IdempotencyKey.__table__
+# Built once: every write of every till runs them.
+STORE_ANSWER = (_keys.update()
+                .where(_keys.c.scope == bindparam("b_scope"), _keys.c.key == bindparam("b_key"))
+                .values(status_code=bindparam("b_status"),
+                        response=bindparam("b_response", type_=_keys.c.response.type)))
+_CLAIMS = {
+    name: (dialect.insert(_keys).on_conflict_do_nothing(index_elements=["scope", "key"])
+           .returning(_keys.c.id))
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+
+
 def _claim(scope: str, key: str, fingerprint: str) -> bool:
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (insert(IdempotencyKey.__table__)
-                 .values(scope=scope, key=key, request_hash=fingerprint)
-                 .on_conflict_do_nothing(index_elements=["scope", "key"])
-                 .returning(IdempotencyKey.__table__.c.id))
-    return db.session.execute(statement).first() is not None
+    statement = _CLAIMS[db.session.get_bind().dialect.name]
+    return db.session.execute(statement, {"scope": scope, "key": key,
+                                          "request_hash": fingerprint,
+                                          "created_at": utcnow()}).first() is not None
 
 
 def _replay(scope: str, key: str, fingerprint: str) -> Reply:

@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import Update, bindparam, case, func, insert, select, update
 
 from pos_loyalty.db import db
 from pos_loyalty.errors import AccountBlocked, InsufficientPoints
@@ -26,6 +26,20 @@ entry_table = LedgerEntry.__table__
 lot_table = PointLot.__table__
 # Lots read at a time when drawing points; a spend rarely needs more than a few.
 LOTS_PER_READ = 32
+
+# Statements of the checkout path, built once: building one costs more than running it.
+INSERT_ENTRIES = insert(entry_table).returning(entry_table.c.id, sort_by_parameter_order=True)
+_spendable = (select(lot_table.c.id, lot_table.c.remaining)
+              .where(lot_table.c.account_id == bindparam("account_id"),
+                     lot_table.c.released.is_(True), lot_table.c.remaining > 0)
+              .limit(LOTS_PER_READ))
+_oldest_first = (lot_table.c.expires_at.is_(None), lot_table.c.expires_at, lot_table.c.id)
+SPENDABLE_LOTS = _spendable.order_by(*_oldest_first)
+SPENDABLE_LOTS_SALE_FIRST = _spendable.order_by(
+    case((lot_table.c.sale_id == bindparam("sale_id"), 0), else_=1), *_oldest_first)
+TAKE_FROM_LOT = (update(lot_table).where(lot_table.c.id == bindparam("lot"))
+                 .values(remaining=lot_table.c.remaining - bindparam("taken")))
+INSERT_DRAWS = insert(LotDraw.__table__)
 EARNING_KINDS = ("earn", "bonus")
 
 
@@ -62,24 +76,36 @@ def _write_entry(ctx: EntryContext, account_id: int, kind: str, points: int,
     return entry
 
 
+def _balance_update(require_available: bool, require_active: bool) -> Update:
+    """The balance UPDATE, built once per shape: every sale runs it."""
+    key = (require_available, require_active)
+    if key not in _BALANCE_UPDATES:
+        c = account_table.c
+        statement = (update(account_table).where(c.id == bindparam("account_id"))
+                     .values(available_points=c.available_points + bindparam("available"),
+                             pending_points=c.pending_points + bindparam("pending"),
+                             lifetime_earned=c.lifetime_earned + bindparam("earned"),
+                             lifetime_redeemed=c.lifetime_redeemed + bindparam("redeemed"))
+                     .returning(c.available_points, c.pending_points))
+        if require_available:
+            statement = statement.where(c.available_points >= bindparam("at_least"))
+        if require_active:
+            statement = statement.where(c.status == "active")
+        _BALANCE_UPDATES[key] = statement
+    return _BALANCE_UPDATES[key]
+
+
+_BALANCE_UPDATES: dict[tuple[bool, bool], Update] = {}
+
+
 def _change_balance(account_id: int, available: int = 0, pending: int = 0,
                     earned: int = 0, redeemed: int = 0, *, require_available: int | None = None,
                     require_active: bool = False) -> Balance | None:
     """One UPDATE ... RETURNING; None when a condition (enough points, active) failed."""
-    statement = (
-        update(account_table)
-        .where(account_table.c.id == account_id)
-        .values(available_points=account_table.c.available_points + available,
-                pending_points=account_table.c.pending_points + pending,
-                lifetime_earned=account_table.c.lifetime_earned + earned,
-                lifetime_redeemed=account_table.c.lifetime_redeemed + redeemed)
-        .returning(account_table.c.available_points, account_table.c.pending_points)
-    )
-    if require_available is not None:
-        statement = statement.where(account_table.c.available_points >= require_available)
-    if require_active:
-        statement = statement.where(account_table.c.status == "active")
-    row = db.session.execute(statement).first()
+    statement = _balance_update(require_available is not None, require_active)
+    row = db.session.execute(statement, {
+        "account_id": account_id, "available": available, "pending": pending,
+        "earned": earned, "redeemed": redeemed, "at_least": require_available}).first()
     return Balance(row[0], row[1]) if row else None
 
 
@@ -140,17 +166,16 @@ def settle_sale(ctx: EntryContext, account_id: int, *, redeem: int, earn: int,
         rows.append(_entry_row(ctx, account_id, "earn", earned_now, pending, after))
     if not rows:
         return after
-    entry_ids = db.session.scalars(
-        insert(entry_table).returning(entry_table.c.id, sort_by_parameter_order=True),
-        rows).all()
+    entry_ids = db.session.scalars(INSERT_ENTRIES, rows).all()
     if redeem:
         _draw_lots(account_id, entry_ids[0], redeem, prefer_sale_id=None)
     if earn:
         into_lots = pending or _lots_share(after.available - earned_now, after.available)
-        db.session.execute(insert(lot_table).values(
-            program_id=ctx.program_id, account_id=account_id, entry_id=entry_ids[-1],
-            sale_id=ctx.sale_id, points=earn, remaining=into_lots, released=not pending,
-            available_at=available_at, expires_at=expires_at, created_at=ctx.now))
+        db.session.execute(insert(lot_table), {
+            "program_id": ctx.program_id, "account_id": account_id, "entry_id": entry_ids[-1],
+            "sale_id": ctx.sale_id, "points": earn, "remaining": into_lots,
+            "released": not pending, "available_at": available_at, "expires_at": expires_at,
+            "created_at": ctx.now, "expiry_warned_at": None})
     return after
 
 
@@ -260,17 +285,12 @@ def _draw_lots(account_id: int, entry: LedgerEntry | int, points: int,
     if points <= 0:
         return
     entry_id = entry if isinstance(entry, int) else entry.id
-    lots = lot_table.c
-    order = [lots.expires_at.is_(None), lots.expires_at, lots.id]
-    if prefer_sale_id is not None:
-        order.insert(0, case((lots.sale_id == prefer_sale_id, 0), else_=1))
+    query = SPENDABLE_LOTS if prefer_sale_id is None else SPENDABLE_LOTS_SALE_FIRST
     need, taken_from = points, []
-    query = (select(lots.id, lots.remaining)
-             .where(lots.account_id == account_id, lots.released.is_(True), lots.remaining > 0)
-             .order_by(*order).limit(LOTS_PER_READ))
     while need:
-        batch = db.session.execute(query.where(lots.id.notin_([i for i, _ in taken_from]))
-                                   if taken_from else query).all()
+        done = [lot_id for lot_id, _ in taken_from]
+        batch = db.session.execute(query.where(lot_table.c.id.notin_(done)) if done else query,
+                                   {"account_id": account_id, "sale_id": prefer_sale_id}).all()
         if not batch:
             raise AssertionError(f"account {account_id}: lots short by {need} points")
         for lot_id, remaining in batch:
@@ -279,10 +299,9 @@ def _draw_lots(account_id: int, entry: LedgerEntry | int, points: int,
             need -= taken
             if need == 0:
                 break
-    db.session.execute(update(lot_table).where(lots.id == bindparam("lot"))
-                       .values(remaining=lots.remaining - bindparam("taken")),
+    db.session.execute(TAKE_FROM_LOT,
                        [{"lot": lot_id, "taken": taken} for lot_id, taken in taken_from])
-    db.session.execute(insert(LotDraw.__table__),
+    db.session.execute(INSERT_DRAWS,
                        [{"entry_id": entry_id, "lot_id": lot_id, "points": taken, "restored": 0}
                         for lot_id, taken in taken_from])
 

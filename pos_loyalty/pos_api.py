@@ -29,7 +29,7 @@ def authenticate_terminal() -> None:
     found = terminal_for_key(key.strip()) if scheme.lower() == "bearer" and key else None
     if found is None:
         raise Unauthorized()
-    g.terminal, g.program = found
+    g.terminal, g.program, g.store = found
 
 
 def _idempotent_write(work: Callable[[], tuple[int, dict[str, Any]]], *,

@@ -85,8 +85,8 @@ def create_terminal(program: Program, store_id: int, name: str = "") -> tuple[Te
     return terminal, key
 
 
-def terminal_for_key(key: str) -> tuple[Terminal, Program] | None:
-    """The active terminal holding `key`, and its program.
+def terminal_for_key(key: str) -> tuple[Terminal, Program, Store] | None:
+    """The active terminal holding `key`, its program and its store.
 
     Every POS request asks this, so the answer is kept in the worker's memory for
     [service] auth_cache_seconds: a deactivated terminal is refused within that time.
@@ -107,10 +107,10 @@ def terminal_for_key(key: str) -> tuple[Terminal, Program] | None:
         cached = (time.monotonic() + ttl, *row)
         if ttl > 0:
             cache[digest] = cached
-    # merge(load=False) attaches copies to this request's session without a query; the store
-    # rides along so receipts and SMS can name it without one either.
-    terminal, program, _store = (db.session.merge(loaded, load=False) for loaded in cached[1:])
-    return terminal, program
+    # merge(load=False) attaches copies to this request's session without a query. The caller
+    # keeps the store too: the session only holds weak references, and SMS texts name it.
+    terminal, program, store = (db.session.merge(loaded, load=False) for loaded in cached[1:])
+    return terminal, program, store
 
 
 def create_staff(program: Program, username: str, role: str, password: str,

@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, exists, func, select, update
+from sqlalchemy import bindparam, case, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pos_loyalty import holds, ledger, notify
@@ -85,15 +85,8 @@ def _card_and_account(program: Program, card_number: Any,
                       now: dt.datetime) -> tuple[Card, Account]:
     """The card and its account in one query, settled and allowed to buy."""
     number = normalize_number(card_number, rules_for(program))
-    due_pending = case((Account.pending_points > 0, exists().where(
-        PointLot.account_id == Account.id, PointLot.released.is_(False),
-        PointLot.available_at <= now)), else_=False)
-    expired_hold = exists().where(Hold.account_id == Account.id, Hold.status == "active",
-                                  Hold.expires_at <= now)
-    row = db.session.execute(
-        select(Card, Account, due_pending, expired_hold)
-        .outerjoin(Account, Account.id == Card.account_id)
-        .where(Card.program_id == program.id, Card.number == number)).first()
+    row = db.session.execute(CARD_AND_ACCOUNT, {"program_id": program.id, "number": number,
+                                                "now": now}).first()
     if row is None:
         raise CardNotFound()
     card, account, has_due_pending, has_expired_hold = row
@@ -106,6 +99,18 @@ def _card_and_account(program: Program, card_number: Any,
     if has_due_pending or has_expired_hold:
         bring_up_to_date(program, account, now)
     return card, account
+
+
+# Built once: the checkout path runs it for every sale.
+CARD_AND_ACCOUNT = (
+    select(Card, Account,
+           case((Account.pending_points > 0, exists().where(
+               PointLot.account_id == Account.id, PointLot.released.is_(False),
+               PointLot.available_at <= bindparam("now"))), else_=False),
+           exists().where(Hold.account_id == Account.id, Hold.status == "active",
+                          Hold.expires_at <= bindparam("now")))
+    .outerjoin(Account, Account.id == Card.account_id)
+    .where(Card.program_id == bindparam("program_id"), Card.number == bindparam("number")))
 
 
 def _ctx(program: Program, terminal: Terminal, now: dt.datetime, sale_id: int | None = None,
@@ -129,19 +134,16 @@ def _insert_sale(program: Program, terminal: Terminal, request: SaleRequest, acc
     ON CONFLICT DO NOTHING lets a second till with the same receipt wait for the first and then
     get a clean DuplicateReceipt instead of an aborted transaction.
     """
-    table = Sale.__table__
-    statement = (dialect_insert()(table).values(
-        program_id=program.id, store_id=terminal.store_id, terminal_id=terminal.id,
-        staff_id=request.staff_id, account_id=account.id, card_id=card_id,
-        receipt_number=request.receipt_number, kind="sale", status="completed",
-        total_minor=q.total_minor, points_redeemed=q.points_redeemed,
-        redeemed_minor=q.redeemed_minor, cash_minor=q.cash_minor,
-        eligible_earn_minor=q.eligible_earn_minor, earn_base_minor=q.earn_base_minor,
-        points_earned=q.points_earned, returned_minor=0, returned_earn_base_minor=0,
-        points_reversed=0, points_restored=0, created_at=now)
-        .on_conflict_do_nothing(index_elements=["terminal_id", "receipt_number", "kind"])
-        .returning(table.c.id))
-    sale_id = db.session.execute(statement).scalar()
+    sale_id = db.session.execute(_insert_sale_statement(), {
+        "program_id": program.id, "store_id": terminal.store_id, "terminal_id": terminal.id,
+        "staff_id": request.staff_id, "account_id": account.id, "card_id": card_id,
+        "receipt_number": request.receipt_number, "kind": "sale", "status": "completed",
+        "total_minor": q.total_minor, "points_redeemed": q.points_redeemed,
+        "redeemed_minor": q.redeemed_minor, "cash_minor": q.cash_minor,
+        "eligible_earn_minor": q.eligible_earn_minor, "earn_base_minor": q.earn_base_minor,
+        "points_earned": q.points_earned, "returned_minor": 0, "returned_earn_base_minor": 0,
+        "points_reversed": 0, "points_restored": 0, "created_at": now,
+        "voided_at": None}).scalar()
     if sale_id is None:
         raise DuplicateReceipt()
     return sale_id
@@ -151,6 +153,20 @@ def dialect_insert():  # type: ignore[no-untyped-def]
     """INSERT with ON CONFLICT for the engine in use (both speak it)."""
     name = db.session.get_bind().dialect.name
     return postgresql.insert if name == "postgresql" else sqlite.insert
+
+
+_SALE_INSERTS: dict[str, Any] = {}
+
+
+def _insert_sale_statement() -> Any:
+    dialect = db.session.get_bind().dialect.name
+    if dialect not in _SALE_INSERTS:
+        table = Sale.__table__
+        _SALE_INSERTS[dialect] = (
+            dialect_insert()(table)
+            .on_conflict_do_nothing(index_elements=["terminal_id", "receipt_number", "kind"])
+            .returning(table.c.id))
+    return _SALE_INSERTS[dialect]
 
 
 def _spend_hold(program: Program, terminal: Terminal, hold_id: int, points: int, sale_id: int,
@@ -183,21 +199,26 @@ def _points_within_caps(program: Program, account_id: int, points: int,
 def _count_program_issuance(program_id: int, day: dt.date, points: int, cap: int) -> int:
     """Add to the day's counter under its row lock; grant only what fits under the cap."""
     table = DailyIssuance.__table__
-    where = (table.c.program_id == program_id) & (table.c.day == day)
-    total = db.session.execute(update(table).where(where).values(points=table.c.points + points)
-                               .returning(table.c.points)).scalar()
+    params = {"b_program": program_id, "b_day": day, "b_points": points}
+    total = db.session.execute(ADD_TO_DAILY_ISSUANCE, params).scalar()
     if total is None:
         db.session.execute(dialect_insert()(table).values(program_id=program_id, day=day,
                                                           points=0)
                            .on_conflict_do_nothing())
-        total = db.session.execute(update(table).where(where)
-                                   .values(points=table.c.points + points)
-                                   .returning(table.c.points)).scalar_one()
+        total = db.session.execute(ADD_TO_DAILY_ISSUANCE, params).scalar_one()
+    where = (table.c.program_id == program_id) & (table.c.day == day)
     if total <= cap:
         return points
     over = min(points, total - cap)
     db.session.execute(update(table).where(where).values(points=table.c.points - over))
     return points - over
+
+
+_issuance = DailyIssuance.__table__
+ADD_TO_DAILY_ISSUANCE = (
+    update(_issuance)
+    .where(_issuance.c.program_id == bindparam("b_program"), _issuance.c.day == bindparam("b_day"))
+    .values(points=_issuance.c.points + bindparam("b_points")).returning(_issuance.c.points))
 
 
 def _insert_lines(sale_id: int, lines: list[BasketLine], q: Quote) -> None:

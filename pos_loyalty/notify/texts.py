@@ -1,7 +1,6 @@
 """SMS settings per program and the texts: templates per language, numbers and money per locale."""
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -18,15 +17,19 @@ SPACES_TO_PLAIN = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
 
 
 def sms_config(program: Program | None = None) -> dict[str, Any]:
-    """Config [sms] (Twilio's variables are read by pos_loyalty.config), program overrides on top."""
-    config = copy.deepcopy(settings()["sms"])
+    """Config [sms] (Twilio's variables are read by pos_loyalty.config), program overrides on top.
+
+    Every sale asks, so nothing is deep-copied: callers read the answer and never change it.
+    """
+    base = settings()["sms"]
     override = ((program.branding or {}).get("sms") or {}) if program is not None else {}
-    for key, value in override.items():
-        if key == "templates":
-            for language, texts in value.items():
-                config["templates"].setdefault(language, {}).update(texts)
-        else:
-            config[key] = value
+    if not override:
+        return base
+    config = {**base, **{key: value for key, value in override.items() if key != "templates"}}
+    extra_texts = override.get("templates") or {}
+    config["templates"] = {language: {**base["templates"].get(language, {}),
+                                      **extra_texts.get(language, {})}
+                           for language in {*base["templates"], *extra_texts}}
     return config
 
 
