@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from pos_loyalty import sales
+from pos_loyalty import notify, sales
 from pos_loyalty.db import db
 from pos_loyalty.errors import SaleNotFound
 from pos_loyalty.models import (
@@ -23,6 +23,8 @@ from pos_loyalty.programs import local_day_start_utc
 MAX_SALE_ID = 2**31 - 1
 # Entries a sale itself writes; the last one carries the balance printed on the receipt.
 SALE_ENTRY_KINDS = ("earn", "redeem", "hold", "hold_release")
+# The SMS counts the shift report shows, named as `pos-loyalty sms stats` names them.
+SHIFT_SMS_STATUSES = ("queued", "sent", "delivered", "failed", "dead")
 
 
 def store_sale(program: Program, store_id: int, sale_id: int) -> Sale:
@@ -74,9 +76,14 @@ def sales_of_day(program: Program, store_id: int, day: dt.date, terminal_id: int
     return list(db.session.scalars(query.order_by(Sale.id.desc()).limit(limit)))
 
 
+def _day_range(program: Program, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The local day as [start, end) in naive UTC."""
+    return (local_day_start_utc(program, day),
+            local_day_start_utc(program, day + dt.timedelta(days=1)))
+
+
 def _day_bounds(program: Program, day: dt.date, column: Any) -> tuple[Any, Any]:
-    start = local_day_start_utc(program, day)
-    end = local_day_start_utc(program, day + dt.timedelta(days=1))
+    start, end = _day_range(program, day)
     return column >= start, column < end
 
 
@@ -99,10 +106,13 @@ class ShiftReport:
     day: dt.date
     rows: list[ShiftRow] = field(default_factory=list)
     total: ShiftRow = field(default_factory=lambda: ShiftRow(cashier="*"))
+    # The program's SMS written that day, by their status now: outbox rows name no store.
+    sms: dict[str, int] = field(default_factory=dict)
 
 
 def shift_report(program: Program, store_id: int, day: dt.date) -> ShiftReport:
-    """Sales with loyalty, points issued, spent and returned, by cashier, for one local day.
+    """Sales with loyalty, points issued, spent and returned, by cashier, for one local day,
+    and the SMS counts of that day.
 
     Voided sales are counted apart and add nothing to points issued or spent: the void gave
     everything back.
@@ -142,7 +152,9 @@ def shift_report(program: Program, store_id: int, day: dt.date) -> ShiftReport:
         target.returns += count
         target.points_taken_back += int(reversed_points or 0)
         target.points_given_back += int(restored_points or 0)
-    report = ShiftReport(day=day, rows=sorted(rows.values(), key=lambda r: r.cashier))
+    sms = notify.sms_stats(program.id, *_day_range(program, day))
+    report = ShiftReport(day=day, rows=sorted(rows.values(), key=lambda r: r.cashier),
+                         sms={status: sms[status] for status in SHIFT_SMS_STATUSES})
     for each in report.rows:
         for name in ("sales", "voided", "total_minor", "points_issued", "points_spent",
                      "returns", "points_taken_back", "points_given_back"):

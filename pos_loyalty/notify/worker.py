@@ -5,6 +5,9 @@ take the same row; SQLite has one writer): the row becomes "sending" with a leas
 called outside any transaction, then a second transaction records the outcome. A worker killed
 between the two leaves the row "sending"; once the lease ends another worker sends it again.
 That is the at-least-once boundary: only a row in flight at the crash can go twice.
+
+A one-time code is readable in the outbox only while it may still be sent: the update that
+records it sent, dead or cancelled also replaces its text.
 """
 from __future__ import annotations
 
@@ -29,6 +32,10 @@ from pos_loyalty.notify.senders import (
 from pos_loyalty.notify.texts import sms_config
 
 log = logging.getLogger(__name__)
+
+# Kinds whose text is a secret (mobile_api's one-time codes), and what replaces it once done.
+SECRET_KINDS = frozenset({"otp"})
+SECRET_REMOVED = "[one-time code removed after sending]"
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,13 @@ def _decide(row: OutboxMessage, program: Program, config: dict[str, Any],
 def _close(row: OutboxMessage, status: str, moment: dt.datetime, reason: str) -> None:
     row.status, row.last_error, row.status_changed_at, row.locked_until = \
         status, reason[:500], moment, None
+    _forget_secret(row)
+
+
+def _forget_secret(row: OutboxMessage) -> None:
+    """A code nobody will send again has no reason to stay readable in the database."""
+    if row.kind in SECRET_KINDS:
+        row.body = SECRET_REMOVED
 
 
 def _deliver(sender: Sender, row: Claimed, report: BatchReport) -> None:
@@ -157,10 +171,11 @@ def _locked_row(outbox_id: int) -> OutboxMessage:
 def _record_sent(row: Claimed, sid: str, provider_status: str) -> str:
     message = _locked_row(row.id)
     moment = clock_now()
-    size = count_segments(message.body)
+    size = count_segments(row.body)  # the text sent, even if another worker blanked it since
     message.segments, message.encoding = size.segments, size.encoding
     message.provider_sid, message.sent_at, message.locked_until = sid, moment, None
     message.last_error = None
+    _forget_secret(message)
     if message.status == "sending":  # else a status callback came first and said more
         message.status, message.status_changed_at = "sent", moment
         message.provider_status = message.provider_status or provider_status
@@ -185,6 +200,8 @@ def _record_failure(row: Claimed, failure: SendFailed, config: dict[str, Any]) -
     message.status_changed_at = moment
     if retry:
         message.send_after = moment + retry_delay(row.attempts, config)
+    else:
+        _forget_secret(message)
     if refused:
         _flag_account(message, failure.code, config, moment)
     return outcome

@@ -1,6 +1,7 @@
 """The cashier terminal over the Flask test client: every screen, every refusal, both engines."""
 from __future__ import annotations
 
+import datetime as dt
 import gettext
 import html
 import re
@@ -15,9 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from cashier_ui.i18n import TRANSLATIONS_DIR
-from pos_loyalty import programs, sales
+from pos_loyalty import notify, programs, sales
+from pos_loyalty.clock import now
 from pos_loyalty.db import db, run_in_transaction, utcnow
 from pos_loyalty.models import Account, AuditEvent, Card, Sale, Staff, Terminal
+from pos_loyalty.notify.senders import ConsoleSender, SendFailed, SendResult
+from pos_loyalty.notify.worker import process_batch
 from pos_loyalty.security import app_hasher
 from pos_loyalty.staff_auth import WEB_TILL_NAME
 
@@ -521,6 +525,35 @@ def test_shift_report_by_cashier(till, cashier, manager):
     report = words(manager.get("/cashier/manage/report"))
     assert "camille 1 €20.00 10 100 0 0 0 0" in report
     assert "All cashiers 1 €20.00 10 100" in report
+
+
+class RefusingSender:
+    """Twilio answering 21211: this number cannot receive SMS."""
+
+    def send(self, to: str, body: str, status_callback: str | None) -> SendResult:
+        raise SendFailed("Twilio 400 21211: not a valid phone number", retry=False, code=21211)
+
+    def close(self) -> None:
+        pass
+
+
+def test_shift_report_counts_the_sms_of_the_day_by_status(app, till, cashier, manager):
+    app.config["LOYALTY"]["sms"].update(quiet_hours_start="", quiet_hours_end="")
+    card = till.customer(points=500)  # "+500 points" SMS...
+    process_batch(ConsoleSender())  # ...sent
+    till.customer(points=100)  # another customer's SMS...
+    process_batch(RefusingSender())  # ...dead: the number is invalid
+    cashier.sell(card, total="20.00", redeem=100)  # the sale's SMS, still queued
+    program = till.program()
+    yesterday = programs.local_day(program, now()) - dt.timedelta(days=1)
+    run_in_transaction(lambda: notify.queue_message(
+        program, None, "balance", till.last_phone, "yesterday's SMS",
+        programs.local_day_start_utc(program, yesterday) + dt.timedelta(hours=12)))
+    report = words(manager.get("/cashier/manage/report"))
+    assert "SMS to customers Written on this day in all stores, by their status now. " \
+        "Queued 1 Sent 1 Delivered 0 Failed 0 Dead 1" in report
+    earlier = words(manager.get(f"/cashier/manage/report?day={yesterday.isoformat()}"))
+    assert "Queued 1 Sent 0 Delivered 0 Failed 0 Dead 0" in earlier
 
 
 # --- languages -----------------------------------------------------------------------------

@@ -281,6 +281,68 @@ def test_stale_balance_sms_is_dead_not_sent(till, twilio, clock):
     assert rows()[row_id].last_error.startswith("stale")
 
 
+CODE_TEXT = "Boulangerie Lyon: your code is 482913. It expires in 10 minutes."
+
+
+def queue_code(till) -> int:
+    program, customer = till.program(), account(till)
+    moment = till.app.extensions.get("pos_loyalty.clock", utcnow)()
+    return run_in_transaction(lambda: notify.queue_message(
+        program, customer.id, "otp", till.last_phone, CODE_TEXT, moment)).id
+
+
+def test_a_sent_one_time_code_is_no_longer_readable_in_the_outbox(till, twilio, fake_twilio):
+    till.customer()
+    [balance] = queue(till)
+    code = queue_code(till)
+    assert process_batch(twilio).outcomes == {balance: "sent", code: "sent"}
+    assert sorted(fake_twilio.bodies()) == sorted([CODE_TEXT, "message 0"])
+    sent = rows()
+    assert sent[code].body == "[one-time code removed after sending]"
+    assert (sent[code].status, sent[code].segments, sent[code].encoding) == ("sent", 1, "GSM-7")
+    assert sent[balance].body == "message 0"
+
+
+@pytest.mark.parametrize("answer", ["invalid", "opted_out"])
+def test_a_one_time_code_twilio_refuses_is_dead_and_no_longer_readable(
+        till, twilio, fake_twilio, answer):
+    till.customer()
+    code = queue_code(till)
+    fake_twilio.answer(till.last_phone, answer)
+    assert process_batch(twilio).outcomes == {code: "dead"}
+    assert rows()[code].body == "[one-time code removed after sending]"
+
+
+def test_a_stale_one_time_code_is_dead_unsent_and_no_longer_readable(till, twilio, fake_twilio,
+                                                                    clock):
+    till.customer()
+    code = queue_code(till)
+    clock.advance(minutes=sms_config()["urgent_stale_after_minutes"] + 1)
+    assert process_batch(twilio).outcomes == {code: "dead"}
+    assert rows()[code].body == "[one-time code removed after sending]"
+    assert fake_twilio.messages() == []
+
+
+def test_a_one_time_code_waiting_for_a_retry_keeps_its_text(till, twilio, fake_twilio, clock):
+    till.customer()
+    code = queue_code(till)
+    fake_twilio.answer(till.last_phone, "server_error")
+    assert process_batch(twilio).outcomes == {code: "retried"}
+    assert rows()[code].body == CODE_TEXT
+    clock.moment = rows()[code].send_after
+    assert process_batch(twilio).outcomes == {code: "sent"}
+    assert fake_twilio.bodies() == [CODE_TEXT, CODE_TEXT]
+    assert rows()[code].body == "[one-time code removed after sending]"
+
+
+def test_the_console_sender_prints_a_code_before_it_is_removed(till, capsys):
+    till.customer()
+    code = queue_code(till)
+    process_batch(ConsoleSender())
+    assert capsys.readouterr().out.endswith(f"SMS to {till.last_phone}: {CODE_TEXT}\n")
+    assert rows()[code].body == "[one-time code removed after sending]"
+
+
 def test_without_twilio_settings_the_console_sender_prints(app, till, capsys, monkeypatch):
     for variable in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
         monkeypatch.delenv(variable, raising=False)
