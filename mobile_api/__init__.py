@@ -5,8 +5,13 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    """Rate limits and the blueprint; called by pos_loyalty.app's factory."""
+    """JWT keys, rate limits and the blueprint; called by pos_loyalty.app's factory.
+
+    Loading the keys first makes a bad [mobile] jwt_* setting stop create_app() with ConfigError.
+    """
     from mobile_api.limits import init_limiter
+    from mobile_api.tokens import init_jwt_keys
     from mobile_api.views import bp
+    init_jwt_keys(app)
     init_limiter(app)
     app.register_blueprint(bp)

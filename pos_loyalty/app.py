@@ -9,6 +9,7 @@ from flask import Flask, jsonify, request
 from flask_migrate import Migrate
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from pos_loyalty.config import PROJECT_ROOT, load_settings
 from pos_loyalty.db import db, engine_options, init_engine_events
@@ -35,6 +36,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings["service"]["env"] == "production",
     )
     app.json.sort_keys = False  # answers keep the documented field order
+    proxies = int(settings["service"]["trusted_proxies"])
+    if proxies > 0:  # the client's IP, scheme and host as the trusted proxies saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,
+                                x_prefix=0)  # type: ignore[method-assign]
     app.extensions["pos_loyalty.hasher"] = make_hasher(settings["security"])
     db.init_app(app)
     init_engine_events(app)

@@ -34,9 +34,14 @@ def register_commands(app: Flask) -> None:
 
 def main() -> None:
     from pos_loyalty.app import create_app
-    FlaskGroup(create_app=create_app, add_default_commands=False,
-               help="pos-loyalty: loyalty cards and points for physical stores.")(
-        prog_name="pos-loyalty")
+    from pos_loyalty.config import ConfigError
+    try:
+        FlaskGroup(create_app=create_app, add_default_commands=False,
+                   help="pos-loyalty: loyalty cards and points for physical stores.")(
+            prog_name="pos-loyalty", standalone_mode=True)
+    except ConfigError as error:
+        click.echo(f"error: the settings cannot run the service: {error}", err=True)
+        sys.exit(2)
 
 
 def _fail(error: LoyaltyError) -> None:

@@ -32,8 +32,13 @@ def public_url(config: dict[str, Any]) -> str:
     if base:
         return base + path
     headers = request.headers
-    scheme = _first(headers.get("X-Forwarded-Proto")) or request.scheme
-    host = _first(headers.get("X-Forwarded-Host")) or request.host
+    if int(current_app.config["LOYALTY"]["service"]["trusted_proxies"]) > 0:
+        # ProxyFix has already applied the trusted proxy's X-Forwarded-Proto and -Host, not
+        # the first (client-chosen) value of the list that this function would read.
+        scheme, host = request.scheme, request.host
+    else:
+        scheme = _first(headers.get("X-Forwarded-Proto")) or request.scheme
+        host = _first(headers.get("X-Forwarded-Host")) or request.host
     port = _first(headers.get("X-Forwarded-Port"))
     if port and ":" not in host and port != {"https": "443", "http": "80"}.get(scheme):
         host = f"{host}:{port}"
