@@ -73,7 +73,8 @@ def record_sale(program: Program, terminal: Terminal, request: SaleRequest,
     _insert_lines(sale_id, request.lines, q)
     balance = {"available": after.available, "pending": after.pending}
     notify.queue_balance_change(program, account.id, change=granted - q.points_redeemed,
-                                balance=balance["available"], now=now, store_id=terminal.store_id)
+                                balance=balance["available"], now=now, store_id=terminal.store_id,
+                                earned=granted, spent=q.points_redeemed)
     return {"sale_id": sale_id, "receipt_number": request.receipt_number,
             "total_minor": q.total_minor, "points_redeemed": q.points_redeemed,
             "redeemed_minor": q.redeemed_minor, "cash_due_minor": q.cash_minor,

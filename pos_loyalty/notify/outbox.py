@@ -49,20 +49,25 @@ def queue_message(program: Program, account_id: int | None, kind: str, to_phone:
 
 
 def queue_balance_change(program: Program, account_id: int, *, change: int, balance: int,
-                         now: dt.datetime, store_id: int | None = None) -> OutboxMessage | None:
+                         now: dt.datetime, store_id: int | None = None, earned: int = 0,
+                         spent: int = 0) -> OutboxMessage | None:
     """The SMS "+25 points at <store>, balance ..." after a credit or debit, unless opted out.
 
-    Within the merge window, a change joins the customer's SMS still waiting to go, which then
-    tells the summed change and the final balance.
+    A sale that both earned and spent points says both. Within the merge window, a change joins
+    the customer's SMS still waiting to go, which then tells the summed change and the final
+    balance.
     """
     config = sms_config(program)
-    if not config["balance_enabled"] or change == 0:
+    both = earned > 0 and spent > 0
+    if not config["balance_enabled"] or (change == 0 and not both):
         return None
     account = db.session.get(Account, account_id)
     if not can_text(account):
         return None
     store = db.session.get(Store, store_id) if store_id is not None else None
     payload = {"change": change, "balance": balance, "store": store.name if store else None}
+    if both:
+        payload.update(earned=earned, spent=spent)
     window = dt.timedelta(seconds=config["merge_window_seconds"])
     if window:
         waiting = _waiting_balance_message(account_id, now)
@@ -76,6 +81,9 @@ def queue_balance_change(program: Program, account_id: int, *, change: int, bala
 def balance_text(program: Program, account: Account | None, payload: dict[str, Any],
                  config: dict[str, Any]) -> str:
     change = payload["change"]
+    if payload.get("earned") and payload.get("spent"):
+        return render(program, account, "sale", config, earned=payload["earned"],
+                      spent=payload["spent"], balance=payload["balance"], store=payload["store"])
     return render(program, account, "credit" if change > 0 else "debit", config,
                   points=abs(change), balance=payload["balance"], store=payload["store"])
 

@@ -49,11 +49,20 @@ def test_a_refused_sale_writes_no_sms(till):
     assert len(outbox()) == before
 
 
-def test_spending_points_tells_the_net_change(till):
+def test_a_sale_that_spends_and_earns_tells_both(till):
     card = till.customer(points=500)
     till.sell(card, total_minor=2000, redeem_points=100)
-    assert outbox("balance")[-1].body == ("-90 points chez Boulangerie Lyon. "
-                                          "Solde : 410 points (41,00 €).")
+    message = outbox("balance")[-1]
+    assert message.body == ("Merci ! +10 points, 100 points utilisés chez Boulangerie Lyon. "
+                            "Solde : 410 points (41,00 €).")
+    assert (message.segments, message.encoding) == (1, "GSM-7")
+
+
+def test_a_sale_paid_almost_all_in_points_still_tells_both(till):
+    card = till.customer(points=500)
+    till.sell(card, total_minor=200, redeem_points=10)
+    assert outbox("balance")[-1].body == ("Merci ! +1 points, 10 points utilisés chez "
+                                          "Boulangerie Lyon. Solde : 491 points (49,10 €).")
 
 
 def test_return_void_and_adjustment_each_write_an_sms(till):
