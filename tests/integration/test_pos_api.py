@@ -343,3 +343,18 @@ def test_a_terminal_sees_nothing_of_another_program(till):
                              headers={**headers, "Idempotency-Key": "x"})
     assert reply.status_code == 404
     assert till.balance(card)["available"] == 500 + 20 - 10
+
+
+def test_a_switched_off_terminal_is_refused(till, app):
+    from pos_loyalty.db import db, run_in_transaction
+    from pos_loyalty.models import Terminal
+    app.config["LOYALTY"]["service"]["auth_cache_seconds"] = 0
+    card = till.customer()
+    assert till.get(f"/cards/{card}").status_code == 200
+
+    def switch_off():
+        db.session.get(Terminal, till.terminal_id).active = False
+    run_in_transaction(switch_off)
+    reply = till.get(f"/cards/{card}")
+    assert reply.status_code == 401
+    assert reply.get_json()["error"]["code"] == "unauthorized"
