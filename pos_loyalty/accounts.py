@@ -17,7 +17,9 @@ from pos_loyalty.errors import (
 from pos_loyalty.models import Account, AuditEvent, Card, CardBatch, Program
 from pos_loyalty.programs import rules_for
 from pos_loyalty.rules import ProgramRules, points_value_minor
-from pos_loyalty.security import LockoutPolicy, hash_secret, is_valid_pin, verify_secret
+from pos_loyalty.security import (
+    LockoutPolicy, hash_secret, is_valid_pin, record_failed_attempt, verify_secret,
+)
 
 
 def normalize_number(raw: Any, rules: ProgramRules) -> str:
@@ -126,15 +128,7 @@ def details_until(until: dt.datetime) -> str:
 
 
 def _count_failure(account: Account, now: dt.datetime, policy: LockoutPolicy) -> Exception:
-    """One more wrong PIN, counted in the database so every app server agrees."""
-    attempts = db.session.execute(
-        update(Account).where(Account.id == account.id)
-        .values(failed_pin_attempts=Account.failed_pin_attempts + 1)
-        .returning(Account.failed_pin_attempts)).scalar_one()
-    left = max(policy.max_attempts - attempts, 0)
-    if left == 0:
-        db.session.execute(update(Account).where(Account.id == account.id)
-                           .values(failed_pin_attempts=0, locked_until=now + policy.lockout))
+    left = record_failed_attempt(Account, account.id, Account.failed_pin_attempts, now, policy)
     return InvalidPin(attempts_left=left)
 
 

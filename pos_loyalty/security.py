@@ -9,6 +9,9 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import update
+
+from pos_loyalty.db import db
 
 TERMINAL_KEY_PREFIX = "tk_"
 
@@ -42,6 +45,20 @@ def verify_secret(hasher: PasswordHasher, stored_hash: str | None, secret: str) 
         return hasher.verify(stored_hash, secret)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def record_failed_attempt(model: Any, row_id: int, counter: Any, now: dt.datetime,
+                          policy: LockoutPolicy) -> int:
+    """One more failure, counted in the database so every app server agrees; returns the
+    attempts left, and at zero locks the row (`model.locked_until`) and restarts the count."""
+    attempts = db.session.execute(
+        update(model).where(model.id == row_id).values({counter: counter + 1})
+        .returning(counter)).scalar_one()
+    left = max(policy.max_attempts - attempts, 0)
+    if left == 0:
+        db.session.execute(update(model).where(model.id == row_id)
+                           .values({counter: 0, model.locked_until: now + policy.lockout}))
+    return left
 
 
 def new_terminal_key() -> str:

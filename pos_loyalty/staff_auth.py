@@ -9,13 +9,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from pos_loyalty import programs
 from pos_loyalty.db import db
 from pos_loyalty.errors import LoyaltyError, NotFound
 from pos_loyalty.models import Program, Staff, Store, Terminal
-from pos_loyalty.security import LockoutPolicy, verify_secret
+from pos_loyalty.security import LockoutPolicy, record_failed_attempt, verify_secret
 
 # The terminal that sales made in the browser are recorded on: one per store, made on first use.
 WEB_TILL_NAME = "Web till (cashier UI)"
@@ -60,15 +60,8 @@ def authenticate_staff(program: Program, username: Any, password: Any, now: dt.d
 
 
 def _count_failure(staff: Staff, now: dt.datetime, policy: LockoutPolicy) -> LoyaltyError:
-    attempts = db.session.execute(
-        update(Staff).where(Staff.id == staff.id)
-        .values(failed_logins=Staff.failed_logins + 1)
-        .returning(Staff.failed_logins)).scalar_one()
-    if attempts < policy.max_attempts:
-        return InvalidLogin(attempts_left=policy.max_attempts - attempts)
-    db.session.execute(update(Staff).where(Staff.id == staff.id)
-                       .values(failed_logins=0, locked_until=now + policy.lockout))
-    return StaffLocked()
+    left = record_failed_attempt(Staff, staff.id, Staff.failed_logins, now, policy)
+    return InvalidLogin(attempts_left=left) if left else StaffLocked()
 
 
 def stores_of(program: Program) -> list[Store]:
