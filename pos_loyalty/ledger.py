@@ -12,11 +12,12 @@ a take-back drives the balance below zero, later credits first pay that debt.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Update, bindparam, case, func, insert, select, update
+from sqlalchemy import Select, Update, bindparam, case, func, insert, select, update
 
+from pos_loyalty import batch
 from pos_loyalty.db import db
 from pos_loyalty.errors import AccountBlocked, InsufficientPoints
 from pos_loyalty.models import Account, LedgerEntry, LotDraw, PointLot
@@ -28,7 +29,8 @@ lot_table = PointLot.__table__
 LOTS_PER_READ = 32
 
 # Statements of the checkout path, built once: building one costs more than running it.
-INSERT_ENTRIES = insert(entry_table).returning(entry_table.c.id, sort_by_parameter_order=True)
+INSERT_ENTRY = insert(entry_table)
+INSERT_LOT = insert(lot_table)
 _spendable = (select(lot_table.c.id, lot_table.c.remaining)
               .where(lot_table.c.account_id == bindparam("account_id"),
                      lot_table.c.released.is_(True), lot_table.c.remaining > 0)
@@ -143,40 +145,70 @@ def _add_lot(ctx: EntryContext, account_id: int, entry: LedgerEntry, points: int
         available_at=available_at, expires_at=expires_at, created_at=ctx.now))
 
 
-def settle_sale(ctx: EntryContext, account_id: int, *, redeem: int, earn: int,
-                available_at: dt.datetime, expires_at: dt.datetime | None) -> Balance:
-    """Spend `redeem` and earn `earn` for one sale, with one balance UPDATE.
+def settle_sale(ctx: EntryContext, account_id: int, before: Balance, *, redeem: int, earn: int,
+                available_at: dt.datetime, expires_at: dt.datetime | None,
+                entry_ids: Sequence[int], lots: Sequence[tuple[int, int]]) -> Balance:
+    """Spend `redeem` and earn `earn` for one sale; the new balance, its writes deferred.
 
-    The hot path of every checkout: one conditional UPDATE (enough points, account active),
-    both entries in one INSERT, the lot draws, and the new lot.
+    The hot path of every checkout. The caller holds the account's row lock and read `before`
+    and the spendable `lots` under it, so the new balance is known without asking the server.
+    The writes (one conditional balance UPDATE, both entries with the `entry_ids` allocated for
+    them, the lot draws, the new lot) need nothing back, so they go out together at commit;
+    the UPDATE's answer is checked then, and a mismatch stops the commit.
     """
+    if redeem > 0 and redeem > before.available:
+        raise InsufficientPoints()
     pending = earn if available_at > ctx.now else 0
     earned_now = earn - pending
-    after = _change_balance(account_id, available=earned_now - redeem, pending=pending,
-                            earned=earn, redeemed=redeem,
-                            require_available=redeem if redeem else None,
-                            require_active=redeem > 0)
-    if after is None:
-        _raise_refused_spend(account_id)
-    rows = []
+    after = Balance(before.available + earned_now - redeem, before.pending + pending)
+    batch.defer(batch.Step(_balance_update(redeem > 0, redeem > 0), {
+        "account_id": account_id, "available": earned_now - redeem, "pending": pending,
+        "earned": earn, "redeemed": redeem, "at_least": redeem or None}),
+        check=_expect_balance(after))
+    rows, ids = [], iter(entry_ids)
     if redeem:
-        rows.append(_entry_row(ctx, account_id, "redeem", -redeem, 0,
-                               Balance(after.available - earned_now, after.pending - pending)))
+        spent = Balance(after.available - earned_now, after.pending - pending)
+        redeem_id = next(ids)
+        rows.append({"id": redeem_id, **_entry_row(ctx, account_id, "redeem", -redeem, 0, spent)})
     if earn:
-        rows.append(_entry_row(ctx, account_id, "earn", earned_now, pending, after))
-    if not rows:
-        return after
-    entry_ids = db.session.scalars(INSERT_ENTRIES, rows).all()
+        earn_id = next(ids)
+        rows.append({"id": earn_id, **_entry_row(ctx, account_id, "earn", earned_now, pending,
+                                                  after)})
+    if rows:
+        batch.defer(batch.Step(INSERT_ENTRY, rows))
     if redeem:
-        _draw_lots(account_id, entry_ids[0], redeem, prefer_sale_id=None)
+        _defer_draws(redeem_id, _plan_draws(account_id, lots, redeem, prefer_sale_id=None))
     if earn:
         into_lots = pending or _lots_share(after.available - earned_now, after.available)
-        db.session.execute(insert(lot_table), {
-            "program_id": ctx.program_id, "account_id": account_id, "entry_id": entry_ids[-1],
+        batch.defer(batch.Step(INSERT_LOT, {
+            "program_id": ctx.program_id, "account_id": account_id, "entry_id": earn_id,
             "sale_id": ctx.sale_id, "points": earn, "remaining": into_lots,
             "released": not pending, "available_at": available_at, "expires_at": expires_at,
-            "created_at": ctx.now, "expiry_warned_at": None})
+            "created_at": ctx.now, "expiry_warned_at": None}))
     return after
+
+
+def _expect_balance(after: Balance) -> Callable[[batch.Outcome], None]:
+    def check(outcome: batch.Outcome) -> None:
+        if not outcome.rows:
+            raise InsufficientPoints()
+        if tuple(outcome.rows[0]) != (after.available, after.pending):
+            raise RuntimeError(f"balance moved under the account lock: {outcome.rows[0]} "
+                               f"instead of {after}")
+    return check
+
+
+def next_entry_ids_statement(dialect: str) -> Select:
+    """Two ledger entry ids, taken before the entries are written (a sale writes at most two).
+
+    PostgreSQL draws them from the table's sequence; SQLite has none, but its writers run one
+    at a time (BEGIN IMMEDIATE), so the next ids after the largest are free.
+    """
+    if dialect == "postgresql":
+        following = func.nextval("ledger_entry_id_seq")
+        return select(following, following)
+    largest = select(func.coalesce(func.max(entry_table.c.id), 0)).scalar_subquery()
+    return select(largest + 1, largest + 2)
 
 
 def _entry_row(ctx: EntryContext, account_id: int, kind: str, points: int, pending_delta: int,
@@ -285,25 +317,50 @@ def _draw_lots(account_id: int, entry: LedgerEntry | int, points: int,
     if points <= 0:
         return
     entry_id = entry if isinstance(entry, int) else entry.id
+    lots = spendable_lots(account_id, prefer_sale_id)
+    for statement in _draw_steps(entry_id, _plan_draws(account_id, lots, points, prefer_sale_id)):
+        db.session.execute(statement.statement, statement.params)
+
+
+def spendable_lots(account_id: int, prefer_sale_id: int | None = None,
+                   skip: Sequence[int] = ()) -> list[tuple[int, int]]:
+    """Up to LOTS_PER_READ (id, remaining) of released lots, in the order spends take them."""
     query = SPENDABLE_LOTS if prefer_sale_id is None else SPENDABLE_LOTS_SALE_FIRST
-    need, taken_from = points, []
+    if skip:
+        query = query.where(lot_table.c.id.notin_(skip))
+    return [(lot_id, remaining) for lot_id, remaining in db.session.execute(
+        query, {"account_id": account_id, "sale_id": prefer_sale_id})]
+
+
+def _plan_draws(account_id: int, lots: Sequence[tuple[int, int]], points: int,
+                prefer_sale_id: int | None) -> list[tuple[int, int]]:
+    """(lot id, points taken) from `lots` in their order, reading more lots if they fall short."""
+    need, taken_from, batch_of_lots = points, [], list(lots)
     while need:
-        done = [lot_id for lot_id, _ in taken_from]
-        batch = db.session.execute(query.where(lot_table.c.id.notin_(done)) if done else query,
-                                   {"account_id": account_id, "sale_id": prefer_sale_id}).all()
-        if not batch:
+        if not batch_of_lots:
             raise AssertionError(f"account {account_id}: lots short by {need} points")
-        for lot_id, remaining in batch:
+        for lot_id, remaining in batch_of_lots:
             taken = min(need, remaining)
             taken_from.append((lot_id, taken))
             need -= taken
             if need == 0:
                 break
-    db.session.execute(TAKE_FROM_LOT,
-                       [{"lot": lot_id, "taken": taken} for lot_id, taken in taken_from])
-    db.session.execute(INSERT_DRAWS,
-                       [{"entry_id": entry_id, "lot_id": lot_id, "points": taken, "restored": 0}
-                        for lot_id, taken in taken_from])
+        if need:
+            batch_of_lots = spendable_lots(account_id, prefer_sale_id,
+                                           skip=[lot_id for lot_id, _ in taken_from])
+    return taken_from
+
+
+def _draw_steps(entry_id: int, taken_from: Sequence[tuple[int, int]]) -> list[batch.Step]:
+    return [batch.Step(TAKE_FROM_LOT, [{"lot": lot_id, "taken": taken}
+                                       for lot_id, taken in taken_from]),
+            batch.Step(INSERT_DRAWS, [{"entry_id": entry_id, "lot_id": lot_id, "points": taken,
+                                       "restored": 0} for lot_id, taken in taken_from])]
+
+
+def _defer_draws(entry_id: int, taken_from: Sequence[tuple[int, int]]) -> None:
+    for step in _draw_steps(entry_id, taken_from):
+        batch.defer(step)
 
 
 # --- give-backs ----------------------------------------------------------------------------

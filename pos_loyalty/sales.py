@@ -9,11 +9,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, case, exists, func, select, update
+from sqlalchemy import Row, bindparam, case, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pos_loyalty import holds, ledger, notify
 from pos_loyalty.accounts import account_of_card, expiry_for, find_card, normalize_number
+from pos_loyalty.batch import Step, defer, run_together
 from pos_loyalty.db import db
 from pos_loyalty.errors import (
     AccountBlocked, CardBlocked, CardNotFound, CardNotLinked, DuplicateReceipt, ReturnExceedsSale, SaleNotFound, SaleVoided,
@@ -50,68 +51,84 @@ def record_sale(program: Program, terminal: Terminal, request: SaleRequest,
                 now: dt.datetime) -> dict[str, Any]:
     """One receipt: spend the chosen points, earn on the money part, in one transaction.
 
-    This is every till's hot path, so it reads card and account in one query and writes
-    with Core statements: about a dozen round trips per sale.
+    This is every till's hot path, and its cost is round trips to the database, so it makes
+    few: one reads card and account and locks the account; one inserts the sale and reads what
+    the ledger needs (entry ids, lots, the day's issuance); every other write is deferred and
+    sent together at commit (see `pos_loyalty.batch`).
     """
     rules = rules_for(program)
-    card, account = _card_and_account(program, request.card_number, now)
+    found = _locked_card_and_account(program, request.card_number, now)
     held = _held_points(program, terminal, request, now)
-    q = quote(request.lines, account.available_points + held, True, rules,
+    q = quote(request.lines, found.available_points + held, True, rules,
               request.redeem_points)
-    sale_id = _insert_sale(program, terminal, request, account, card.id, q, now)
-    ctx = _ctx(program, terminal, now, sale_id, request.staff_id)
+    earnable = _points_within_customer_cap(program, found.account_id, q.points_earned, now)
+    read = _insert_sale_and_read(program, terminal, request, found, q, earnable, now)
+    ctx = _ctx(program, terminal, now, read.sale_id, request.staff_id)
+    before = ledger.Balance(found.available_points, found.pending_points)
+    entry_ids = read.entry_ids
     if request.hold_id is not None:
-        _spend_hold(program, terminal, request.hold_id, q.points_redeemed, sale_id, now)
-    granted = _points_within_caps(program, account.id, q.points_earned, now)
+        _spend_hold(program, terminal, request.hold_id, q.points_redeemed, read.sale_id, now)
+        before = ledger.lock_account(found.account_id)
+        entry_ids = run_together([Step(_next_entry_ids(), {})])[0].rows[0]
+    granted = _points_within_program_cap(program, earnable, read.issued_today, now)
+    if granted != q.points_earned:
+        defer(Step(SET_POINTS_EARNED, {"b_sale": read.sale_id, "b_points": granted}))
     available_at = now + dt.timedelta(days=rules.pending_days)
     after = ledger.settle_sale(
-        ctx, account.id, redeem=0 if request.hold_id is not None else q.points_redeemed,
-        earn=granted, available_at=available_at, expires_at=expiry_for(rules, available_at))
-    if granted != q.points_earned:
-        db.session.execute(update(Sale.__table__).where(Sale.__table__.c.id == sale_id)
-                           .values(points_earned=granted))
-    _insert_lines(sale_id, request.lines, q)
+        ctx, found.account_id, before,
+        redeem=0 if request.hold_id is not None else q.points_redeemed, earn=granted,
+        available_at=available_at, expires_at=expiry_for(rules, available_at),
+        entry_ids=entry_ids, lots=read.lots)
+    _insert_lines(read.sale_id, request.lines, q)
     balance = {"available": after.available, "pending": after.pending}
-    notify.queue_balance_change(program, account.id, change=granted - q.points_redeemed,
-                                balance=balance["available"], now=now, store_id=terminal.store_id,
-                                earned=granted, spent=q.points_redeemed)
-    return {"sale_id": sale_id, "receipt_number": request.receipt_number,
+    notify.defer_balance_change(program, found, change=granted - q.points_redeemed,
+                                balance=balance["available"], now=now,
+                                store_id=terminal.store_id, earned=granted,
+                                spent=q.points_redeemed)
+    return {"sale_id": read.sale_id, "receipt_number": request.receipt_number,
             "total_minor": q.total_minor, "points_redeemed": q.points_redeemed,
             "redeemed_minor": q.redeemed_minor, "cash_due_minor": q.cash_minor,
             "points_earned": granted, "points_capped": q.points_earned - granted,
             "balance": balance}
 
 
-def _card_and_account(program: Program, card_number: Any,
-                      now: dt.datetime) -> tuple[Card, Account]:
-    """The card and its account in one query, settled and allowed to buy."""
+def _locked_card_and_account(program: Program, card_number: Any, now: dt.datetime) -> Row:
+    """The card and its account in one query, the account locked, settled, allowed to buy.
+
+    The row lock (FOR UPDATE on PostgreSQL; SQLite's writers run one at a time) is what lets
+    the sale know the balance after it before writing.
+    """
     number = normalize_number(card_number, rules_for(program))
-    row = db.session.execute(CARD_AND_ACCOUNT, {"program_id": program.id, "number": number,
-                                                "now": now}).first()
+    params = {"program_id": program.id, "number": number, "now": now}
+    row = db.session.execute(LOCKED_CARD_AND_ACCOUNT, params).first()
     if row is None:
-        raise CardNotFound()
-    card, account, has_due_pending, has_expired_hold = row
-    if card.status in ("blocked", "lost", "replaced", "closed"):
-        raise CardBlocked()
-    if account is None:
+        account_of_card(find_card(program, number))   # raises CardNotFound
         raise CardNotLinked()
-    if account.status != "active":
+    if row.card_status in ("blocked", "lost", "replaced", "closed"):
+        raise CardBlocked()
+    if row.status != "active":
         raise AccountBlocked()
-    if has_due_pending or has_expired_hold:
-        bring_up_to_date(program, account, now)
-    return card, account
+    if row.has_due_pending or row.has_expired_hold:
+        bring_up_to_date(program, db.session.get(Account, row.account_id), now)
+        row = db.session.execute(LOCKED_CARD_AND_ACCOUNT, params).one()
+    return row
 
 
-# Built once: the checkout path runs it for every sale.
-CARD_AND_ACCOUNT = (
-    select(Card, Account,
+# Built once: the checkout path runs it for every sale. Columns are named as on Account, so
+# the SMS code can read the row as an account.
+LOCKED_CARD_AND_ACCOUNT = (
+    select(Card.id.label("card_id"), Card.status.label("card_status"),
+           Account.id.label("account_id"), Account.status, Account.available_points,
+           Account.pending_points, Account.phone_e164, Account.locale, Account.sms_opt_out,
+           Account.sms_invalid,
            case((Account.pending_points > 0, exists().where(
                PointLot.account_id == Account.id, PointLot.released.is_(False),
-               PointLot.available_at <= bindparam("now"))), else_=False),
+               PointLot.available_at <= bindparam("now"))), else_=False).label("has_due_pending"),
            exists().where(Hold.account_id == Account.id, Hold.status == "active",
-                          Hold.expires_at <= bindparam("now")))
-    .outerjoin(Account, Account.id == Card.account_id)
-    .where(Card.program_id == bindparam("program_id"), Card.number == bindparam("number")))
+                          Hold.expires_at <= bindparam("now")).label("has_expired_hold"))
+    .join(Account, Account.id == Card.account_id)
+    .where(Card.program_id == bindparam("program_id"), Card.number == bindparam("number"))
+    .with_for_update(of=Account.__table__))
 
 
 def _ctx(program: Program, terminal: Terminal, now: dt.datetime, sale_id: int | None = None,
@@ -128,26 +145,64 @@ def _held_points(program: Program, terminal: Terminal, request: SaleRequest,
     return holds.open_hold(program, terminal, request.hold_id, now).points
 
 
-def _insert_sale(program: Program, terminal: Terminal, request: SaleRequest, account: Account,
-                 card_id: int, q: Quote, now: dt.datetime) -> int:
-    """The sale row; a receipt number already used on this terminal is refused.
+@dataclass(frozen=True)
+class SaleStart:
+    """What the second round trip of a sale brings back."""
+    sale_id: int
+    entry_ids: tuple[int, ...]
+    lots: list[tuple[int, int]]
+    issued_today: int | None
 
-    ON CONFLICT DO NOTHING lets a second till with the same receipt wait for the first and then
-    get a clean DuplicateReceipt instead of an aborted transaction.
+
+def _insert_sale_and_read(program: Program, terminal: Terminal, request: SaleRequest,
+                          found: Row, q: Quote, earnable: int, now: dt.datetime) -> SaleStart:
+    """Insert the sale and read, in one round trip, what the ledger writes need.
+
+    A receipt number already used on this terminal is refused. ON CONFLICT DO NOTHING lets a
+    second till with the same receipt wait for the first and then get a clean DuplicateReceipt.
     """
-    sale_id = db.session.execute(_insert_sale_statement(), {
+    steps = [Step(_insert_sale_statement(), {
         "program_id": program.id, "store_id": terminal.store_id, "terminal_id": terminal.id,
-        "staff_id": request.staff_id, "account_id": account.id, "card_id": card_id,
+        "staff_id": request.staff_id, "account_id": found.account_id, "card_id": found.card_id,
         "receipt_number": request.receipt_number, "kind": "sale", "status": "completed",
         "total_minor": q.total_minor, "points_redeemed": q.points_redeemed,
         "redeemed_minor": q.redeemed_minor, "cash_minor": q.cash_minor,
         "eligible_earn_minor": q.eligible_earn_minor, "earn_base_minor": q.earn_base_minor,
         "points_earned": q.points_earned, "returned_minor": 0, "returned_earn_base_minor": 0,
-        "points_reversed": 0, "points_restored": 0, "created_at": now,
-        "voided_at": None}).scalar()
-    if sale_id is None:
+        "points_reversed": 0, "points_restored": 0, "created_at": now, "voided_at": None})]
+    with_hold = request.hold_id is not None
+    if not with_hold:   # a hold's capture writes entries first: ids are taken after it
+        steps.append(Step(_next_entry_ids(), {}))
+    if q.points_redeemed and not with_hold:
+        steps.append(Step(ledger.SPENDABLE_LOTS, {"account_id": found.account_id}))
+    counts_issuance = rules_for(program).daily_program_cap_points > 0 and earnable > 0
+    if counts_issuance:
+        steps.append(Step(ADD_TO_DAILY_ISSUANCE, {"b_program": program.id,
+                                                  "b_day": local_day(program, now),
+                                                  "b_points": earnable}))
+    outcomes = iter(run_together(steps))
+    inserted = next(outcomes).rows
+    if not inserted:
         raise DuplicateReceipt()
-    return sale_id
+    entry_ids = () if with_hold else tuple(next(outcomes).rows[0])
+    lots = [tuple(lot) for lot in next(outcomes).rows] if q.points_redeemed and not with_hold \
+        else []
+    issued = None
+    if counts_issuance:
+        issued = next((row[0] for row in next(outcomes).rows), None)
+        if issued is None:
+            issued = _start_daily_issuance(program.id, local_day(program, now), earnable)
+    return SaleStart(inserted[0][0], entry_ids, lots, issued)
+
+
+def _next_entry_ids() -> Any:
+    dialect = db.session.get_bind().dialect.name
+    if dialect not in _ENTRY_IDS:
+        _ENTRY_IDS[dialect] = ledger.next_entry_ids_statement(dialect)
+    return _ENTRY_IDS[dialect]
+
+
+_ENTRY_IDS: dict[str, Any] = {}
 
 
 def dialect_insert():  # type: ignore[no-untyped-def]
@@ -170,6 +225,11 @@ def _insert_sale_statement() -> Any:
     return _SALE_INSERTS[dialect]
 
 
+_sales = Sale.__table__
+SET_POINTS_EARNED = (update(_sales).where(_sales.c.id == bindparam("b_sale"))
+                     .values(points_earned=bindparam("b_points")))
+
+
 def _spend_hold(program: Program, terminal: Terminal, hold_id: int, points: int, sale_id: int,
                 now: dt.datetime) -> None:
     """Points held for this receipt pay for it; what is not used goes back."""
@@ -179,55 +239,62 @@ def _spend_hold(program: Program, terminal: Terminal, hold_id: int, points: int,
         holds.void_hold(program, terminal, hold_id, now)
 
 
-def _points_within_caps(program: Program, account_id: int, points: int,
-                        now: dt.datetime) -> int:
-    """Earned points cut to the customer's and the program's daily caps (0 = no cap)."""
-    rules = rules_for(program)
-    if points <= 0:
-        return 0
-    day = local_day(program, now)
-    if rules.daily_customer_cap_points > 0:
-        earned_today = int(db.session.scalar(
-            select(func.coalesce(func.sum(LedgerEntry.points + LedgerEntry.pending_delta), 0))
-            .where(LedgerEntry.account_id == account_id, LedgerEntry.kind == "earn",
-                   LedgerEntry.created_at >= local_day_start_utc(program, day))))
-        points = max(0, min(points, rules.daily_customer_cap_points - earned_today))
-    if rules.daily_program_cap_points > 0 and points > 0:
-        points = _count_program_issuance(program.id, day, points, rules.daily_program_cap_points)
-    return points
+def _points_within_customer_cap(program: Program, account_id: int, points: int,
+                                now: dt.datetime) -> int:
+    """Earned points cut to what the customer may still earn today (0 = no cap)."""
+    cap = rules_for(program).daily_customer_cap_points
+    if points <= 0 or cap <= 0:
+        return max(points, 0)
+    earned_today = int(db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.points + LedgerEntry.pending_delta), 0))
+        .where(LedgerEntry.account_id == account_id, LedgerEntry.kind == "earn",
+               LedgerEntry.created_at >= local_day_start_utc(program, local_day(program, now)))))
+    return max(0, min(points, cap - earned_today))
 
 
-def _count_program_issuance(program_id: int, day: dt.date, points: int, cap: int) -> int:
-    """Add to the day's counter under its row lock; grant only what fits under the cap."""
-    table = DailyIssuance.__table__
-    params = {"b_program": program_id, "b_day": day, "b_points": points}
-    total = db.session.execute(ADD_TO_DAILY_ISSUANCE, params).scalar()
-    if total is None:
-        db.session.execute(dialect_insert()(table).values(program_id=program_id, day=day,
-                                                          points=0)
-                           .on_conflict_do_nothing())
-        total = db.session.execute(ADD_TO_DAILY_ISSUANCE, params).scalar_one()
-    where = (table.c.program_id == program_id) & (table.c.day == day)
-    if total <= cap:
+def _points_within_program_cap(program: Program, points: int, issued_today: int | None,
+                               now: dt.datetime) -> int:
+    """Grant only what fits under the program's daily cap.
+
+    `issued_today` is the day's counter with `points` already added, under its row lock; what
+    does not fit is taken off the counter again.
+    """
+    cap = rules_for(program).daily_program_cap_points
+    if issued_today is None or issued_today <= cap:
         return points
-    over = min(points, total - cap)
-    db.session.execute(update(table).where(where).values(points=table.c.points - over))
+    over = min(points, issued_today - cap)
+    defer(Step(TAKE_FROM_DAILY_ISSUANCE, {"b_program": program.id,
+                                          "b_day": local_day(program, now), "b_points": over}))
     return points - over
 
 
+def _start_daily_issuance(program_id: int, day: dt.date, points: int) -> int:
+    """The day's first issuance: create its counter row, then add as usual."""
+    table = DailyIssuance.__table__
+    db.session.execute(dialect_insert()(table).values(program_id=program_id, day=day, points=0)
+                       .on_conflict_do_nothing())
+    return db.session.execute(ADD_TO_DAILY_ISSUANCE, {"b_program": program_id, "b_day": day,
+                                                      "b_points": points}).scalar_one()
+
+
 _issuance = DailyIssuance.__table__
+_today = (_issuance.c.program_id == bindparam("b_program")) & (_issuance.c.day == bindparam("b_day"))
 ADD_TO_DAILY_ISSUANCE = (
-    update(_issuance)
-    .where(_issuance.c.program_id == bindparam("b_program"), _issuance.c.day == bindparam("b_day"))
+    update(_issuance).where(_today)
     .values(points=_issuance.c.points + bindparam("b_points")).returning(_issuance.c.points))
+TAKE_FROM_DAILY_ISSUANCE = (
+    update(_issuance).where(_today).values(points=_issuance.c.points - bindparam("b_points")))
+
+
+INSERT_LINES = SaleLine.__table__.insert()
 
 
 def _insert_lines(sale_id: int, lines: list[BasketLine], q: Quote) -> None:
-    db.session.execute(SaleLine.__table__.insert(), [
+    defer(Step(INSERT_LINES, [
         {"sale_id": sale_id, "line_no": number, "sku": line.sku, "category": line.category,
          "quantity": line.quantity, "unit_price_minor": line.unit_price_minor,
          "amount_minor": line.amount_minor, "earn_base_minor": base, "returned_quantity": 0}
-        for number, (line, base) in enumerate(zip(lines, q.line_earn_base_minor), start=1)])
+        for number, (line, base) in enumerate(zip(lines, q.line_earn_base_minor), start=1)]))
 
 
 # --- returns and voids ---------------------------------------------------------------------

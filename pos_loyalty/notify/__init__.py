@@ -1,6 +1,7 @@
 """SMS to customers: balance changes, expiry warnings, one-time codes, BALANCE replies.
 
-Ledger use cases call `queue_balance_change` inside their transaction, so the SMS row (the
+Ledger use cases call `queue_balance_change` (the checkout: `defer_balance_change`) inside
+their transaction, so the SMS row (the
 outbox) is saved with the change or not at all. `pos-loyalty worker` sends due rows with the
 Twilio sender (or the console one) and records each outcome.
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 from flask import Flask
 
 from pos_loyalty.notify.outbox import (
-    queue_balance_change, queue_expiry_warnings, queue_message, sms_stats,
+    defer_balance_change, queue_balance_change, queue_expiry_warnings, queue_message, sms_stats,
 )
 from pos_loyalty.notify.worker import start_demo_worker
 
@@ -26,5 +27,5 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(command)
 
 
-__all__ = ["queue_balance_change", "queue_expiry_warnings", "queue_message", "register_commands",
+__all__ = ["defer_balance_change", "queue_balance_change", "queue_expiry_warnings", "queue_message", "register_commands",
            "sms_stats", "start_demo_worker"]

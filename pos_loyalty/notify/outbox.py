@@ -10,9 +10,9 @@ from collections import defaultdict
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
-from pos_loyalty import ledger
+from pos_loyalty import batch, ledger
 from pos_loyalty.db import db
 from pos_loyalty.models import Account, OutboxMessage, PointLot, Program, Store
 from pos_loyalty.notify.segments import count_segments
@@ -33,19 +33,26 @@ def queue_message(program: Program, account_id: int | None, kind: str, to_phone:
                   body: str, now: dt.datetime, payload: dict[str, Any] | None = None,
                   send_after: dt.datetime | None = None) -> OutboxMessage:
     """Any SMS (a one-time code too): one outbox row with its encoding and segment count."""
+    message = OutboxMessage(**message_row(program, account_id, kind, to_phone, body, now,
+                                          payload, send_after))
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def message_row(program: Program, account_id: int | None, kind: str, to_phone: str, body: str,
+                now: dt.datetime, payload: dict[str, Any] | None = None,
+                send_after: dt.datetime | None = None) -> dict[str, Any]:
+    """The values of one outbox row: when it may go, its encoding and segment count."""
     config = sms_config(program)
     if send_after is None:
         send_after = now if kind in config["urgent_kinds"] else \
             after_quiet_hours(now, program.timezone, config)
     size = count_segments(body)
-    message = OutboxMessage(program_id=program.id, account_id=account_id, kind=kind,
-                            to_phone=to_phone, body=body, status="queued", attempts=0,
-                            send_after=send_after, segments=size.segments,
-                            encoding=size.encoding, payload=payload, created_at=now,
-                            status_changed_at=now)
-    db.session.add(message)
-    db.session.flush()
-    return message
+    return {"program_id": program.id, "account_id": account_id, "kind": kind,
+            "to_phone": to_phone, "body": body, "status": "queued", "attempts": 0,
+            "send_after": send_after, "segments": size.segments, "encoding": size.encoding,
+            "payload": payload, "created_at": now, "status_changed_at": now}
 
 
 def queue_balance_change(program: Program, account_id: int, *, change: int, balance: int,
@@ -58,24 +65,64 @@ def queue_balance_change(program: Program, account_id: int, *, change: int, bala
     balance.
     """
     config = sms_config(program)
-    both = earned > 0 and spent > 0
-    if not config["balance_enabled"] or (change == 0 and not both):
+    if not _tells_change(config, change, earned, spent):
         return None
     account = db.session.get(Account, account_id)
     if not can_text(account):
         return None
-    store = db.session.get(Store, store_id) if store_id is not None else None
-    payload = {"change": change, "balance": balance, "store": store.name if store else None}
-    if both:
-        payload.update(earned=earned, spent=spent)
-    window = dt.timedelta(seconds=config["merge_window_seconds"])
-    if window:
+    payload = _change_payload(change, balance, store_id, earned, spent)
+    if config["merge_window_seconds"]:
         waiting = _waiting_balance_message(account_id, now)
         if waiting is not None:
             return _merge(program, account, waiting, payload, config, now)
+    message = OutboxMessage(**_balance_row(program, account_id, account, payload, config, now))
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def defer_balance_change(program: Program, account: Any, *, change: int, balance: int,
+                         now: dt.datetime, store_id: int | None = None, earned: int = 0,
+                         spent: int = 0) -> None:
+    """As queue_balance_change, for a caller holding the account's row: the insert is deferred.
+
+    `account` is anything with the Account columns the SMS needs (the checkout's locked row).
+    With a merge window the waiting SMS must be read first, so that case queues as usual.
+    """
+    config = sms_config(program)
+    if not _tells_change(config, change, earned, spent) or not can_text(account):
+        return
+    if config["merge_window_seconds"]:
+        queue_balance_change(program, account.account_id, change=change, balance=balance,
+                             now=now, store_id=store_id, earned=earned, spent=spent)
+        return
+    payload = _change_payload(change, balance, store_id, earned, spent)
+    batch.defer(batch.Step(INSERT_MESSAGE, _balance_row(program, account.account_id, account,
+                                                        payload, config, now)))
+
+
+INSERT_MESSAGE = insert(OutboxMessage.__table__)
+
+
+def _tells_change(config: dict[str, Any], change: int, earned: int, spent: int) -> bool:
+    return bool(config["balance_enabled"]) and (change != 0 or (earned > 0 and spent > 0))
+
+
+def _change_payload(change: int, balance: int, store_id: int | None, earned: int,
+                    spent: int) -> dict[str, Any]:
+    store = db.session.get(Store, store_id) if store_id is not None else None
+    payload = {"change": change, "balance": balance, "store": store.name if store else None}
+    if earned > 0 and spent > 0:
+        payload.update(earned=earned, spent=spent)
+    return payload
+
+
+def _balance_row(program: Program, account_id: int, account: Any, payload: dict[str, Any],
+                 config: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    window = dt.timedelta(seconds=config["merge_window_seconds"])
     body = balance_text(program, account, payload, config)
-    return queue_message(program, account_id, BALANCE_KIND, account.phone_e164, body, now,
-                         payload, after_quiet_hours(now + window, program.timezone, config))
+    return message_row(program, account_id, BALANCE_KIND, account.phone_e164, body, now,
+                       payload, after_quiet_hours(now + window, program.timezone, config))
 
 
 def balance_text(program: Program, account: Account | None, payload: dict[str, Any],

@@ -1,0 +1,135 @@
+"""Statements sent together: one round trip on PostgreSQL, one after another on SQLite.
+
+A checkout writes a dozen rows that need nothing back from each other. Waiting for the server
+after each one is what made a sale slow, not the writes themselves. psycopg's pipeline mode
+sends a list of statements at once and waits once; SQLite runs inside the process, so there
+the same statements simply run in turn through SQLAlchemy. Either way they run in the session's
+transaction, in the order given.
+
+Writes can also be deferred: queued with `defer` and sent together just before the session
+commits (a `before_commit` hook), with a check of the rows each one touched. A failed check
+raises, the commit does not happen, and the caller rolls everything back.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
+
+from pos_loyalty.db import db
+
+Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
+DEFERRED = "pos_loyalty.deferred_writes"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One prebuilt Core statement and its parameters (a list of them: executemany)."""
+    statement: Executable
+    params: Params
+
+
+@dataclass(frozen=True)
+class Outcome:
+    rows: list[tuple[Any, ...]]
+    rowcount: int
+
+
+@dataclass(frozen=True)
+class Deferred:
+    step: Step
+    # Called with the outcome once sent; raises to stop the commit.
+    check: Callable[[Outcome], None] | None = None
+
+
+def run_together(steps: Sequence[Step]) -> list[Outcome]:
+    """Run `steps` in order in the current transaction; their rows and row counts, in order."""
+    if not steps:
+        return []
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        return _pipelined(connection, steps)
+    return [_one_by_one(step) for step in steps]
+
+
+def defer(step: Step, check: Callable[[Outcome], None] | None = None) -> None:
+    """Send `step` with the other deferred writes when the session commits."""
+    db.session.info.setdefault(DEFERRED, []).append(Deferred(step, check))
+
+
+def send_deferred(session: Session) -> None:
+    """Run the writes deferred in this transaction, then their checks."""
+    waiting: list[Deferred] = session.info.pop(DEFERRED, [])
+    if not waiting:
+        return
+    outcomes = run_together([item.step for item in waiting])
+    for item, outcome in zip(waiting, outcomes):
+        if item.check is not None:
+            item.check(outcome)
+
+
+def drop_deferred(session: Session, *_: Any) -> None:
+    session.info.pop(DEFERRED, None)
+
+
+def install_hooks() -> None:
+    """Deferred writes go out before every commit and are forgotten on rollback."""
+    if not event.contains(Session, "before_commit", send_deferred):
+        event.listen(Session, "before_commit", send_deferred)
+        event.listen(Session, "after_soft_rollback", drop_deferred)
+
+
+def _one_by_one(step: Step) -> Outcome:
+    result = db.session.execute(step.statement, step.params)
+    rows = [tuple(row) for row in result] if result.returns_rows else []
+    return Outcome(rows, result.rowcount)
+
+
+def _pipelined(connection: Connection, steps: Sequence[Step]) -> list[Outcome]:
+    import psycopg  # only PostgreSQL comes here, and psycopg is its driver
+
+    driver = connection.connection.driver_connection
+    cursors = []
+    try:
+        with driver.pipeline():
+            for step in steps:
+                sql, bind = _compiled(connection, step)
+                cursor = driver.cursor()
+                if isinstance(step.params, Mapping):
+                    cursor.execute(sql, bind(step.params))
+                else:
+                    cursor.executemany(sql, [bind(params) for params in step.params])
+                cursors.append(cursor)
+        return [Outcome(cursor.fetchall() if cursor.description else [], cursor.rowcount)
+                for cursor in cursors]
+    except psycopg.Error as error:
+        # The exception SQLAlchemy would raise, so retries and callers see one kind.
+        raise DBAPIError.instance("(pipeline)", {}, error, psycopg.Error) from error
+
+
+_COMPILED: dict[tuple[int, tuple[str, ...]], tuple[Executable, str, Callable[..., Any]]] = {}
+
+
+def _compiled(connection: Connection, step: Step) -> tuple[str, Callable[..., Any]]:
+    """The statement as the driver's SQL, and how to turn parameters into its binds (cached)."""
+    sample = step.params if isinstance(step.params, Mapping) else step.params[0]
+    key = (id(step.statement), tuple(sample))
+    cached = _COMPILED.get(key)
+    if cached is None or cached[0] is not step.statement:
+        compiled = step.statement.compile(dialect=connection.dialect, column_keys=list(sample))
+        processors = dict(compiled._bind_processors)  # JSON values are serialised here
+
+        def bind(params: Mapping[str, Any]) -> dict[str, Any]:
+            values = compiled.construct_params(params, _check=False)
+            for name, process in processors.items():
+                if name in values:
+                    values[name] = process(values[name])
+            return values
+        cached = _COMPILED[key] = (step.statement, compiled.string, bind)
+    return cached[1], cached[2]
