@@ -191,7 +191,8 @@ def _record_once(lines: list[BasketLine], redeem: int, receipt: str) -> dict[str
     key = request.form.get("idempotency_key")
     _status, reply = run_in_transaction(lambda: run_once(
         f"ui-terminal:{g.terminal.id}", key, fingerprint,
-        lambda: (201, sales.record_sale(g.program, g.terminal, sale_request, now()))))
+        lambda: (201, sales.record_sale(g.program, g.terminal, sale_request, now())),
+        claim_with_first_read=True))
     return reply
 
 

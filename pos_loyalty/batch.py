@@ -8,7 +8,9 @@ transaction, in the order given.
 
 Writes can also be deferred: queued with `defer` and sent together just before the session
 commits (a `before_commit` hook), with a check of the rows each one touched. A failed check
-raises, the commit does not happen, and the caller rolls everything back.
+raises, the commit does not happen, and the caller rolls everything back. A statement can also
+ride along with the next round trip (`send_with_next`): the idempotency claim goes with the
+checkout's first read.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from pos_loyalty.db import db
 
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
 DEFERRED = "pos_loyalty.deferred_writes"
+RIDING = "pos_loyalty.riding_along"
 
 
 @dataclass(frozen=True)
@@ -46,21 +49,51 @@ class Deferred:
     step: Step
     # Called with the outcome once sent; raises to stop the commit.
     check: Callable[[Outcome], None] | None = None
+    # A unique constraint this write may break (a fragment of its name or columns), and the
+    # domain error to raise instead of the database's.
+    conflict: tuple[str, Callable[[], Exception]] | None = None
 
 
 def run_together(steps: Sequence[Step]) -> list[Outcome]:
-    """Run `steps` in order in the current transaction; their rows and row counts, in order."""
+    """Run `steps` in order in the current transaction; their rows and row counts, in order.
+
+    Statements waiting to ride along go first, and their checks run before this returns.
+    """
+    riding: list[Deferred] = db.session.info.pop(RIDING, [])
+    outcomes = _run(list(item.step for item in riding) + list(steps))
+    for item, outcome in zip(riding, outcomes):
+        if item.check is not None:
+            item.check(outcome)
+    return outcomes[len(riding):]
+
+
+def _run(steps: Sequence[Step]) -> list[Outcome]:
     if not steps:
         return []
-    connection = db.session.connection()
+    session = db.session
+    if session.new or session.dirty or session.deleted:
+        session.flush()   # what the ORM's autoflush would do before a query
+    connection = session.connection()
     if connection.dialect.name == "postgresql":
         return _pipelined(connection, steps)
-    return [_one_by_one(step) for step in steps]
+    return [_one_by_one(connection, step) for step in steps]
 
 
-def defer(step: Step, check: Callable[[Outcome], None] | None = None) -> None:
+def send_with_next(step: Step, check: Callable[[Outcome], None]) -> None:
+    """Send `step` in front of the next `run_together`, and check its outcome first."""
+    db.session.info.setdefault(RIDING, []).append(Deferred(step, check))
+
+
+def send_riding() -> None:
+    """Send what waits to ride along now, if nothing took it yet."""
+    if db.session.info.get(RIDING):
+        run_together([])
+
+
+def defer(step: Step, check: Callable[[Outcome], None] | None = None,
+          conflict: tuple[str, Callable[[], Exception]] | None = None) -> None:
     """Send `step` with the other deferred writes when the session commits."""
-    db.session.info.setdefault(DEFERRED, []).append(Deferred(step, check))
+    db.session.info.setdefault(DEFERRED, []).append(Deferred(step, check, conflict))
 
 
 def send_deferred(session: Session) -> None:
@@ -68,14 +101,30 @@ def send_deferred(session: Session) -> None:
     waiting: list[Deferred] = session.info.pop(DEFERRED, [])
     if not waiting:
         return
-    outcomes = run_together([item.step for item in waiting])
+    try:
+        outcomes = run_together([item.step for item in waiting])
+    except DBAPIError as error:
+        _raise_known_conflict(waiting, error)
+        raise
     for item, outcome in zip(waiting, outcomes):
         if item.check is not None:
             item.check(outcome)
 
 
+def _raise_known_conflict(waiting: Sequence[Deferred], error: DBAPIError) -> None:
+    """A unique violation that a deferred write expected becomes its domain error."""
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    unique_violation = sqlstate == "23505" or "UNIQUE constraint failed" in str(error.orig)
+    if not unique_violation:
+        return
+    for item in waiting:
+        if item.conflict is not None and item.conflict[0] in str(error.orig):
+            raise item.conflict[1]() from error
+
+
 def drop_deferred(session: Session, *_: Any) -> None:
     session.info.pop(DEFERRED, None)
+    session.info.pop(RIDING, None)
 
 
 def install_hooks() -> None:
@@ -85,8 +134,8 @@ def install_hooks() -> None:
         event.listen(Session, "after_soft_rollback", drop_deferred)
 
 
-def _one_by_one(step: Step) -> Outcome:
-    result = db.session.execute(step.statement, step.params)
+def _one_by_one(connection: Connection, step: Step) -> Outcome:
+    result = connection.execute(step.statement, step.params)
     rows = [tuple(row) for row in result] if result.returns_rows else []
     return Outcome(rows, result.rowcount)
 

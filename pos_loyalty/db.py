@@ -77,6 +77,10 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class TryAgain(Exception):
+    """The transaction read something a concurrent one changed before it could write: rerun it."""
+
+
 def is_retryable(error: DBAPIError) -> bool:
     return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
@@ -84,7 +88,7 @@ def is_retryable(error: DBAPIError) -> bool:
 def run_in_transaction(work: Callable[[], T], retries: int = 5) -> T:
     """Run `work` and commit; roll back on any error.
 
-    Retried: serialization failures, deadlocks, and a pooled connection found dead.
+    Retried: serialization failures, deadlocks, a pooled connection found dead, TryAgain.
     """
     for attempt in range(retries + 1):
         try:
@@ -94,6 +98,11 @@ def run_in_transaction(work: Callable[[], T], retries: int = 5) -> T:
         except DBAPIError as error:
             db.session.rollback()
             if attempt < retries and (is_retryable(error) or error.connection_invalidated):
+                continue
+            raise
+        except TryAgain:
+            db.session.rollback()
+            if attempt < retries:
                 continue
             raise
         except BaseException:

@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, Update, bindparam, case, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, Update, bindparam, case, func, insert, select, update
 
 from pos_loyalty import batch
 from pos_loyalty.db import db
@@ -31,14 +31,21 @@ LOTS_PER_READ = 32
 # Statements of the checkout path, built once: building one costs more than running it.
 INSERT_ENTRY = insert(entry_table)
 INSERT_LOT = insert(lot_table)
-_spendable = (select(lot_table.c.id, lot_table.c.remaining)
-              .where(lot_table.c.account_id == bindparam("account_id"),
-                     lot_table.c.released.is_(True), lot_table.c.remaining > 0)
-              .limit(LOTS_PER_READ))
-_oldest_first = (lot_table.c.expires_at.is_(None), lot_table.c.expires_at, lot_table.c.id)
-SPENDABLE_LOTS = _spendable.order_by(*_oldest_first)
-SPENDABLE_LOTS_SALE_FIRST = _spendable.order_by(
-    case((lot_table.c.sale_id == bindparam("sale_id"), 0), else_=1), *_oldest_first)
+
+
+def spendable_lots_of(account_id: ColumnElement[int]) -> Select:
+    """Released lots with points left, in the order spends take them (at most LOTS_PER_READ)."""
+    return (select(lot_table.c.id, lot_table.c.remaining)
+            .where(lot_table.c.account_id == account_id, lot_table.c.released.is_(True),
+                   lot_table.c.remaining > 0)
+            .order_by(*_OLDEST_FIRST).limit(LOTS_PER_READ))
+
+
+_OLDEST_FIRST = (lot_table.c.expires_at.is_(None), lot_table.c.expires_at, lot_table.c.id)
+SPENDABLE_LOTS = spendable_lots_of(bindparam("account_id"))
+SPENDABLE_LOTS_SALE_FIRST = (
+    spendable_lots_of(bindparam("account_id")).order_by(None)
+    .order_by(case((lot_table.c.sale_id == bindparam("sale_id"), 0), else_=1), *_OLDEST_FIRST))
 TAKE_FROM_LOT = (update(lot_table).where(lot_table.c.id == bindparam("lot"))
                  .values(remaining=lot_table.c.remaining - bindparam("taken")))
 INSERT_DRAWS = insert(LotDraw.__table__)
@@ -196,19 +203,6 @@ def _expect_balance(after: Balance) -> Callable[[batch.Outcome], None]:
             raise RuntimeError(f"balance moved under the account lock: {outcome.rows[0]} "
                                f"instead of {after}")
     return check
-
-
-def next_entry_ids_statement(dialect: str) -> Select:
-    """Two ledger entry ids, taken before the entries are written (a sale writes at most two).
-
-    PostgreSQL draws them from the table's sequence; SQLite has none, but its writers run one
-    at a time (BEGIN IMMEDIATE), so the next ids after the largest are free.
-    """
-    if dialect == "postgresql":
-        following = func.nextval("ledger_entry_id_seq")
-        return select(following, following)
-    largest = select(func.coalesce(func.max(entry_table.c.id), 0)).scalar_subquery()
-    return select(largest + 1, largest + 2)
 
 
 def _entry_row(ctx: EntryContext, account_id: int, kind: str, points: int, pending_delta: int,

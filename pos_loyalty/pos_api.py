@@ -33,7 +33,8 @@ def authenticate_terminal() -> None:
 
 
 def _idempotent_write(work: Callable[[], tuple[int, dict[str, Any]]], *,
-                      key_required: bool = True) -> tuple[Response, int]:
+                      key_required: bool = True,
+                      claim_with_first_read: bool = False) -> tuple[Response, int]:
     """Run a write in one transaction, once per Idempotency-Key."""
     key = request.headers.get("Idempotency-Key")
     body = request.get_json(silent=True) if request.get_data() else None
@@ -42,7 +43,8 @@ def _idempotent_write(work: Callable[[], tuple[int, dict[str, Any]]], *,
     if key is None and not key_required:
         status, reply = run_in_transaction(work)
     else:
-        status, reply = run_in_transaction(lambda: run_once(scope, key, fingerprint, work))
+        status, reply = run_in_transaction(lambda: run_once(
+            scope, key, fingerprint, work, claim_with_first_read=claim_with_first_read))
     return jsonify(reply), status
 
 
@@ -104,7 +106,8 @@ def create_sale() -> tuple[Response, int]:
         redeem_points=integer(body, "redeem_points", maximum=MAX_POINTS, default=0),
         hold_id=integer(body, "hold_id", minimum=1, maximum=MAX_ID, required=False))
     return _idempotent_write(
-        lambda: (201, sales.record_sale(g.program, g.terminal, sale_request, now())))
+        lambda: (201, sales.record_sale(g.program, g.terminal, sale_request, now())),
+        claim_with_first_read=True)
 
 
 @bp.post(f"/sales/<int(max={MAX_ID}):sale_id>/returns")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,14 +23,14 @@ def settings() -> dict[str, Any]:
 
 
 def rules_for(program: Program) -> ProgramRules:
-    """Config [rules] with the program's own overrides on top."""
-    merged = {**settings()["rules"], **(program.rules or {})}
-    return _rules_cached(json.dumps(merged, sort_keys=True), currency_exponent(program.currency))
-
-
-@lru_cache(maxsize=256)
-def _rules_cached(merged_json: str, exponent: int) -> ProgramRules:
-    return ProgramRules.from_settings(json.loads(merged_json), exponent)
+    """Config [rules] with the program's own overrides on top (kept per app: every sale asks)."""
+    overrides = json.dumps(program.rules, sort_keys=True) if program.rules else ""
+    key = (overrides, program.currency)
+    cache = current_app.extensions.setdefault("pos_loyalty.rules_cache", {})
+    if key not in cache:
+        merged = {**settings()["rules"], **(program.rules or {})}
+        cache[key] = ProgramRules.from_settings(merged, currency_exponent(program.currency))
+    return cache[key]
 
 
 def local_day(program: Program, now: dt.datetime) -> dt.date:

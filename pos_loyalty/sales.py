@@ -6,16 +6,19 @@ Each runs inside one transaction that the caller commits; every points change go
 from __future__ import annotations
 
 import datetime as dt
+from collections import namedtuple
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, bindparam, case, exists, func, select, update
+from sqlalchemy import Select, bindparam, case, exists, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pos_loyalty import holds, ledger, notify
 from pos_loyalty.accounts import account_of_card, expiry_for, find_card, normalize_number
-from pos_loyalty.batch import Step, defer, run_together
-from pos_loyalty.db import db
+from pos_loyalty.batch import Outcome, Step, defer, run_together
+from pos_loyalty.db import TryAgain, db
 from pos_loyalty.errors import (
     AccountBlocked, CardBlocked, CardNotFound, CardNotLinked, DuplicateReceipt, ReturnExceedsSale, SaleNotFound, SaleVoided,
     ValidationFailed,
@@ -52,55 +55,60 @@ def record_sale(program: Program, terminal: Terminal, request: SaleRequest,
     """One receipt: spend the chosen points, earn on the money part, in one transaction.
 
     This is every till's hot path, and its cost is round trips to the database, so it makes
-    few: one reads card and account and locks the account; one inserts the sale and reads what
-    the ledger needs (entry ids, lots, the day's issuance); every other write is deferred and
-    sent together at commit (see `pos_loyalty.batch`).
+    two and the commit: the first locks the account and reads card, account, lots and the ids
+    the rows will take (the idempotency claim rides along); every write is deferred and sent
+    together before the commit (see `pos_loyalty.batch`).
     """
     rules = rules_for(program)
-    found = _locked_card_and_account(program, request.card_number, now)
+    spends_lots = request.redeem_points > 0 and request.hold_id is None
+    found, lots = _locked_card_and_account(program, request.card_number, now, spends_lots)
     held = _held_points(program, terminal, request, now)
     q = quote(request.lines, found.available_points + held, True, rules,
               request.redeem_points)
     earnable = _points_within_customer_cap(program, found.account_id, q.points_earned, now)
-    read = _insert_sale_and_read(program, terminal, request, found, q, earnable, now)
-    ctx = _ctx(program, terminal, now, read.sale_id, request.staff_id)
+    granted = _points_within_program_cap(program, earnable, found.issued_today, now)
+    sale_id = found.next_sale_id
+    sale_row = _sale_row(program, terminal, request, found, q, granted, now)
     before = ledger.Balance(found.available_points, found.pending_points)
-    entry_ids = read.entry_ids
-    if request.hold_id is not None:
-        _spend_hold(program, terminal, request.hold_id, q.points_redeemed, read.sale_id, now)
+    entry_ids: Sequence[int] = (found.next_entry_id, found.next_entry_id_2)
+    if request.hold_id is None:
+        defer(Step(INSERT_SALE, sale_row), conflict=("receipt_number", DuplicateReceipt))
+    else:   # the capture's entries name the sale: it must exist first
+        _insert_sale_now(sale_row)
+        _spend_hold(program, terminal, request.hold_id, q.points_redeemed, sale_id, now)
         before = ledger.lock_account(found.account_id)
-        entry_ids = run_together([Step(_next_entry_ids(), {})])[0].rows[0]
-    granted = _points_within_program_cap(program, earnable, read.issued_today, now)
-    if granted != q.points_earned:
-        defer(Step(SET_POINTS_EARNED, {"b_sale": read.sale_id, "b_points": granted}))
+        entry_ids = run_together([Step(_locked_statement().next_ids_only, {})])[0].rows[0]
     available_at = now + dt.timedelta(days=rules.pending_days)
     after = ledger.settle_sale(
-        ctx, found.account_id, before,
+        _ctx(program, terminal, now, sale_id, request.staff_id), found.account_id, before,
         redeem=0 if request.hold_id is not None else q.points_redeemed, earn=granted,
         available_at=available_at, expires_at=expiry_for(rules, available_at),
-        entry_ids=entry_ids, lots=read.lots)
-    _insert_lines(read.sale_id, request.lines, q)
+        entry_ids=entry_ids, lots=lots)
+    _insert_lines(sale_id, request.lines, q)
     balance = {"available": after.available, "pending": after.pending}
     notify.defer_balance_change(program, found, change=granted - q.points_redeemed,
                                 balance=balance["available"], now=now,
                                 store_id=terminal.store_id, earned=granted,
                                 spent=q.points_redeemed)
-    return {"sale_id": read.sale_id, "receipt_number": request.receipt_number,
+    return {"sale_id": sale_id, "receipt_number": request.receipt_number,
             "total_minor": q.total_minor, "points_redeemed": q.points_redeemed,
             "redeemed_minor": q.redeemed_minor, "cash_due_minor": q.cash_minor,
             "points_earned": granted, "points_capped": q.points_earned - granted,
             "balance": balance}
 
 
-def _locked_card_and_account(program: Program, card_number: Any, now: dt.datetime) -> Row:
-    """The card and its account in one query, the account locked, settled, allowed to buy.
+def _locked_card_and_account(program: Program, card_number: Any, now: dt.datetime,
+                             spends_lots: bool) -> tuple[Any, list[tuple[int, int]]]:
+    """The card and its account, locked, settled and allowed to buy, and its spendable lots.
 
     The row lock (FOR UPDATE on PostgreSQL; SQLite's writers run one at a time) is what lets
-    the sale know the balance after it before writing.
+    the sale know the balance after it before writing. Lots are read by a second statement
+    of the same round trip, which starts after the lock is held and so sees their last state.
     """
     number = normalize_number(card_number, rules_for(program))
-    params = {"program_id": program.id, "number": number, "now": now}
-    row = db.session.execute(LOCKED_CARD_AND_ACCOUNT, params).first()
+    params = {"program_id": program.id, "number": number, "now": now,
+              "day": local_day(program, now)}
+    row, lots = _read_locked(params, spends_lots)
     if row is None:
         account_of_card(find_card(program, number))   # raises CardNotFound
         raise CardNotLinked()
@@ -110,25 +118,87 @@ def _locked_card_and_account(program: Program, card_number: Any, now: dt.datetim
         raise AccountBlocked()
     if row.has_due_pending or row.has_expired_hold:
         bring_up_to_date(program, db.session.get(Account, row.account_id), now)
-        row = db.session.execute(LOCKED_CARD_AND_ACCOUNT, params).one()
-    return row
+        row, lots = _read_locked(params, spends_lots)
+    return row, lots
 
 
-# Built once: the checkout path runs it for every sale. Columns are named as on Account, so
-# the SMS code can read the row as an account.
-LOCKED_CARD_AND_ACCOUNT = (
-    select(Card.id.label("card_id"), Card.status.label("card_status"),
-           Account.id.label("account_id"), Account.status, Account.available_points,
-           Account.pending_points, Account.phone_e164, Account.locale, Account.sms_opt_out,
-           Account.sms_invalid,
-           case((Account.pending_points > 0, exists().where(
-               PointLot.account_id == Account.id, PointLot.released.is_(False),
-               PointLot.available_at <= bindparam("now"))), else_=False).label("has_due_pending"),
-           exists().where(Hold.account_id == Account.id, Hold.status == "active",
-                          Hold.expires_at <= bindparam("now")).label("has_expired_hold"))
-    .join(Account, Account.id == Card.account_id)
-    .where(Card.program_id == bindparam("program_id"), Card.number == bindparam("number"))
-    .with_for_update(of=Account.__table__))
+def _read_locked(params: dict[str, Any], spends_lots: bool) -> tuple[Any,
+                                                                     list[tuple[int, int]]]:
+    locked = _locked_statement()
+    steps = [Step(locked.card_and_account, params)]
+    if spends_lots:
+        steps.append(Step(_LOTS_OF_CARD, params))
+    outcomes = run_together(steps)
+    row = locked.row(*outcomes[0].rows[0]) if outcomes[0].rows else None
+    lots = [(lot_id, remaining) for lot_id, remaining in outcomes[1].rows] if spends_lots else []
+    return row, lots
+
+
+@dataclass(frozen=True)
+class LockedStatements:
+    card_and_account: Select
+    next_ids_only: Select
+    row: type
+
+
+def _locked_statement() -> LockedStatements:
+    """The checkout's first read, for the engine in use (they take new ids differently)."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect not in _LOCKED:
+        _LOCKED[dialect] = _build_locked_statements(dialect)
+    return _LOCKED[dialect]
+
+
+_LOCKED: dict[str, LockedStatements] = {}
+
+
+def _build_locked_statements(dialect: str) -> LockedStatements:
+    """Card, account (locked), what needs settling first, the day's issuance, and new ids.
+
+    Columns are named as on Account, so the SMS code can read the row as an account. The day's
+    issuance is read without its lock: it only tells whether the sale's points surely fit.
+    """
+    sale_id, (entry_id, entry_id_2) = _next_ids(dialect)
+    statement = (
+        select(Card.id.label("card_id"), Card.status.label("card_status"),
+               Account.id.label("account_id"), Account.status, Account.available_points,
+               Account.pending_points, Account.phone_e164, Account.locale,
+               Account.sms_opt_out, Account.sms_invalid,
+               case((Account.pending_points > 0, exists().where(
+                   PointLot.account_id == Account.id, PointLot.released.is_(False),
+                   PointLot.available_at <= bindparam("now"))), else_=False)
+               .label("has_due_pending"),
+               exists().where(Hold.account_id == Account.id, Hold.status == "active",
+                              Hold.expires_at <= bindparam("now")).label("has_expired_hold"),
+               select(_issuance.c.points).where(_issuance.c.program_id == Card.program_id,
+                                                _issuance.c.day == bindparam("day"))
+               .scalar_subquery().label("issued_today"),
+               sale_id.label("next_sale_id"), entry_id.label("next_entry_id"),
+               entry_id_2.label("next_entry_id_2"))
+        .join(Account, Account.id == Card.account_id)
+        .where(Card.program_id == bindparam("program_id"), Card.number == bindparam("number"))
+        .with_for_update(of=Account.__table__))
+    row = namedtuple("LockedCardAndAccount", list(statement.selected_columns.keys()))
+    return LockedStatements(statement, select(entry_id, entry_id_2), row)
+
+
+def _next_ids(dialect: str) -> tuple[Any, tuple[Any, Any]]:
+    """A new sale id and two ledger entry ids, taken before the rows are written.
+
+    PostgreSQL draws them from the tables' sequences; SQLite has none, but its writers run one
+    at a time (BEGIN IMMEDIATE), so the ids after the largest are free.
+    """
+    if dialect == "postgresql":
+        return (func.nextval("sale_id_seq"),
+                (func.nextval("ledger_entry_id_seq"), func.nextval("ledger_entry_id_seq")))
+    largest_entry = select(func.coalesce(func.max(LedgerEntry.id), 0)).scalar_subquery()
+    largest_sale = select(func.coalesce(func.max(Sale.id), 0)).scalar_subquery()
+    return largest_sale + 1, (largest_entry + 1, largest_entry + 2)
+
+
+_LOTS_OF_CARD = ledger.spendable_lots_of(select(Card.account_id).where(
+    Card.program_id == bindparam("program_id"), Card.number == bindparam("number"))
+    .scalar_subquery())
 
 
 def _ctx(program: Program, terminal: Terminal, now: dt.datetime, sale_id: int | None = None,
@@ -145,89 +215,40 @@ def _held_points(program: Program, terminal: Terminal, request: SaleRequest,
     return holds.open_hold(program, terminal, request.hold_id, now).points
 
 
-@dataclass(frozen=True)
-class SaleStart:
-    """What the second round trip of a sale brings back."""
-    sale_id: int
-    entry_ids: tuple[int, ...]
-    lots: list[tuple[int, int]]
-    issued_today: int | None
-
-
-def _insert_sale_and_read(program: Program, terminal: Terminal, request: SaleRequest,
-                          found: Row, q: Quote, earnable: int, now: dt.datetime) -> SaleStart:
-    """Insert the sale and read, in one round trip, what the ledger writes need.
-
-    A receipt number already used on this terminal is refused. ON CONFLICT DO NOTHING lets a
-    second till with the same receipt wait for the first and then get a clean DuplicateReceipt.
-    """
-    steps = [Step(_insert_sale_statement(), {
-        "program_id": program.id, "store_id": terminal.store_id, "terminal_id": terminal.id,
-        "staff_id": request.staff_id, "account_id": found.account_id, "card_id": found.card_id,
+def _sale_row(program: Program, terminal: Terminal, request: SaleRequest, found: Any, q: Quote,
+              points_earned: int, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "id": found.next_sale_id, "program_id": program.id, "store_id": terminal.store_id,
+        "terminal_id": terminal.id, "staff_id": request.staff_id,
+        "account_id": found.account_id, "card_id": found.card_id,
         "receipt_number": request.receipt_number, "kind": "sale", "status": "completed",
         "total_minor": q.total_minor, "points_redeemed": q.points_redeemed,
         "redeemed_minor": q.redeemed_minor, "cash_minor": q.cash_minor,
         "eligible_earn_minor": q.eligible_earn_minor, "earn_base_minor": q.earn_base_minor,
-        "points_earned": q.points_earned, "returned_minor": 0, "returned_earn_base_minor": 0,
-        "points_reversed": 0, "points_restored": 0, "created_at": now, "voided_at": None})]
-    with_hold = request.hold_id is not None
-    if not with_hold:   # a hold's capture writes entries first: ids are taken after it
-        steps.append(Step(_next_entry_ids(), {}))
-    if q.points_redeemed and not with_hold:
-        steps.append(Step(ledger.SPENDABLE_LOTS, {"account_id": found.account_id}))
-    counts_issuance = rules_for(program).daily_program_cap_points > 0 and earnable > 0
-    if counts_issuance:
-        steps.append(Step(ADD_TO_DAILY_ISSUANCE, {"b_program": program.id,
-                                                  "b_day": local_day(program, now),
-                                                  "b_points": earnable}))
-    outcomes = iter(run_together(steps))
-    inserted = next(outcomes).rows
-    if not inserted:
-        raise DuplicateReceipt()
-    entry_ids = () if with_hold else tuple(next(outcomes).rows[0])
-    lots = [tuple(lot) for lot in next(outcomes).rows] if q.points_redeemed and not with_hold \
-        else []
-    issued = None
-    if counts_issuance:
-        issued = next((row[0] for row in next(outcomes).rows), None)
-        if issued is None:
-            issued = _start_daily_issuance(program.id, local_day(program, now), earnable)
-    return SaleStart(inserted[0][0], entry_ids, lots, issued)
+        "points_earned": points_earned, "returned_minor": 0, "returned_earn_base_minor": 0,
+        "points_reversed": 0, "points_restored": 0, "created_at": now, "voided_at": None}
 
 
-def _next_entry_ids() -> Any:
-    dialect = db.session.get_bind().dialect.name
-    if dialect not in _ENTRY_IDS:
-        _ENTRY_IDS[dialect] = ledger.next_entry_ids_statement(dialect)
-    return _ENTRY_IDS[dialect]
+INSERT_SALE = insert(Sale.__table__)
 
 
-_ENTRY_IDS: dict[str, Any] = {}
+def _insert_sale_now(sale_row: dict[str, Any]) -> None:
+    """The sale row at once; a receipt number already used on this terminal is refused.
+
+    A second till with the same receipt waits on the unique index for the first to finish.
+    """
+    try:
+        run_together([Step(INSERT_SALE, sale_row)])
+    except IntegrityError as error:
+        if "receipt_number" in str(error.orig):
+            raise DuplicateReceipt() from error
+        raise
 
 
 def dialect_insert():  # type: ignore[no-untyped-def]
     """INSERT with ON CONFLICT for the engine in use (both speak it)."""
     name = db.session.get_bind().dialect.name
     return postgresql.insert if name == "postgresql" else sqlite.insert
-
-
-_SALE_INSERTS: dict[str, Any] = {}
-
-
-def _insert_sale_statement() -> Any:
-    dialect = db.session.get_bind().dialect.name
-    if dialect not in _SALE_INSERTS:
-        table = Sale.__table__
-        _SALE_INSERTS[dialect] = (
-            dialect_insert()(table)
-            .on_conflict_do_nothing(index_elements=["terminal_id", "receipt_number", "kind"])
-            .returning(table.c.id))
-    return _SALE_INSERTS[dialect]
-
-
-_sales = Sale.__table__
-SET_POINTS_EARNED = (update(_sales).where(_sales.c.id == bindparam("b_sale"))
-                     .values(points_earned=bindparam("b_points")))
 
 
 def _spend_hold(program: Program, terminal: Terminal, hold_id: int, points: int, sale_id: int,
@@ -252,29 +273,44 @@ def _points_within_customer_cap(program: Program, account_id: int, points: int,
     return max(0, min(points, cap - earned_today))
 
 
-def _points_within_program_cap(program: Program, points: int, issued_today: int | None,
+def _points_within_program_cap(program: Program, points: int, issued_estimate: int | None,
                                now: dt.datetime) -> int:
-    """Grant only what fits under the program's daily cap.
+    """Grant only what fits under the program's daily cap (0 = no cap).
 
-    `issued_today` is the day's counter with `points` already added, under its row lock; what
-    does not fit is taken off the counter again.
+    When the day's counter, read without its lock, leaves room for `points` with margin, the
+    addition is deferred with a condition; if concurrent sales took the room meanwhile, the
+    whole sale runs again (TryAgain) and takes the locked path below.
     """
     cap = rules_for(program).daily_program_cap_points
-    if issued_today is None or issued_today <= cap:
+    if cap <= 0 or points <= 0:
         return points
-    over = min(points, issued_today - cap)
-    defer(Step(TAKE_FROM_DAILY_ISSUANCE, {"b_program": program.id,
-                                          "b_day": local_day(program, now), "b_points": over}))
+    params = {"b_program": program.id, "b_day": local_day(program, now), "b_points": points}
+    if issued_estimate is not None and issued_estimate + points <= cap:
+        defer(Step(ADD_TO_DAILY_ISSUANCE_IF_ROOM, {**params, "b_cap": cap}),
+              check=_room_was_left)
+        return points
+    return _count_program_issuance(params, cap)
+
+
+def _room_was_left(outcome: Outcome) -> None:
+    if outcome.rowcount != 1:
+        raise TryAgain()
+
+
+def _count_program_issuance(params: dict[str, Any], cap: int) -> int:
+    """Add to the day's counter under its row lock; grant only what fits under the cap."""
+    total = db.session.execute(ADD_TO_DAILY_ISSUANCE, params).scalar()
+    if total is None:
+        db.session.execute(dialect_insert()(_issuance).values(
+            program_id=params["b_program"], day=params["b_day"], points=0)
+            .on_conflict_do_nothing())
+        total = db.session.execute(ADD_TO_DAILY_ISSUANCE, params).scalar_one()
+    points = params["b_points"]
+    if total <= cap:
+        return points
+    over = min(points, total - cap)
+    db.session.execute(TAKE_FROM_DAILY_ISSUANCE, {**params, "b_points": over})
     return points - over
-
-
-def _start_daily_issuance(program_id: int, day: dt.date, points: int) -> int:
-    """The day's first issuance: create its counter row, then add as usual."""
-    table = DailyIssuance.__table__
-    db.session.execute(dialect_insert()(table).values(program_id=program_id, day=day, points=0)
-                       .on_conflict_do_nothing())
-    return db.session.execute(ADD_TO_DAILY_ISSUANCE, {"b_program": program_id, "b_day": day,
-                                                      "b_points": points}).scalar_one()
 
 
 _issuance = DailyIssuance.__table__
@@ -282,6 +318,9 @@ _today = (_issuance.c.program_id == bindparam("b_program")) & (_issuance.c.day =
 ADD_TO_DAILY_ISSUANCE = (
     update(_issuance).where(_today)
     .values(points=_issuance.c.points + bindparam("b_points")).returning(_issuance.c.points))
+ADD_TO_DAILY_ISSUANCE_IF_ROOM = (
+    update(_issuance).where(_today, _issuance.c.points + bindparam("b_points") <= bindparam("b_cap"))
+    .values(points=_issuance.c.points + bindparam("b_points")))
 TAKE_FROM_DAILY_ISSUANCE = (
     update(_issuance).where(_today).values(points=_issuance.c.points - bindparam("b_points")))
 
