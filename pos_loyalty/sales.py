@@ -293,7 +293,7 @@ def _points_within_program_cap(program: Program, points: int, issued_estimate: i
 
 
 def _room_was_left(outcome: Outcome) -> None:
-    if outcome.rowcount != 1:
+    if not outcome.rows:
         raise TryAgain()
 
 
@@ -320,7 +320,7 @@ ADD_TO_DAILY_ISSUANCE = (
     .values(points=_issuance.c.points + bindparam("b_points")).returning(_issuance.c.points))
 ADD_TO_DAILY_ISSUANCE_IF_ROOM = (
     update(_issuance).where(_today, _issuance.c.points + bindparam("b_points") <= bindparam("b_cap"))
-    .values(points=_issuance.c.points + bindparam("b_points")))
+    .values(points=_issuance.c.points + bindparam("b_points")).returning(_issuance.c.points))
 TAKE_FROM_DAILY_ISSUANCE = (
     update(_issuance).where(_today).values(points=_issuance.c.points - bindparam("b_points")))
 
