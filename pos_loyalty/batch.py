@@ -59,13 +59,16 @@ class Deferred:
     conflict: tuple[str, Callable[[], Exception]] | None = None
 
 
-def run_together(steps: Sequence[Step]) -> list[Outcome]:
+def run_together(steps: Sequence[Step], as_one_statement: bool = False) -> list[Outcome]:
     """Run `steps` in order in the current transaction; their rows and row counts, in order.
 
     Statements waiting to ride along go first, and their checks run before this returns.
+    `as_one_statement`: on PostgreSQL, send them as one statement, whose parts all see the
+    database as it was when it began (see `_as_one_statement`); values come back through
+    JSON, so ask only for numbers, text, booleans and nulls.
     """
     riding: list[Deferred] = db.session.info.pop(RIDING, [])
-    outcomes = _run(list(item.step for item in riding) + list(steps))
+    outcomes = _run(list(item.step for item in riding) + list(steps), as_one_statement)
     for item, outcome in zip(riding, outcomes):
         if item.check is not None:
             item.check(outcome)
@@ -173,50 +176,68 @@ def _as_one_statement(connection: Connection, steps: Sequence[Step]) -> list[Out
     """All steps as one PostgreSQL statement: `WITH w0 AS (...), w1 AS (...) SELECT ...`.
 
     Each parameter set of a step is its own WITH query. The final SELECT returns, as JSON,
-    the rows of every WITH query that has a RETURNING clause; the others report no rows.
+    the rows of every WITH query that is a SELECT or has a RETURNING clause; the others
+    report no rows.
+    The SQL is built once per shape with PostgreSQL's own $n placeholders and sent through a
+    RawCursor: psycopg would otherwise parse this long query again on every sale.
     """
     import psycopg
 
     parts = [(number, params) for number, step in enumerate(steps)
              for params in ([step.params] if isinstance(step.params, Mapping) else step.params)]
-    sql, returning = _merged_sql(connection, steps, parts)
-    values: dict[str, Any] = {}
-    for index, (number, params) in enumerate(parts):
+    merged = _merged(connection, steps, parts)
+    values: list[Any] = []
+    for (number, params), names in zip(parts, merged.names):
         _, bind = _compiled(connection, Step(steps[number].statement, params))
-        values.update({f"w{index}_{name}": value for name, value in bind(params).items()})
+        bound = bind(params)
+        values += [bound[name] for name in names]
     try:
-        rows = connection.connection.driver_connection.execute(sql, values).fetchall()
+        cursor = psycopg.RawCursor(connection.connection.driver_connection)
+        rows = cursor.execute(merged.sql, values).fetchall()
     except psycopg.Error as error:
         raise DBAPIError.instance("(deferred writes)", {}, error, psycopg.Error) from error
     found: dict[int, list[tuple[Any, ...]]] = {number: [] for number in range(len(steps))}
     for index, row in rows:
         found[parts[index][0]].append(tuple(row.values()))
-    return [Outcome(found[number], len(found[number]) if number in returning else -1)
+    return [Outcome(found[number], len(found[number]) if number in merged.returning else -1)
             for number in range(len(steps))]
 
 
+@dataclass(frozen=True)
+class Merged:
+    sql: str
+    names: list[list[str]]   # per WITH query, the bind names behind its $n, in order
+    returning: set[int]      # steps whose rows come back
+
+
 _PLACEHOLDER = re.compile(r"(?<!%)%\(([^)]+)\)s")
-_MERGED: dict[tuple[Any, ...], tuple[str, set[int]]] = {}
+_MERGED: dict[tuple[Any, ...], Merged] = {}
 
 
-def _merged_sql(connection: Connection, steps: Sequence[Step],
-                parts: Sequence[tuple[int, Mapping[str, Any]]]) -> tuple[str, set[int]]:
-    """The merged statement's SQL for this shape of steps (cached), and which steps return."""
+def _merged(connection: Connection, steps: Sequence[Step],
+            parts: Sequence[tuple[int, Mapping[str, Any]]]) -> Merged:
+    """The merged statement for this shape of steps (cached)."""
     shape = tuple((id(steps[number].statement), tuple(params)) for number, params in parts)
     cached = _MERGED.get(shape)
     if cached is not None:
         return cached
-    queries, selects, returning = [], [], set()
+    queries, selects, names, returning = [], [], [], set()
     for index, (number, params) in enumerate(parts):
         sql, _ = _compiled(connection, Step(steps[number].statement, params))
-        renamed = _PLACEHOLDER.sub(lambda match, i=index: f"%(w{i}_{match[1]})s", sql)
-        queries.append(f"w{index} AS ({renamed})")
-        if " RETURNING " in sql:
+        own: list[str] = []
+        offset = sum(len(earlier) for earlier in names)
+
+        def numbered(match: re.Match[str], own: list[str] = own, offset: int = offset) -> str:
+            if match[1] not in own:
+                own.append(match[1])
+            return f"${offset + own.index(match[1]) + 1}"
+        queries.append(f"w{index} AS ({_PLACEHOLDER.sub(numbered, sql).replace('%%', '%')})")
+        names.append(own)
+        if " RETURNING " in sql or sql.startswith("SELECT "):
             returning.add(number)
             selects.append(f"SELECT {index}, to_json(w{index}.*) FROM w{index}")
     final = " UNION ALL ".join(selects) or "SELECT 0, NULL::json WHERE false"
-    merged = (f"WITH {', '.join(queries)} {final}", returning)
-    _MERGED[shape] = merged
+    merged = _MERGED[shape] = Merged(f"WITH {', '.join(queries)} {final}", names, returning)
     return merged
 
 

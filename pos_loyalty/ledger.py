@@ -33,19 +33,19 @@ INSERT_ENTRY = insert(entry_table)
 INSERT_LOT = insert(lot_table)
 
 
-def spendable_lots_of(account_id: ColumnElement[int]) -> Select:
-    """Released lots with points left, in the order spends take them (at most LOTS_PER_READ)."""
+def spendable_lots_of(account_id: ColumnElement[int], limit: int = LOTS_PER_READ) -> Select:
+    """Released lots with points left, in the order spends take them (at most `limit`)."""
     return (select(lot_table.c.id, lot_table.c.remaining)
             .where(lot_table.c.account_id == account_id, lot_table.c.released.is_(True),
                    lot_table.c.remaining > 0)
-            .order_by(*_OLDEST_FIRST).limit(LOTS_PER_READ))
+            .order_by(*OLDEST_FIRST).limit(limit))
 
 
-_OLDEST_FIRST = (lot_table.c.expires_at.is_(None), lot_table.c.expires_at, lot_table.c.id)
+OLDEST_FIRST = (lot_table.c.expires_at.is_(None), lot_table.c.expires_at, lot_table.c.id)
 SPENDABLE_LOTS = spendable_lots_of(bindparam("account_id"))
 SPENDABLE_LOTS_SALE_FIRST = (
     spendable_lots_of(bindparam("account_id")).order_by(None)
-    .order_by(case((lot_table.c.sale_id == bindparam("sale_id"), 0), else_=1), *_OLDEST_FIRST))
+    .order_by(case((lot_table.c.sale_id == bindparam("sale_id"), 0), else_=1), *OLDEST_FIRST))
 TAKE_FROM_LOT = (update(lot_table).where(lot_table.c.id == bindparam("lot"))
                  .values(remaining=lot_table.c.remaining - bindparam("taken")))
 INSERT_DRAWS = insert(LotDraw.__table__)

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, exists, func, insert, select, update
+from sqlalchemy import (
+    Select, bindparam, case, exists, func, insert, literal, literal_column, select, update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -124,14 +126,26 @@ def _locked_card_and_account(program: Program, card_number: Any, now: dt.datetim
 
 def _read_locked(params: dict[str, Any], spends_lots: bool) -> tuple[Any,
                                                                      list[tuple[int, int]]]:
+    """One statement on PostgreSQL (the idempotency claim rides along), one by one on SQLite.
+
+    In one statement the lots are read as they were when it began; if the account lock had to
+    wait for another change, they may be older than the account row. The row says so (its
+    version is not the one the statement began with), and the lots are read again.
+    """
     locked = _locked_statement()
     steps = [Step(locked.card_and_account, params)]
     if spends_lots:
         steps.append(Step(_LOTS_OF_CARD, params))
-    outcomes = run_together(steps)
-    row = locked.row(*outcomes[0].rows[0]) if outcomes[0].rows else None
-    lots = [(lot_id, remaining) for lot_id, remaining in outcomes[1].rows] if spends_lots else []
-    return row, lots
+    outcomes = run_together(steps, as_one_statement=True)
+    if not outcomes[0].rows:
+        return None, []
+    row = locked.row(*outcomes[0].rows[0])
+    if not spends_lots:
+        return row, []
+    if not row.lots_current:
+        return row, ledger.spendable_lots(row.account_id)
+    ranked = sorted(outcomes[1].rows, key=lambda lot: lot[2])
+    return row, [(lot_id, remaining) for lot_id, remaining, _ in ranked]
 
 
 @dataclass(frozen=True)
@@ -173,6 +187,7 @@ def _build_locked_statements(dialect: str) -> LockedStatements:
                select(_issuance.c.points).where(_issuance.c.program_id == Card.program_id,
                                                 _issuance.c.day == bindparam("day"))
                .scalar_subquery().label("issued_today"),
+               _lots_current(dialect).label("lots_current"),
                sale_id.label("next_sale_id"), entry_id.label("next_entry_id"),
                entry_id_2.label("next_entry_id_2"))
         .join(Account, Account.id == Card.account_id)
@@ -180,6 +195,21 @@ def _build_locked_statements(dialect: str) -> LockedStatements:
         .with_for_update(of=Account.__table__))
     row = namedtuple("LockedCardAndAccount", list(statement.selected_columns.keys()))
     return LockedStatements(statement, select(entry_id, entry_id_2), row)
+
+
+def _lots_current(dialect: str) -> Any:
+    """True when the locked account row is the version the statement began with.
+
+    Every change to lots updates the account row in the same transaction, so an unchanged
+    row means unchanged lots. On PostgreSQL the row versions are told apart by `xmin`; SQLite
+    runs one writer at a time, so what it reads is always current.
+    """
+    if dialect != "postgresql":
+        return literal(True)
+    seen = Account.__table__.alias("seen")
+    return literal_column("account.xmin::text") == (
+        select(literal_column("seen.xmin::text")).where(seen.c.id == Account.id)
+        .scalar_subquery())
 
 
 def _next_ids(dialect: str) -> tuple[Any, tuple[Any, Any]]:
@@ -196,9 +226,15 @@ def _next_ids(dialect: str) -> tuple[Any, tuple[Any, Any]]:
     return largest_sale + 1, (largest_entry + 1, largest_entry + 2)
 
 
-_LOTS_OF_CARD = ledger.spendable_lots_of(select(Card.account_id).where(
-    Card.program_id == bindparam("program_id"), Card.number == bindparam("number"))
-    .scalar_subquery())
+_card_account = (select(Card.account_id).where(Card.program_id == bindparam("program_id"),
+                                               Card.number == bindparam("number"))
+                 .scalar_subquery())
+# The first spendable lots of the card's account, ranked: a statement's parts come back
+# unordered. A customer gathers a lot per purchase, but a sale rarely draws on more than the
+# oldest one or two; the ledger reads on when these fall short.
+LOTS_FIRST_READ = 4
+_LOTS_OF_CARD = ledger.spendable_lots_of(_card_account, LOTS_FIRST_READ).add_columns(
+    func.row_number().over(order_by=ledger.OLDEST_FIRST))
 
 
 def _ctx(program: Program, terminal: Terminal, now: dt.datetime, sale_id: int | None = None,
