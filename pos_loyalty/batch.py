@@ -1,20 +1,25 @@
 """Statements sent together: one round trip on PostgreSQL, one after another on SQLite.
 
-A checkout writes a dozen rows that need nothing back from each other. Waiting for the server
-after each one is what made a sale slow, not the writes themselves. psycopg's pipeline mode
-sends a list of statements at once and waits once; SQLite runs inside the process, so there
-the same statements simply run in turn through SQLAlchemy. Either way they run in the session's
-transaction, in the order given.
+A checkout writes a dozen rows that need nothing back from each other; waiting for the server
+after each one is what made a sale slow, not the writes themselves. On PostgreSQL a list of
+statements can go as ONE statement, each a WITH query (`WITH w0 AS (INSERT ...), w1 AS
+(UPDATE ...) SELECT ...`): the server runs them in one go, far cheaper than a dozen statements,
+even pipelined. SQLite runs inside the process, so there the same statements simply run in turn.
 
-Writes can also be deferred: queued with `defer` and sent together just before the session
-commits (a `before_commit` hook), with a check of the rows each one touched. A failed check
-raises, the commit does not happen, and the caller rolls everything back. On PostgreSQL the
-deferred writes go as ONE statement, each a data-modifying WITH query: the server runs them in
-one go, far cheaper than a dozen statements even pipelined. The price is a rule: deferred
-writes must not depend on each other's effects (they all see the database as it was before
-them; foreign keys are checked at the end, so a row may name one inserted beside it). A statement can also
-ride along with the next round trip (`send_with_next`): the idempotency claim goes with the
-checkout's first read.
+The price of one statement is a rule: its parts must not depend on each other's effects. They
+all see the database as it was when the statement began (foreign keys are checked at its end,
+so a row may name one inserted beside it).
+
+Two uses:
+- `run_together(steps, as_one_statement=True)`: reads (and writes) whose rows come back now.
+  A step can ride along with the next such call (`send_with_next`): the idempotency claim goes
+  with the checkout's first read.
+- `defer(step)`: writes sent together when the session commits (a `before_commit` hook), each
+  with the number of rows it must touch; a write that touched another number raises its own
+  error, and the commit does not happen.
+
+(Sending the COMMIT in the same round trip, with psycopg's pipeline mode, was measured: the
+pipeline's own work in Python cost more CPU than the round trip it saved.)
 """
 from __future__ import annotations
 
@@ -38,7 +43,7 @@ RIDING = "pos_loyalty.riding_along"
 
 @dataclass(frozen=True)
 class Step:
-    """One prebuilt Core statement and its parameters (a list of them: executemany)."""
+    """One prebuilt Core statement and its parameters (a list of them: one row each)."""
     statement: Executable
     params: Params
 
@@ -50,48 +55,42 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Riding:
+    step: Step
+    # Called with the outcome before the caller sees its own rows; raises to stop it.
+    check: Callable[[Outcome], None]
+
+
+@dataclass(frozen=True)
 class Deferred:
     step: Step
-    # Called with the outcome once sent; raises to stop the commit.
-    check: Callable[[Outcome], None] | None = None
+    # Rows the write must touch (it needs a RETURNING clause), and the error raised otherwise.
+    expect_rows: int | None = None
+    error: Callable[[], Exception] | None = None
     # A unique constraint this write may break (a fragment of its name or columns), and the
     # domain error to raise instead of the database's.
     conflict: tuple[str, Callable[[], Exception]] | None = None
 
 
+# --- reads and writes now ------------------------------------------------------------------
+
 def run_together(steps: Sequence[Step], as_one_statement: bool = False) -> list[Outcome]:
-    """Run `steps` in order in the current transaction; their rows and row counts, in order.
+    """Run `steps` in the current transaction; their rows and row counts, in order.
 
-    Statements waiting to ride along go first, and their checks run before this returns.
-    `as_one_statement`: on PostgreSQL, send them as one statement, whose parts all see the
-    database as it was when it began (see `_as_one_statement`); values come back through
-    JSON, so ask only for numbers, text, booleans and nulls.
+    Steps riding along go first, and their checks run before this returns. With
+    `as_one_statement`, PostgreSQL gets them as one statement (see the module's rule); its
+    values come back through JSON, so ask only for numbers, text, booleans and nulls.
     """
-    riding: list[Deferred] = db.session.info.pop(RIDING, [])
-    outcomes = _run(list(item.step for item in riding) + list(steps), as_one_statement)
+    riding: list[Riding] = db.session.info.pop(RIDING, [])
+    outcomes = _run([item.step for item in riding] + list(steps), as_one_statement)
     for item, outcome in zip(riding, outcomes):
-        if item.check is not None:
-            item.check(outcome)
+        item.check(outcome)
     return outcomes[len(riding):]
-
-
-def _run(steps: Sequence[Step], as_one_statement: bool = False) -> list[Outcome]:
-    if not steps:
-        return []
-    session = db.session
-    if session.new or session.dirty or session.deleted:
-        session.flush()   # what the ORM's autoflush would do before a query
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        return [_one_by_one(connection, step) for step in steps]
-    if as_one_statement:
-        return _as_one_statement(connection, steps)
-    return _pipelined(connection, steps)
 
 
 def send_with_next(step: Step, check: Callable[[Outcome], None]) -> None:
     """Send `step` in front of the next `run_together`, and check its outcome first."""
-    db.session.info.setdefault(RIDING, []).append(Deferred(step, check))
+    db.session.info.setdefault(RIDING, []).append(Riding(step, check))
 
 
 def send_riding() -> None:
@@ -100,36 +99,75 @@ def send_riding() -> None:
         run_together([])
 
 
-def defer(step: Step, check: Callable[[Outcome], None] | None = None,
+def _run(steps: Sequence[Step], as_one_statement: bool,
+         deferred: Sequence[Deferred] = ()) -> list[Outcome]:
+    if not steps:
+        return []
+    session = db.session
+    if session.new or session.dirty or session.deleted:
+        session.flush()   # what the ORM's autoflush would do before a query
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and as_one_statement:
+        outcomes = _as_one_statement(connection, steps)
+        for item, outcome in zip(deferred, outcomes):
+            _expect(item, outcome)
+        return outcomes
+    outcomes = []
+    for number, step in enumerate(steps):
+        outcomes.append(_one_by_one(connection, step))
+        if deferred:
+            _expect(deferred[number], outcomes[-1])
+    return outcomes
+
+
+def _one_by_one(connection: Connection, step: Step) -> Outcome:
+    result = connection.execute(step.statement, step.params)
+    if not result.returns_rows:
+        return Outcome([], result.rowcount)
+    rows = [tuple(row) for row in result]
+    return Outcome(rows, len(rows))
+
+
+# --- writes at commit ----------------------------------------------------------------------
+
+def defer(step: Step, *, expect_rows: int | None = None,
+          error: Callable[[], Exception] | None = None,
           conflict: tuple[str, Callable[[], Exception]] | None = None) -> None:
     """Send `step` with the other deferred writes when the session commits."""
-    db.session.info.setdefault(DEFERRED, []).append(Deferred(step, check, conflict))
+    db.session.info.setdefault(DEFERRED, []).append(Deferred(step, expect_rows, error, conflict))
 
 
 def send_deferred(session: Session) -> None:
-    """Run the writes deferred in this transaction, then their checks."""
+    """Run the writes deferred in this transaction and check what they touched."""
+    if session.info.get(RIDING):
+        raise RuntimeError("a statement waiting to ride along was never sent")
     waiting: list[Deferred] = session.info.pop(DEFERRED, [])
     if not waiting:
         return
     try:
-        outcomes = _run([item.step for item in waiting], as_one_statement=True)
+        _run([item.step for item in waiting], True, waiting)
     except DBAPIError as error:
-        _raise_known_conflict(waiting, error)
+        _raise_known_failure(waiting, error)
         raise
-    for item, outcome in zip(waiting, outcomes):
-        if item.check is not None:
-            item.check(outcome)
 
 
-def _raise_known_conflict(waiting: Sequence[Deferred], error: DBAPIError) -> None:
+def _expect(item: Deferred, outcome: Outcome) -> None:
+    if item.expect_rows is not None and outcome.rowcount != item.expect_rows:
+        raise (item.error or _unexpected)()
+
+
+def _unexpected() -> Exception:
+    return RuntimeError("a deferred write touched an unexpected number of rows")
+
+
+def _raise_known_failure(waiting: Sequence[Deferred], error: DBAPIError) -> None:
     """A unique violation that a deferred write expected becomes its domain error."""
+    text = str(error.orig)
     sqlstate = getattr(error.orig, "sqlstate", None)
-    unique_violation = sqlstate == "23505" or "UNIQUE constraint failed" in str(error.orig)
-    if not unique_violation:
-        return
-    for item in waiting:
-        if item.conflict is not None and item.conflict[0] in str(error.orig):
-            raise item.conflict[1]() from error
+    if sqlstate == "23505" or "UNIQUE constraint failed" in text:
+        for item in waiting:
+            if item.conflict is not None and item.conflict[0] in text:
+                raise item.conflict[1]() from error
 
 
 def drop_deferred(session: Session, *_: Any) -> None:
@@ -144,44 +182,17 @@ def install_hooks() -> None:
         event.listen(Session, "after_soft_rollback", drop_deferred)
 
 
-def _one_by_one(connection: Connection, step: Step) -> Outcome:
-    result = connection.execute(step.statement, step.params)
-    rows = [tuple(row) for row in result] if result.returns_rows else []
-    return Outcome(rows, result.rowcount)
-
-
-def _pipelined(connection: Connection, steps: Sequence[Step]) -> list[Outcome]:
-    import psycopg  # only PostgreSQL comes here, and psycopg is its driver
-
-    driver = connection.connection.driver_connection
-    cursors = []
-    try:
-        with driver.pipeline():
-            for step in steps:
-                sql, bind = _compiled(connection, step)
-                cursor = driver.cursor()
-                if isinstance(step.params, Mapping):
-                    cursor.execute(sql, bind(step.params))
-                else:
-                    cursor.executemany(sql, [bind(params) for params in step.params])
-                cursors.append(cursor)
-        return [Outcome(cursor.fetchall() if cursor.description else [], cursor.rowcount)
-                for cursor in cursors]
-    except psycopg.Error as error:
-        # The exception SQLAlchemy would raise, so retries and callers see one kind.
-        raise DBAPIError.instance("(pipeline)", {}, error, psycopg.Error) from error
-
+# --- one PostgreSQL statement --------------------------------------------------------------
 
 def _as_one_statement(connection: Connection, steps: Sequence[Step]) -> list[Outcome]:
-    """All steps as one PostgreSQL statement: `WITH w0 AS (...), w1 AS (...) SELECT ...`.
+    """All steps as one statement: `WITH w0 AS (...), w1 AS (...) SELECT ...`.
 
     Each parameter set of a step is its own WITH query. The final SELECT returns, as JSON,
-    the rows of every WITH query that is a SELECT or has a RETURNING clause; the others
-    report no rows.
+    the rows of every part that is a SELECT or has a RETURNING clause.
     The SQL is built once per shape with PostgreSQL's own $n placeholders and sent through a
     RawCursor: psycopg would otherwise parse this long query again on every sale.
     """
-    import psycopg
+    import psycopg  # only PostgreSQL comes here, and psycopg is its driver
 
     parts = [(number, params) for number, step in enumerate(steps)
              for params in ([step.params] if isinstance(step.params, Mapping) else step.params)]
@@ -195,7 +206,9 @@ def _as_one_statement(connection: Connection, steps: Sequence[Step]) -> list[Out
         cursor = psycopg.RawCursor(connection.connection.driver_connection)
         rows = cursor.execute(merged.sql, values).fetchall()
     except psycopg.Error as error:
-        raise DBAPIError.instance("(deferred writes)", {}, error, psycopg.Error) from error
+        # The exception SQLAlchemy would raise, so retries and callers see one kind.
+        raise DBAPIError.instance("(statements sent together)", {}, error,
+                                  psycopg.Error) from error
     found: dict[int, list[tuple[Any, ...]]] = {number: [] for number in range(len(steps))}
     for index, row in rows:
         found[parts[index][0]].append(tuple(row.values()))

@@ -12,13 +12,13 @@ a take-back drives the balance below zero, later credits first pay that debt.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, Update, bindparam, case, func, insert, select, update
 
 from pos_loyalty import batch
-from pos_loyalty.db import db
+from pos_loyalty.db import TryAgain, db
 from pos_loyalty.errors import AccountBlocked, InsufficientPoints
 from pos_loyalty.models import Account, LedgerEntry, LotDraw, PointLot
 
@@ -83,6 +83,21 @@ def _write_entry(ctx: EntryContext, account_id: int, kind: str, points: int,
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+_a = account_table.c
+# The sale's balance UPDATE: it holds the account's lock, so the row must still hold the
+# balance it read; anything else means a change slipped past the lock, and the sale reruns.
+SETTLE_BALANCE = (
+    update(account_table)
+    .where(_a.id == bindparam("account_id"), _a.status == "active",
+           _a.available_points == bindparam("was_available"),
+           _a.pending_points == bindparam("was_pending"))
+    .values(available_points=_a.available_points + bindparam("available"),
+            pending_points=_a.pending_points + bindparam("pending"),
+            lifetime_earned=_a.lifetime_earned + bindparam("earned"),
+            lifetime_redeemed=_a.lifetime_redeemed + bindparam("redeemed"))
+    .returning(_a.id))
 
 
 def _balance_update(require_available: bool, require_active: bool) -> Update:
@@ -159,19 +174,20 @@ def settle_sale(ctx: EntryContext, account_id: int, before: Balance, *, redeem: 
 
     The hot path of every checkout. The caller holds the account's row lock and read `before`
     and the spendable `lots` under it, so the new balance is known without asking the server.
-    The writes (one conditional balance UPDATE, both entries with the `entry_ids` allocated for
-    them, the lot draws, the new lot) need nothing back, so they go out together at commit;
-    the UPDATE's answer is checked then, and a mismatch stops the commit.
+    The writes (one balance UPDATE guarded by the balance read, both entries with the
+    `entry_ids` allocated for them, the lot draws, the new lot) need nothing back, so they go
+    out together at commit; if the guard finds another balance, nothing is committed and the
+    sale runs again (TryAgain).
     """
     if redeem > 0 and redeem > before.available:
         raise InsufficientPoints()
     pending = earn if available_at > ctx.now else 0
     earned_now = earn - pending
     after = Balance(before.available + earned_now - redeem, before.pending + pending)
-    batch.defer(batch.Step(_balance_update(redeem > 0, redeem > 0), {
+    batch.defer(batch.Step(SETTLE_BALANCE, {
         "account_id": account_id, "available": earned_now - redeem, "pending": pending,
-        "earned": earn, "redeemed": redeem, "at_least": redeem or None}),
-        check=_expect_balance(after))
+        "earned": earn, "redeemed": redeem, "was_available": before.available,
+        "was_pending": before.pending}), expect_rows=1, error=TryAgain)
     rows, ids = [], iter(entry_ids)
     if redeem:
         spent = Balance(after.available - earned_now, after.pending - pending)
@@ -193,16 +209,6 @@ def settle_sale(ctx: EntryContext, account_id: int, before: Balance, *, redeem: 
             "released": not pending, "available_at": available_at, "expires_at": expires_at,
             "created_at": ctx.now, "expiry_warned_at": None}))
     return after
-
-
-def _expect_balance(after: Balance) -> Callable[[batch.Outcome], None]:
-    def check(outcome: batch.Outcome) -> None:
-        if not outcome.rows:
-            raise InsufficientPoints()
-        if tuple(outcome.rows[0]) != (after.available, after.pending):
-            raise RuntimeError(f"balance moved under the account lock: {outcome.rows[0]} "
-                               f"instead of {after}")
-    return check
 
 
 def _entry_row(ctx: EntryContext, account_id: int, kind: str, points: int, pending_delta: int,

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from pos_loyalty import holds, ledger, notify
 from pos_loyalty.accounts import account_of_card, expiry_for, find_card, normalize_number
-from pos_loyalty.batch import Outcome, Step, defer, run_together
+from pos_loyalty.batch import Step, defer, run_together
 from pos_loyalty.db import TryAgain, db
 from pos_loyalty.errors import (
     AccountBlocked, CardBlocked, CardNotFound, CardNotLinked, DuplicateReceipt, ReturnExceedsSale, SaleNotFound, SaleVoided,
@@ -323,14 +323,9 @@ def _points_within_program_cap(program: Program, points: int, issued_estimate: i
     params = {"b_program": program.id, "b_day": local_day(program, now), "b_points": points}
     if issued_estimate is not None and issued_estimate + points <= cap:
         defer(Step(ADD_TO_DAILY_ISSUANCE_IF_ROOM, {**params, "b_cap": cap}),
-              check=_room_was_left)
+              expect_rows=1, error=TryAgain)
         return points
     return _count_program_issuance(params, cap)
-
-
-def _room_was_left(outcome: Outcome) -> None:
-    if not outcome.rows:
-        raise TryAgain()
 
 
 def _count_program_issuance(params: dict[str, Any], cap: int) -> int:

@@ -60,7 +60,8 @@ class SaleLine(Base):
     __tablename__ = "sale_line"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sale_id: Mapped[int] = mapped_column(ForeignKey("sale.id"), index=True)
+    # Found by the unique (sale_id, line_no) index: no index of its own.
+    sale_id: Mapped[int] = mapped_column(ForeignKey("sale.id"))
     line_no: Mapped[int]
     sku: Mapped[str] = mapped_column(String(64))
     category: Mapped[str] = mapped_column(String(64), default="")
