@@ -15,7 +15,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import select
 
-from pos_loyalty import accounts, holds, ledger, notify, programs
+from pos_loyalty import accounts, holds, ledger, notify, programs, verification
 from pos_loyalty.clock import now
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.errors import LoyaltyError
@@ -205,7 +205,7 @@ def points_adjust(card_number: str, amount: int, reason: str, actor: str) -> Non
 @click.command("verify", help="Check every account against its ledger; exit 1 on a mismatch.")
 @with_appcontext
 def verify_command() -> None:
-    mismatches = ledger.verify_accounts()
+    mismatches = verification.verify_accounts()
     accounts_count = db.session.query(db.func.count()).select_from(
         accounts.Account).scalar()
     for found in mismatches:

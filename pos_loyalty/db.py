@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Engine, MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
 
@@ -75,6 +76,12 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def insert_or_ignore():  # type: ignore[no-untyped-def]
+    """INSERT that can say ON CONFLICT DO NOTHING, for the engine in use (both speak it)."""
+    return postgresql.insert if db.session.get_bind().dialect.name == "postgresql" \
+        else sqlite.insert
 
 
 class TryAgain(Exception):

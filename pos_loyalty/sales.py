@@ -1,35 +1,30 @@
 """Checkout use cases: quote a basket, record a sale, a return, a void.
 
 Each runs inside one transaction that the caller commits; every points change goes through
-`pos_loyalty.ledger`.
+`pos_loyalty.ledger`. The sale's first read is in `sale_reads`, its caps in `caps`.
 """
 from __future__ import annotations
 
 import datetime as dt
-from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    Select, bindparam, case, exists, func, insert, literal, literal_column, select, update,
-)
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.dialects import postgresql, sqlite
 
-from pos_loyalty import holds, ledger, notify
+from pos_loyalty import caps, holds, ledger, notify, sale_reads
 from pos_loyalty.accounts import account_of_card, expiry_for, find_card, normalize_number
 from pos_loyalty.batch import Step, defer, run_together
-from pos_loyalty.db import TryAgain, db
+from pos_loyalty.db import db
 from pos_loyalty.errors import (
-    AccountBlocked, CardBlocked, CardNotFound, CardNotLinked, DuplicateReceipt, ReturnExceedsSale, SaleNotFound, SaleVoided,
-    ValidationFailed,
+    AccountBlocked, CardBlocked, CardNotLinked, DuplicateReceipt, ReturnExceedsSale, SaleNotFound,
+    SaleVoided, ValidationFailed,
 )
 from pos_loyalty.models import (
-    Account, Card, DailyIssuance, Hold, LedgerEntry, PointLot, Program, Sale, SaleLine, SaleReturn,
-    Terminal,
+    Account, Hold, LedgerEntry, Program, Sale, SaleLine, SaleReturn, Terminal,
 )
-from pos_loyalty.programs import local_day, local_day_start_utc, rules_for
+from pos_loyalty.programs import local_day, rules_for
 from pos_loyalty.rules import BasketLine, Quote, quote, return_split
 from pos_loyalty.upkeep import bring_up_to_date
 
@@ -67,8 +62,8 @@ def record_sale(program: Program, terminal: Terminal, request: SaleRequest,
     held = _held_points(program, terminal, request, now)
     q = quote(request.lines, found.available_points + held, True, rules,
               request.redeem_points)
-    earnable = _points_within_customer_cap(program, found.account_id, q.points_earned, now)
-    granted = _points_within_program_cap(program, earnable, found.issued_today, now)
+    earnable = caps.points_within_customer_cap(program, found.account_id, q.points_earned, now)
+    granted = caps.points_within_program_cap(program, earnable, found.issued_today, now)
     sale_id = found.next_sale_id
     sale_row = _sale_row(program, terminal, request, found, q, granted, now)
     before = ledger.Balance(found.available_points, found.pending_points)
@@ -79,7 +74,7 @@ def record_sale(program: Program, terminal: Terminal, request: SaleRequest,
         _insert_sale_now(sale_row)
         _spend_hold(program, terminal, request.hold_id, q.points_redeemed, sale_id, now)
         before = ledger.lock_account(found.account_id)
-        entry_ids = run_together([Step(_locked_statement().next_ids_only, {})])[0].rows[0]
+        entry_ids = sale_reads.next_entry_ids()
     available_at = now + dt.timedelta(days=rules.pending_days)
     after = ledger.settle_sale(
         _ctx(program, terminal, now, sale_id, request.staff_id), found.account_id, before,
@@ -101,16 +96,11 @@ def record_sale(program: Program, terminal: Terminal, request: SaleRequest,
 
 def _locked_card_and_account(program: Program, card_number: Any, now: dt.datetime,
                              spends_lots: bool) -> tuple[Any, list[tuple[int, int]]]:
-    """The card and its account, locked, settled and allowed to buy, and its spendable lots.
-
-    The row lock (FOR UPDATE on PostgreSQL; SQLite's writers run one at a time) is what lets
-    the sale know the balance after it before writing. Lots are read by a second statement
-    of the same round trip, which starts after the lock is held and so sees their last state.
-    """
+    """The card and its account, locked, settled and allowed to buy, and its spendable lots."""
     number = normalize_number(card_number, rules_for(program))
     params = {"program_id": program.id, "number": number, "now": now,
               "day": local_day(program, now)}
-    row, lots = _read_locked(params, spends_lots)
+    row, lots = sale_reads.read_locked(params, spends_lots)
     if row is None:
         account_of_card(find_card(program, number))   # raises CardNotFound
         raise CardNotLinked()
@@ -120,121 +110,8 @@ def _locked_card_and_account(program: Program, card_number: Any, now: dt.datetim
         raise AccountBlocked()
     if row.has_due_pending or row.has_expired_hold:
         bring_up_to_date(program, db.session.get(Account, row.account_id), now)
-        row, lots = _read_locked(params, spends_lots)
+        row, lots = sale_reads.read_locked(params, spends_lots)
     return row, lots
-
-
-def _read_locked(params: dict[str, Any], spends_lots: bool) -> tuple[Any,
-                                                                     list[tuple[int, int]]]:
-    """One statement on PostgreSQL (the idempotency claim rides along), one by one on SQLite.
-
-    In one statement the lots are read as they were when it began; if the account lock had to
-    wait for another change, they may be older than the account row. The row says so (its
-    version is not the one the statement began with), and the lots are read again.
-    """
-    locked = _locked_statement()
-    steps = [Step(locked.card_and_account, params)]
-    if spends_lots:
-        steps.append(Step(_LOTS_OF_CARD, params))
-    outcomes = run_together(steps, as_one_statement=True)
-    if not outcomes[0].rows:
-        return None, []
-    row = locked.row(*outcomes[0].rows[0])
-    if not spends_lots:
-        return row, []
-    if not row.lots_current:
-        return row, ledger.spendable_lots(row.account_id)
-    ranked = sorted(outcomes[1].rows, key=lambda lot: lot[2])
-    return row, [(lot_id, remaining) for lot_id, remaining, _ in ranked]
-
-
-@dataclass(frozen=True)
-class LockedStatements:
-    card_and_account: Select
-    next_ids_only: Select
-    row: type
-
-
-def _locked_statement() -> LockedStatements:
-    """The checkout's first read, for the engine in use (they take new ids differently)."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect not in _LOCKED:
-        _LOCKED[dialect] = _build_locked_statements(dialect)
-    return _LOCKED[dialect]
-
-
-_LOCKED: dict[str, LockedStatements] = {}
-
-
-def _build_locked_statements(dialect: str) -> LockedStatements:
-    """Card, account (locked), what needs settling first, the day's issuance, and new ids.
-
-    Columns are named as on Account, so the SMS code can read the row as an account. The day's
-    issuance is read without its lock: it only tells whether the sale's points surely fit.
-    """
-    sale_id, (entry_id, entry_id_2) = _next_ids(dialect)
-    statement = (
-        select(Card.id.label("card_id"), Card.status.label("card_status"),
-               Account.id.label("account_id"), Account.status, Account.available_points,
-               Account.pending_points, Account.phone_e164, Account.locale,
-               Account.sms_opt_out, Account.sms_invalid,
-               case((Account.pending_points > 0, exists().where(
-                   PointLot.account_id == Account.id, PointLot.released.is_(False),
-                   PointLot.available_at <= bindparam("now"))), else_=False)
-               .label("has_due_pending"),
-               exists().where(Hold.account_id == Account.id, Hold.status == "active",
-                              Hold.expires_at <= bindparam("now")).label("has_expired_hold"),
-               select(_issuance.c.points).where(_issuance.c.program_id == Card.program_id,
-                                                _issuance.c.day == bindparam("day"))
-               .scalar_subquery().label("issued_today"),
-               _lots_current(dialect).label("lots_current"),
-               sale_id.label("next_sale_id"), entry_id.label("next_entry_id"),
-               entry_id_2.label("next_entry_id_2"))
-        .join(Account, Account.id == Card.account_id)
-        .where(Card.program_id == bindparam("program_id"), Card.number == bindparam("number"))
-        .with_for_update(of=Account.__table__))
-    row = namedtuple("LockedCardAndAccount", list(statement.selected_columns.keys()))
-    return LockedStatements(statement, select(entry_id, entry_id_2), row)
-
-
-def _lots_current(dialect: str) -> Any:
-    """True when the locked account row is the version the statement began with.
-
-    Every change to lots updates the account row in the same transaction, so an unchanged
-    row means unchanged lots. On PostgreSQL the row versions are told apart by `xmin`; SQLite
-    runs one writer at a time, so what it reads is always current.
-    """
-    if dialect != "postgresql":
-        return literal(True)
-    seen = Account.__table__.alias("seen")
-    return literal_column("account.xmin::text") == (
-        select(literal_column("seen.xmin::text")).where(seen.c.id == Account.id)
-        .scalar_subquery())
-
-
-def _next_ids(dialect: str) -> tuple[Any, tuple[Any, Any]]:
-    """A new sale id and two ledger entry ids, taken before the rows are written.
-
-    PostgreSQL draws them from the tables' sequences; SQLite has none, but its writers run one
-    at a time (BEGIN IMMEDIATE), so the ids after the largest are free.
-    """
-    if dialect == "postgresql":
-        return (func.nextval("sale_id_seq"),
-                (func.nextval("ledger_entry_id_seq"), func.nextval("ledger_entry_id_seq")))
-    largest_entry = select(func.coalesce(func.max(LedgerEntry.id), 0)).scalar_subquery()
-    largest_sale = select(func.coalesce(func.max(Sale.id), 0)).scalar_subquery()
-    return largest_sale + 1, (largest_entry + 1, largest_entry + 2)
-
-
-_card_account = (select(Card.account_id).where(Card.program_id == bindparam("program_id"),
-                                               Card.number == bindparam("number"))
-                 .scalar_subquery())
-# The first spendable lots of the card's account, ranked: a statement's parts come back
-# unordered. A customer gathers a lot per purchase, but a sale rarely draws on more than the
-# oldest one or two; the ledger reads on when these fall short.
-LOTS_FIRST_READ = 4
-_LOTS_OF_CARD = ledger.spendable_lots_of(_card_account, LOTS_FIRST_READ).add_columns(
-    func.row_number().over(order_by=ledger.OLDEST_FIRST))
 
 
 def _ctx(program: Program, terminal: Terminal, now: dt.datetime, sale_id: int | None = None,
@@ -281,12 +158,6 @@ def _insert_sale_now(sale_row: dict[str, Any]) -> None:
         raise
 
 
-def dialect_insert():  # type: ignore[no-untyped-def]
-    """INSERT with ON CONFLICT for the engine in use (both speak it)."""
-    name = db.session.get_bind().dialect.name
-    return postgresql.insert if name == "postgresql" else sqlite.insert
-
-
 def _spend_hold(program: Program, terminal: Terminal, hold_id: int, points: int, sale_id: int,
                 now: dt.datetime) -> None:
     """Points held for this receipt pay for it; what is not used goes back."""
@@ -294,66 +165,6 @@ def _spend_hold(program: Program, terminal: Terminal, hold_id: int, points: int,
         holds.capture_hold(program, terminal, hold_id, points, now, sale_id=sale_id)
     else:
         holds.void_hold(program, terminal, hold_id, now)
-
-
-def _points_within_customer_cap(program: Program, account_id: int, points: int,
-                                now: dt.datetime) -> int:
-    """Earned points cut to what the customer may still earn today (0 = no cap)."""
-    cap = rules_for(program).daily_customer_cap_points
-    if points <= 0 or cap <= 0:
-        return max(points, 0)
-    earned_today = int(db.session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.points + LedgerEntry.pending_delta), 0))
-        .where(LedgerEntry.account_id == account_id, LedgerEntry.kind == "earn",
-               LedgerEntry.created_at >= local_day_start_utc(program, local_day(program, now)))))
-    return max(0, min(points, cap - earned_today))
-
-
-def _points_within_program_cap(program: Program, points: int, issued_estimate: int | None,
-                               now: dt.datetime) -> int:
-    """Grant only what fits under the program's daily cap (0 = no cap).
-
-    When the day's counter, read without its lock, leaves room for `points` with margin, the
-    addition is deferred with a condition; if concurrent sales took the room meanwhile, the
-    whole sale runs again (TryAgain) and takes the locked path below.
-    """
-    cap = rules_for(program).daily_program_cap_points
-    if cap <= 0 or points <= 0:
-        return points
-    params = {"b_program": program.id, "b_day": local_day(program, now), "b_points": points}
-    if issued_estimate is not None and issued_estimate + points <= cap:
-        defer(Step(ADD_TO_DAILY_ISSUANCE_IF_ROOM, {**params, "b_cap": cap}),
-              expect_rows=1, error=TryAgain)
-        return points
-    return _count_program_issuance(params, cap)
-
-
-def _count_program_issuance(params: dict[str, Any], cap: int) -> int:
-    """Add to the day's counter under its row lock; grant only what fits under the cap."""
-    total = db.session.execute(ADD_TO_DAILY_ISSUANCE, params).scalar()
-    if total is None:
-        db.session.execute(dialect_insert()(_issuance).values(
-            program_id=params["b_program"], day=params["b_day"], points=0)
-            .on_conflict_do_nothing())
-        total = db.session.execute(ADD_TO_DAILY_ISSUANCE, params).scalar_one()
-    points = params["b_points"]
-    if total <= cap:
-        return points
-    over = min(points, total - cap)
-    db.session.execute(TAKE_FROM_DAILY_ISSUANCE, {**params, "b_points": over})
-    return points - over
-
-
-_issuance = DailyIssuance.__table__
-_today = (_issuance.c.program_id == bindparam("b_program")) & (_issuance.c.day == bindparam("b_day"))
-ADD_TO_DAILY_ISSUANCE = (
-    update(_issuance).where(_today)
-    .values(points=_issuance.c.points + bindparam("b_points")).returning(_issuance.c.points))
-ADD_TO_DAILY_ISSUANCE_IF_ROOM = (
-    update(_issuance).where(_today, _issuance.c.points + bindparam("b_points") <= bindparam("b_cap"))
-    .values(points=_issuance.c.points + bindparam("b_points")).returning(_issuance.c.points))
-TAKE_FROM_DAILY_ISSUANCE = (
-    update(_issuance).where(_today).values(points=_issuance.c.points - bindparam("b_points")))
 
 
 INSERT_LINES = SaleLine.__table__.insert()

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
@@ -38,9 +40,15 @@ def language_of(program: Program, account: Account | None) -> str:
     return locale.replace("-", "_").split("_")[0].lower()
 
 
-def babel_locale(program: Program, account: Account | None) -> str:
+def babel_locale(program: Program, account: Account | None) -> Locale:
     locale = (account.locale if account is not None and account.locale else program.locale)
-    return locale.replace("-", "_")
+    return _parsed_locale(locale.replace("-", "_"))
+
+
+@lru_cache(maxsize=64)
+def _parsed_locale(code: str) -> Locale:
+    """Parsed once: Babel would parse the code again for every number of every SMS."""
+    return Locale.parse(code)
 
 
 def render(program: Program, account: Account | None, template: str, config: dict[str, Any],
@@ -64,7 +72,7 @@ def render(program: Program, account: Account | None, template: str, config: dic
     return templates[template].format(**fields).translate(SPACES_TO_PLAIN)
 
 
-def money_of_points(program: Program, points: int, locale: str) -> str:
+def money_of_points(program: Program, points: int, locale: Locale | str) -> str:
     minor = points_value_minor(max(points, 0), rules_for(program))
     amount = Decimal(minor).scaleb(-currency_exponent(program.currency))
     return format_currency(amount, program.currency, locale=locale)

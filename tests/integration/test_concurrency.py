@@ -3,7 +3,7 @@ import threading
 
 from sqlalchemy import func, select
 
-from pos_loyalty import ledger
+from pos_loyalty import verification
 from pos_loyalty.db import db
 from pos_loyalty.models import Sale
 
@@ -45,7 +45,7 @@ def test_twenty_tills_spending_the_whole_balance_at_once_only_one_succeeds(app, 
     assert set(refused) <= {"insufficient_points", "redeem_limit_exceeded"}
     assert len(refused) == THREADS - 1
     assert till.balance(card) == {"available": 1, "pending": 0}
-    assert ledger.verify_accounts() == []
+    assert verification.verify_accounts() == []
 
 
 def test_twenty_replays_of_one_key_make_one_sale(app, till):
@@ -58,7 +58,7 @@ def test_twenty_replays_of_one_key_make_one_sale(app, till):
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Sale)) == 1
     assert till.balance(card) == {"available": 410, "pending": 0}
-    assert ledger.verify_accounts() == []
+    assert verification.verify_accounts() == []
 
 
 def test_one_receipt_from_twenty_keys_at_once_is_recorded_once(app, till):
@@ -70,4 +70,4 @@ def test_one_receipt_from_twenty_keys_at_once_is_recorded_once(app, till):
     assert statuses.count(409) == THREADS - 1
     assert {body["error"]["code"] for status, body in replies if status == 409} == \
         {"duplicate_receipt"}
-    assert ledger.verify_accounts() == []
+    assert verification.verify_accounts() == []

@@ -3,7 +3,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from pos_loyalty import accounts, adjustments, ledger
+from pos_loyalty import accounts, adjustments, verification
 from pos_loyalty.db import db, run_in_transaction, utcnow
 from pos_loyalty.models import LedgerEntry, Program
 
@@ -35,7 +35,7 @@ def test_points_stay_pending_for_the_return_window(till, app):
     freeze(app, start + dt.timedelta(days=15))
     later = till.sell(card, total_minor=2000, redeem_points=50).get_json()
     assert later["balance"] == {"available": 0, "pending": 15}
-    assert ledger.verify_accounts() == []
+    assert verification.verify_accounts() == []
 
 
 def test_a_return_inside_the_window_takes_the_points_from_pending(till, app):
@@ -44,7 +44,7 @@ def test_a_return_inside_the_window_takes_the_points_from_pending(till, app):
     sale = till.sell(card, total_minor=5000).get_json()
     reply = till.post(f"/sales/{sale['sale_id']}/returns", {"amount_minor": 5000}, key="r")
     assert reply.get_json()["balance"] == {"available": 100, "pending": 0}
-    assert ledger.verify_accounts() == []
+    assert verification.verify_accounts() == []
 
 
 def test_points_expire_oldest_first_after_twelve_months(till, app, runner):
@@ -66,7 +66,7 @@ def test_points_expire_oldest_first_after_twelve_months(till, app, runner):
     result = runner.invoke(args=["expire"])
     assert "expired 30 points" in result.output
     assert till.balance(card)["available"] == 8
-    assert ledger.verify_accounts() == []
+    assert verification.verify_accounts() == []
 
 
 def test_program_daily_cap_limits_points_issued(till):
@@ -92,7 +92,7 @@ def test_manager_withdrawal_may_go_below_zero_and_later_credits_pay_the_debt(til
     assert till.balance(card)["available"] == -20
     till.sell(card, total_minor=5000)
     assert till.balance(card)["available"] == 30
-    assert ledger.verify_accounts() == []
+    assert verification.verify_accounts() == []
 
 
 def test_adjustment_needs_a_reason_and_is_audited(till):
@@ -155,4 +155,4 @@ def test_a_till_sees_points_as_available_once_the_window_has_passed(till, app):
     assert till.balance(card) == {"available": 0, "pending": 30}
     freeze(app, start + dt.timedelta(days=7, seconds=1))
     assert till.balance(card) == {"available": 30, "pending": 0}
-    assert ledger.verify_accounts() == []
+    assert verification.verify_accounts() == []
