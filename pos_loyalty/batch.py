@@ -90,7 +90,7 @@ def run_together(steps: Sequence[Step], as_one_statement: bool = False) -> list[
 
 def send_with_next(step: Step, check: Callable[[Outcome], None]) -> None:
     """Send `step` in front of the next `run_together`, and check its outcome first."""
-    db.session.info.setdefault(RIDING, []).append(Riding(step, check))
+    _waiting_list(RIDING).append(Riding(step, check))
 
 
 def send_riding() -> None:
@@ -134,7 +134,14 @@ def defer(step: Step, *, expect_rows: int | None = None,
           error: Callable[[], Exception] | None = None,
           conflict: tuple[str, Callable[[], Exception]] | None = None) -> None:
     """Send `step` with the other deferred writes when the session commits."""
-    db.session.info.setdefault(DEFERRED, []).append(Deferred(step, expect_rows, error, conflict))
+    _waiting_list(DEFERRED).append(Deferred(step, expect_rows, error, conflict))
+
+
+def _waiting_list(name: str) -> list[Any]:
+    """Where statements wait in this transaction; it is begun now, so that a rollback, even
+    before any statement ran, fires the hook that forgets them."""
+    db.session.connection()
+    return db.session.info.setdefault(name, [])
 
 
 def send_deferred(session: Session) -> None:
@@ -258,15 +265,26 @@ _COMPILED: dict[tuple[int, tuple[str, ...]], tuple[Executable, str, Callable[...
 
 
 def _compiled(connection: Connection, step: Step) -> tuple[str, Callable[..., Any]]:
-    """The statement as the driver's SQL, and how to turn parameters into its binds (cached)."""
+    """The statement as the driver's SQL, and how to turn parameters into its binds (cached).
+
+    An INSERT gets the Python-side defaults of the columns its parameters leave out, as
+    SQLAlchemy's own execution would give them, and returns only what it asks for.
+    """
     sample = step.params if isinstance(step.params, Mapping) else step.params[0]
     key = (id(step.statement), tuple(sample))
     cached = _COMPILED.get(key)
     if cached is None or cached[0] is not step.statement:
-        compiled = step.statement.compile(dialect=connection.dialect, column_keys=list(sample))
+        defaults = _python_defaults(step.statement, sample)
+        statement = step.statement
+        if getattr(statement, "is_insert", False) and not statement._returning:
+            statement = statement.inline()   # no implicit RETURNING of the new id
+        compiled = statement.compile(dialect=connection.dialect,
+                                     column_keys=[*sample, *defaults])
         processors = dict(compiled._bind_processors)  # JSON values are serialised here
 
         def bind(params: Mapping[str, Any]) -> dict[str, Any]:
+            if defaults:
+                params = {**{name: make() for name, make in defaults.items()}, **params}
             values = compiled.construct_params(params, _check=False)
             for name, process in processors.items():
                 if name in values:
@@ -274,3 +292,17 @@ def _compiled(connection: Connection, step: Step) -> tuple[str, Callable[..., An
             return values
         cached = _COMPILED[key] = (step.statement, compiled.string, bind)
     return cached[1], cached[2]
+
+
+def _python_defaults(statement: Executable, given: Mapping[str, Any]) -> dict[str, Callable[[], Any]]:
+    table = getattr(statement, "table", None)
+    if not getattr(statement, "is_insert", False) or table is None:
+        return {}
+    found: dict[str, Callable[[], Any]] = {}
+    for column in table.columns:
+        default = column.default
+        if column.key in given or default is None or not (default.is_scalar or default.is_callable):
+            continue
+        found[column.key] = ((lambda value=default.arg: value) if default.is_scalar
+                             else (lambda make=default.arg: make(None)))
+    return found

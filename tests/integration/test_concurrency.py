@@ -4,8 +4,8 @@ import threading
 from sqlalchemy import func, select
 
 from pos_loyalty import verification
-from pos_loyalty.db import db
-from pos_loyalty.models import Sale
+from pos_loyalty.db import db, run_in_transaction
+from pos_loyalty.models import Card, DailyIssuance, PointLot, Program, Sale
 
 THREADS = 20
 
@@ -70,4 +70,45 @@ def test_one_receipt_from_twenty_keys_at_once_is_recorded_once(app, till):
     assert statuses.count(409) == THREADS - 1
     assert {body["error"]["code"] for status, body in replies if status == 409} == \
         {"duplicate_receipt"}
+    assert verification.verify_accounts() == []
+
+
+def set_rules(till, **rules):
+    def update():
+        program = db.session.get(Program, till.program_id)
+        program.rules = {**program.rules, **rules}
+    run_in_transaction(update)
+
+
+def test_sales_racing_for_the_last_points_under_the_daily_cap_never_pass_it(app, till):
+    set_rules(till, daily_program_cap_points=100)
+    cards = [till.customer() for _ in range(10)]
+    assert till.sell(cards[0], total_minor=2000).get_json()["points_earned"] == 20
+    requests = [({"card_number": card, "receipt_number": f"CAP{i}", "total_minor": 2000},
+                 f"cap-{i}") for i, card in enumerate(cards)]
+    replies = run_together(app, till, requests)
+    assert [status for status, _ in replies] == [201] * 10
+    earned = sorted(reply["points_earned"] for _, reply in replies)
+    assert sum(earned) == 80 and earned[-4:] == [20, 20, 20, 20]
+    assert sum(reply["points_capped"] for _, reply in replies) == 120
+    db.session.expire_all()
+    assert db.session.scalar(select(DailyIssuance.points)) == 100
+    assert verification.verify_accounts() == []
+
+
+def test_sales_waiting_for_one_account_draw_its_oldest_lots_first(app, till):
+    card = till.customer()
+    for _ in range(5):
+        till.adjust(card, 30)          # five lots of 30, oldest first
+    requests = [({"card_number": card, "receipt_number": f"LOT{i}", "total_minor": 2000,
+                  "redeem_points": 10}, f"lot-{i}") for i in range(10)]
+    replies = run_together(app, till, requests)
+    assert [status for status, _ in replies] == [201] * 10
+    db.session.expire_all()
+    account_id = db.session.scalar(select(Card.account_id).where(Card.number == card))
+    seeded = db.session.scalars(select(PointLot.remaining).where(
+        PointLot.account_id == account_id, PointLot.sale_id.is_(None))
+        .order_by(PointLot.id)).all()
+    assert seeded == [0, 0, 0, 20, 30]
+    assert till.balance(card)["available"] == 150 - 100 + 10 * 19   # 19.00 paid in cash
     assert verification.verify_accounts() == []
