@@ -49,6 +49,30 @@ class SqlRecorder:
         for name in ("begin", "commit", "rollback"):
             event.listen(engine, name, lambda *_, name=name: self._count(name))
         event.listen(engine.pool, "checkout", lambda *_: self._count("pool checkout"))
+        self._watch_statements_sent_together()
+
+    def _watch_statements_sent_together(self) -> None:
+        """pos_loyalty.batch sends some statements past SQLAlchemy's events: count them too."""
+        from pos_loyalty import batch
+        send = batch._as_one_statement
+        names: dict[int, str] = {}   # rendering a statement costs more than running it
+
+        def name(statement: Any) -> str:
+            if id(statement) not in names:
+                names[id(statement)] = " ".join(str(statement).split()[:3])
+            return names[id(statement)]
+
+        def watched(connection: Any, steps: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return send(connection, steps)
+            finally:
+                if self.enabled:
+                    seconds = time.perf_counter() - started
+                    parts = ", ".join(name(step.statement) for step in steps)
+                    self.statements.append((f"WITH ... ({len(steps)} parts: {parts})",
+                                            seconds))
+        batch._as_one_statement = watched
 
     def _count(self, name: str) -> None:
         if self.enabled:

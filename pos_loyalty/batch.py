@@ -140,8 +140,10 @@ def defer(step: Step, *, expect_rows: int | None = None,
 def _waiting_list(name: str) -> list[Any]:
     """Where statements wait in this transaction; it is begun now, so that a rollback, even
     before any statement ran, fires the hook that forgets them."""
-    db.session.connection()
-    return db.session.info.setdefault(name, [])
+    session = db.session
+    if not session.in_transaction():
+        session.connection()
+    return session.info.setdefault(name, [])
 
 
 def send_deferred(session: Session) -> None:
@@ -281,11 +283,13 @@ def _compiled(connection: Connection, step: Step) -> tuple[str, Callable[..., An
         compiled = statement.compile(dialect=connection.dialect,
                                      column_keys=[*sample, *defaults])
         processors = dict(compiled._bind_processors)  # JSON values are serialised here
+        # Values the statement carries itself (literals in its WHERE): taken once.
+        fixed = {name: value for name, value
+                 in compiled.construct_params({}, _check=False).items()
+                 if name not in sample and name not in defaults}
 
         def bind(params: Mapping[str, Any]) -> dict[str, Any]:
-            if defaults:
-                params = {**{name: make() for name, make in defaults.items()}, **params}
-            values = compiled.construct_params(params, _check=False)
+            values = {**fixed, **{name: make() for name, make in defaults.items()}, **params}
             for name, process in processors.items():
                 if name in values:
                     values[name] = process(values[name])

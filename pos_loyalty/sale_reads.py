@@ -1,7 +1,8 @@
 """The checkout's first round trip: card, account (locked), its first lots, and new ids.
 
 A sale knows its balance after it before writing anything because it holds the account's row
-lock: FOR UPDATE on PostgreSQL; on SQLite every writer runs alone (BEGIN IMMEDIATE). The same
+lock: FOR NO KEY UPDATE on PostgreSQL (the lock its UPDATE takes anyway, which still lets other
+rows name the account by foreign key); on SQLite every writer runs alone (BEGIN IMMEDIATE). The same
 read takes the ids the sale's rows will carry, so that all its writes can go out together.
 """
 from __future__ import annotations
@@ -95,7 +96,7 @@ def _build_locked_statements(dialect: str) -> LockedStatements:
                entry_id_2.label("next_entry_id_2"))
         .join(Account, Account.id == Card.account_id)
         .where(Card.program_id == bindparam("program_id"), Card.number == bindparam("number"))
-        .with_for_update(of=Account.__table__))
+        .with_for_update(of=Account.__table__, key_share=True))
     row = namedtuple("LockedCardAndAccount", list(statement.selected_columns.keys()))
     return LockedStatements(statement, select(entry_id, entry_id_2), row)
 
