@@ -140,7 +140,7 @@ def defer(step: Step, *, expect_rows: int | None = None,
 def _waiting_list(name: str) -> list[Any]:
     """Where statements wait in this transaction; it is begun now, so that a rollback, even
     before any statement ran, fires the hook that forgets them."""
-    session = db.session
+    session = db.session()
     if not session.in_transaction():
         session.connection()
     return session.info.setdefault(name, [])
