@@ -16,7 +16,8 @@ Two uses:
   with the checkout's first read.
 - `defer(step)`: writes sent together when the session commits (a `before_commit` hook), each
   with the number of rows it must touch; a write that touched another number raises its own
-  error, and the commit does not happen.
+  error, and the commit does not happen. As with the ORM's autoflush, a query made after
+  them in the same transaction sends them first, so it sees them (a checkout makes none).
 
 (Sending the COMMIT in the same round trip, with psycopg's pipeline mode, was measured: the
 pipeline's own work in Python cost more CPU than the round trip it saved.)
@@ -106,6 +107,8 @@ def _run(steps: Sequence[Step], as_one_statement: bool,
     session = db.session
     if session.new or session.dirty or session.deleted:
         session.flush()   # what the ORM's autoflush would do before a query
+    if not deferred:
+        send_deferred(session())
     connection = session.connection()
     if connection.dialect.name == "postgresql" and as_one_statement:
         outcomes = _as_one_statement(connection, steps)
@@ -184,10 +187,18 @@ def drop_deferred(session: Session, *_: Any) -> None:
     session.info.pop(RIDING, None)
 
 
+def _send_deferred_before_query(state: Any) -> None:
+    """Like the ORM's autoflush: a query sees the writes deferred before it."""
+    if state.session.info.get(DEFERRED):
+        send_deferred(state.session)
+
+
 def install_hooks() -> None:
-    """Deferred writes go out before every commit and are forgotten on rollback."""
+    """Deferred writes go out before any later query and before every commit; a rollback
+    forgets them."""
     if not event.contains(Session, "before_commit", send_deferred):
         event.listen(Session, "before_commit", send_deferred)
+        event.listen(Session, "do_orm_execute", _send_deferred_before_query)
         event.listen(Session, "after_soft_rollback", drop_deferred)
 
 

@@ -59,12 +59,13 @@ def test_many_parameter_sets_of_one_step_write_one_row_each(program_id):
     assert store_names(program_id) == ["Arles", "Brest", "Caen"]
 
 
-def test_deferred_writes_reach_the_database_at_commit_only(program_id):
+def test_deferred_writes_wait_for_the_commit_and_go_together(program_id):
     def work():
-        batch.defer(a_store(program_id, "Nantes"))
-        return store_names(program_id)
-    assert run_in_transaction(work) == []
-    assert store_names(program_id) == ["Nantes"]
+        for name in ("Nantes", "Niort", "Nevers"):
+            batch.defer(a_store(program_id, name))
+        return len(db.session.info[batch.DEFERRED])
+    assert run_in_transaction(work) == 3
+    assert store_names(program_id) == ["Nantes", "Nevers", "Niort"]
 
 
 def test_a_deferred_write_touching_other_rows_than_expected_commits_nothing(program_id):
@@ -147,3 +148,13 @@ def test_rollback_forgets_a_riding_step_too(program_id):
     run_in_transaction(lambda: batch.run_together([a_store(program_id, "Dax")]))
     assert checked == []
     assert store_names(program_id) == ["Dax"]
+
+
+def test_a_query_after_deferred_writes_sees_them(program_id):
+    def work():
+        batch.defer(a_store(program_id, "Vannes"))
+        through_batch = batch.run_together([batch.Step(STORE_NAMES, {"program_id": program_id})])
+        batch.defer(a_store(program_id, "Vichy"))
+        through_session = db.session.scalars(STORE_NAMES, {"program_id": program_id}).all()
+        return through_batch[0].rows, through_session
+    assert run_in_transaction(work) == ([("Vannes",)], ["Vannes", "Vichy"])

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from pos_loyalty import accounts, adjustments, verification
 from pos_loyalty.db import db, run_in_transaction, utcnow
 from pos_loyalty.models import LedgerEntry, Program
+from pos_loyalty.rules import BasketLine
 
 
 def set_rules(till, **rules):
@@ -155,4 +156,22 @@ def test_a_till_sees_points_as_available_once_the_window_has_passed(till, app):
     assert till.balance(card) == {"available": 0, "pending": 30}
     freeze(app, start + dt.timedelta(days=7, seconds=1))
     assert till.balance(card) == {"available": 30, "pending": 0}
+    assert verification.verify_accounts() == []
+
+
+def test_several_sales_in_one_transaction_each_get_their_own_rows(till, app):
+    from pos_loyalty import sales
+    from pos_loyalty.models import Terminal
+    card = till.customer(points=100)
+
+    def two_sales():
+        terminal = db.session.get(Terminal, till.terminal_id)
+        return [sales.record_sale(till.program(), terminal, sales.SaleRequest(
+            card, f"ONE-TX-{n}", [BasketLine("sku", "", 1, 2000)], redeem_points=10), utcnow())
+            for n in (1, 2)]
+    first, second = run_in_transaction(two_sales)
+    assert first["sale_id"] != second["sale_id"]
+    assert first["balance"]["available"] == 100 - 10 + 19
+    assert second["balance"]["available"] == 100 - 10 + 19 - 10 + 19
+    assert till.balance(card)["available"] == 118
     assert verification.verify_accounts() == []
