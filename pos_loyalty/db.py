@@ -17,6 +17,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
 
+from pos_loyalty.errors import ConcurrentChange
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -95,7 +97,8 @@ def is_retryable(error: DBAPIError) -> bool:
 def run_in_transaction(work: Callable[[], T], retries: int = 5) -> T:
     """Run `work` and commit; roll back on any error.
 
-    Retried: serialization failures, deadlocks, a pooled connection found dead, TryAgain.
+    Retried: serialization failures, deadlocks, a pooled connection found dead, TryAgain (which,
+    once the retries are spent, becomes a 409 ConcurrentChange the caller may retry).
     """
     for attempt in range(retries + 1):
         try:
@@ -107,11 +110,11 @@ def run_in_transaction(work: Callable[[], T], retries: int = 5) -> T:
             if attempt < retries and (is_retryable(error) or error.connection_invalidated):
                 continue
             raise
-        except TryAgain:
+        except TryAgain as error:
             db.session.rollback()
             if attempt < retries:
                 continue
-            raise
+            raise ConcurrentChange() from error
         except BaseException:
             db.session.rollback()
             raise

@@ -62,6 +62,8 @@ RedeemLimitExceeded = define_error("RedeemLimitExceeded", "redeem_limit_exceeded
                              "More points than this bill allows.")
 DuplicateReceipt = define_error("DuplicateReceipt", "duplicate_receipt", 409,
                           "This receipt number was already used on this terminal.")
+ConcurrentChange = define_error("ConcurrentChange", "conflict", 409,
+                                "This conflicts with changes made at the same moment; retry.")
 IdempotencyConflict = define_error("IdempotencyConflict", "idempotency_conflict", 409,
                              "This Idempotency-Key was used with a different request.")
 IdempotencyKeyMissing = define_error("IdempotencyKeyMissing", "idempotency_key_required", 400,
