@@ -112,14 +112,10 @@ def _run(steps: Sequence[Step], as_one_statement: bool,
     connection = session.connection()
     if connection.dialect.name == "postgresql" and as_one_statement:
         outcomes = _as_one_statement(connection, steps)
-        for item, outcome in zip(deferred, outcomes):
-            _expect(item, outcome)
-        return outcomes
-    outcomes = []
-    for number, step in enumerate(steps):
-        outcomes.append(_one_by_one(connection, step))
-        if deferred:
-            _expect(deferred[number], outcomes[-1])
+    else:
+        outcomes = [_one_by_one(connection, step) for step in steps]
+    for item, outcome in zip(deferred, outcomes):
+        _expect(item, outcome)
     return outcomes
 
 

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
 
 from pos_loyalty import caps, holds, ledger, notify, sale_reads
 from pos_loyalty.accounts import account_of_card, expiry_for, find_card, normalize_number
-from pos_loyalty.batch import Step, defer, run_together
+from pos_loyalty.batch import Step, defer, send_deferred
 from pos_loyalty.db import db
 from pos_loyalty.errors import (
     AccountBlocked, CardBlocked, CardNotLinked, DuplicateReceipt, ReturnExceedsSale, SaleNotFound,
@@ -68,10 +67,9 @@ def record_sale(program: Program, terminal: Terminal, request: SaleRequest,
     sale_row = _sale_row(program, terminal, request, found, q, granted, now)
     before = ledger.Balance(found.available_points, found.pending_points)
     entry_ids: Sequence[int] = (found.next_entry_id, found.next_entry_id_2)
-    if request.hold_id is None:
-        defer(Step(INSERT_SALE, sale_row), conflict=("receipt_number", DuplicateReceipt))
-    else:   # the capture's entries name the sale: it must exist first
-        _insert_sale_now(sale_row)
+    defer(Step(INSERT_SALE, sale_row), conflict=("receipt_number", DuplicateReceipt))
+    if request.hold_id is not None:   # the capture's entries name the sale: it must exist first
+        send_deferred(db.session())
         _spend_hold(program, terminal, request.hold_id, q.points_redeemed, sale_id, now)
         before = ledger.lock_account(found.account_id)
         entry_ids = sale_reads.next_entry_ids()
@@ -143,19 +141,6 @@ def _sale_row(program: Program, terminal: Terminal, request: SaleRequest, found:
 
 
 INSERT_SALE = insert(Sale.__table__)
-
-
-def _insert_sale_now(sale_row: dict[str, Any]) -> None:
-    """The sale row at once; a receipt number already used on this terminal is refused.
-
-    A second till with the same receipt waits on the unique index for the first to finish.
-    """
-    try:
-        run_together([Step(INSERT_SALE, sale_row)])
-    except IntegrityError as error:
-        if "receipt_number" in str(error.orig):
-            raise DuplicateReceipt() from error
-        raise
 
 
 def _spend_hold(program: Program, terminal: Terminal, hold_id: int, points: int, sale_id: int,

@@ -33,8 +33,12 @@ def queue_message(program: Program, account_id: int | None, kind: str, to_phone:
                   body: str, now: dt.datetime, payload: dict[str, Any] | None = None,
                   send_after: dt.datetime | None = None) -> OutboxMessage:
     """Any SMS (a one-time code too): one outbox row with its encoding and segment count."""
-    message = OutboxMessage(**message_row(program, account_id, kind, to_phone, body, now,
-                                          payload, send_after))
+    return _saved(message_row(program, account_id, kind, to_phone, body, now, payload,
+                              send_after))
+
+
+def _saved(row: dict[str, Any]) -> OutboxMessage:
+    message = OutboxMessage(**row)
     db.session.add(message)
     db.session.flush()
     return message
@@ -75,10 +79,7 @@ def queue_balance_change(program: Program, account_id: int, *, change: int, bala
         waiting = _waiting_balance_message(account_id, now)
         if waiting is not None:
             return _merge(program, account, waiting, payload, config, now)
-    message = OutboxMessage(**_balance_row(program, account_id, account, payload, config, now))
-    db.session.add(message)
-    db.session.flush()
-    return message
+    return _saved(_balance_row(program, account_id, account, payload, config, now))
 
 
 def defer_balance_change(program: Program, account: Any, *, change: int, balance: int,

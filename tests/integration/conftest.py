@@ -46,6 +46,16 @@ class Till:
         self.last_phone = phone
         return card.number
 
+    def set_rules(self, **rules: Any) -> None:
+        """Override some of the program's rules (config [rules] keys)."""
+        from pos_loyalty.db import db
+        from pos_loyalty.models import Program
+
+        def update() -> None:
+            program = db.session.get(Program, self.program_id)
+            program.rules = {**program.rules, **rules}
+        run_in_transaction(update)
+
     def adjust(self, card_number: str, points: int) -> None:
         run_in_transaction(lambda: adjustments.adjust_points(
             self.program(), card_number, points, "test set-up", "tests", utcnow()))

@@ -4,8 +4,8 @@ import threading
 from sqlalchemy import func, select
 
 from pos_loyalty import verification
-from pos_loyalty.db import db, run_in_transaction
-from pos_loyalty.models import Card, DailyIssuance, PointLot, Program, Sale
+from pos_loyalty.db import db
+from pos_loyalty.models import Card, DailyIssuance, PointLot, Sale
 
 THREADS = 20
 
@@ -73,15 +73,9 @@ def test_one_receipt_from_twenty_keys_at_once_is_recorded_once(app, till):
     assert verification.verify_accounts() == []
 
 
-def set_rules(till, **rules):
-    def update():
-        program = db.session.get(Program, till.program_id)
-        program.rules = {**program.rules, **rules}
-    run_in_transaction(update)
-
 
 def test_sales_racing_for_the_last_points_under_the_daily_cap_never_pass_it(app, till):
-    set_rules(till, daily_program_cap_points=100)
+    till.set_rules(daily_program_cap_points=100)
     cards = [till.customer() for _ in range(10)]
     assert till.sell(cards[0], total_minor=2000).get_json()["points_earned"] == 20
     requests = [({"card_number": card, "receipt_number": f"CAP{i}", "total_minor": 2000},

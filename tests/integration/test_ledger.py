@@ -5,15 +5,9 @@ from sqlalchemy import select
 
 from pos_loyalty import accounts, adjustments, verification
 from pos_loyalty.db import db, run_in_transaction, utcnow
-from pos_loyalty.models import LedgerEntry, Program
+from pos_loyalty.models import LedgerEntry
 from pos_loyalty.rules import BasketLine
 
-
-def set_rules(till, **rules):
-    def update():
-        program = db.session.get(Program, till.program_id)
-        program.rules = {**program.rules, **rules}
-    run_in_transaction(update)
 
 
 def freeze(app, moment):
@@ -25,7 +19,7 @@ def account_id(till, card):
 
 
 def test_points_stay_pending_for_the_return_window(till, app):
-    set_rules(till, pending_days=14)
+    till.set_rules(pending_days=14)
     start = utcnow()
     freeze(app, start)
     card = till.customer()
@@ -40,7 +34,7 @@ def test_points_stay_pending_for_the_return_window(till, app):
 
 
 def test_a_return_inside_the_window_takes_the_points_from_pending(till, app):
-    set_rules(till, pending_days=14)
+    till.set_rules(pending_days=14)
     card = till.customer(points=100)
     sale = till.sell(card, total_minor=5000).get_json()
     reply = till.post(f"/sales/{sale['sale_id']}/returns", {"amount_minor": 5000}, key="r")
@@ -71,7 +65,7 @@ def test_points_expire_oldest_first_after_twelve_months(till, app, runner):
 
 
 def test_program_daily_cap_limits_points_issued(till):
-    set_rules(till, daily_program_cap_points=30)
+    till.set_rules(daily_program_cap_points=30)
     first, second = till.customer(), till.customer()
     assert till.sell(first, total_minor=2000).get_json()["points_earned"] == 20
     capped = till.sell(second, total_minor=2000).get_json()
@@ -80,7 +74,7 @@ def test_program_daily_cap_limits_points_issued(till):
 
 
 def test_customer_daily_cap_limits_one_customer_only(till):
-    set_rules(till, daily_customer_cap_points=25)
+    till.set_rules(daily_customer_cap_points=25)
     first, second = till.customer(), till.customer()
     assert till.sell(first, total_minor=2000).get_json()["points_earned"] == 20
     assert till.sell(first, total_minor=2000).get_json()["points_earned"] == 5
@@ -148,7 +142,7 @@ def test_lost_card_is_replaced_and_keeps_the_balance(till):
 
 
 def test_a_till_sees_points_as_available_once_the_window_has_passed(till, app):
-    set_rules(till, pending_days=7)
+    till.set_rules(pending_days=7)
     start = utcnow()
     freeze(app, start)
     card = till.customer()
