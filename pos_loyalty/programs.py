@@ -100,16 +100,18 @@ def terminal_for_key(key: str) -> tuple[Terminal, Program, Store] | None:
             .where(Terminal.api_key_hash == digest, Terminal.active.is_(True))).first()
         if row is None:
             return None
+        ttl = float(settings()["service"]["auth_cache_seconds"])
+        if ttl <= 0:
+            terminal, program, store = row
+            return terminal, program, store
         for loaded in row:
             db.session.expunge(loaded)
-        ttl = float(settings()["service"]["auth_cache_seconds"])
-        cached = (time.monotonic() + ttl, *row)
-        if ttl > 0:
-            cache[digest] = cached
-    # merge(load=False) attaches copies to this request's session without a query. The caller
-    # keeps the store too: the session only holds weak references, and SMS texts name it.
-    terminal, program, store = (db.session.merge(loaded, load=False) for loaded in cached[1:])
-    return terminal, program, store
+        cached = cache[digest] = (time.monotonic() + ttl, *row)
+    # The terminal and program stay detached, shared by this worker's requests: they have no
+    # relationships to load and nobody changes them. The store joins this request's session
+    # (merge without a query) so that SMS texts find its name there.
+    terminal, program, store = cached[1:]
+    return terminal, program, db.session.merge(store, load=False)
 
 
 def create_staff(program: Program, username: str, role: str, password: str,
