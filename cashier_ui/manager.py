@@ -54,7 +54,8 @@ def adjust() -> Any:
         change = forms.parse_whole(request.form.get("points"), _("Points"), minimum=-MAX_POINTS)
         reason = forms.parse_text(request.form.get("reason"), _("Reason"), max_length=500)
         done = run_in_transaction(lambda: adjustments.adjust_points(
-            g.program, number, change, reason, actor(), now(), staff_id=g.staff.id))
+            g.program, number, change, reason, actor(), now(), staff_id=g.staff.id,
+            store_id=g.store.id))
     except LoyaltyError as error:
         return _manage_page(error_sentence(error), error.status)
     flash(_("Points adjusted: the balance is now %(balance)s points.",

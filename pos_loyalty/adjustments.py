@@ -13,8 +13,12 @@ from pos_loyalty.programs import rules_for
 
 
 def adjust_points(program: Program, card_number: Any, points: int, reason: str, actor: str,
-                  now: dt.datetime, staff_id: int | None = None) -> dict[str, int]:
-    """Credit or withdraw points on the card's account; a withdrawal may go below zero."""
+                  now: dt.datetime, staff_id: int | None = None,
+                  store_id: int | None = None) -> dict[str, int]:
+    """Credit or withdraw points on the card's account; a withdrawal may go below zero.
+
+    `store_id`: where a manager made it (the cashier UI), so its entry and SMS name the store.
+    """
     if not reason or not reason.strip():
         raise ValidationFailed("An adjustment needs a reason.", field="reason")
     if points == 0 or abs(points) > MAX_POINTS:
@@ -22,12 +26,12 @@ def adjust_points(program: Program, card_number: Any, points: int, reason: str, 
     account = account_of_card(find_card(program, card_number))
     if account is None:
         raise CardNotLinked()
-    ctx = ledger.EntryContext(program_id=program.id, now=now, staff_id=staff_id, actor=actor,
-                              reason=reason.strip())
+    ctx = ledger.EntryContext(program_id=program.id, now=now, store_id=store_id,
+                              staff_id=staff_id, actor=actor, reason=reason.strip())
     entry = ledger.adjust(ctx, account.id, points, expires_at=expiry_for(rules_for(program), now))
     audit(program, actor, "points_adjusted", f"account:{account.id}", now, points=points,
           reason=reason.strip(), entry_id=entry.id)
     notify.queue_balance_change(program, account.id, change=points,
-                                balance=entry.available_after, now=now)
+                                balance=entry.available_after, now=now, store_id=store_id)
     return {"entry_id": entry.id, "available": entry.available_after,
             "pending": entry.pending_after}

@@ -106,8 +106,10 @@ class ShiftReport:
     day: dt.date
     rows: list[ShiftRow] = field(default_factory=list)
     total: ShiftRow = field(default_factory=lambda: ShiftRow(cashier="*"))
-    # The program's SMS written that day, by their status now: outbox rows name no store.
+    # SMS written that day, by their status now: about this store's sales, returns and
+    # adjustments, and in the whole program (expiry warnings and codes name no store).
     sms: dict[str, int] = field(default_factory=dict)
+    sms_all_stores: dict[str, int] = field(default_factory=dict)
 
 
 def shift_report(program: Program, store_id: int, day: dt.date) -> ShiftReport:
@@ -152,9 +154,12 @@ def shift_report(program: Program, store_id: int, day: dt.date) -> ShiftReport:
         target.returns += count
         target.points_taken_back += int(reversed_points or 0)
         target.points_given_back += int(restored_points or 0)
-    sms = notify.sms_stats(program.id, *_day_range(program, day))
+    here = notify.sms_stats(program.id, *_day_range(program, day), store_id=store_id)
+    everywhere = notify.sms_stats(program.id, *_day_range(program, day))
     report = ShiftReport(day=day, rows=sorted(rows.values(), key=lambda r: r.cashier),
-                         sms={status: sms[status] for status in SHIFT_SMS_STATUSES})
+                         sms={status: here[status] for status in SHIFT_SMS_STATUSES},
+                         sms_all_stores={status: everywhere[status]
+                                         for status in SHIFT_SMS_STATUSES})
     for each in report.rows:
         for name in ("sales", "voided", "total_minor", "points_issued", "points_spent",
                      "returns", "points_taken_back", "points_given_back"):

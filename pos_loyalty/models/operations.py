@@ -50,6 +50,9 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("program.id"))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    # The store whose sale, return or adjustment the SMS tells about; none for expiry warnings,
+    # codes and changes made outside a store. The shift report counts by it.
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("store.id"))
     kind: Mapped[str] = mapped_column(String(32))
     to_phone: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
@@ -73,6 +76,7 @@ class OutboxMessage(Base):
     __table_args__ = (Index("ix_outbox_message_status_send_after", "status", "send_after"),
                       Index("ix_outbox_message_provider_sid", "provider_sid"),
                       Index("ix_outbox_message_account_id_status", "account_id", "status"),
+                      Index("ix_outbox_message_store_id_created_at", "store_id", "created_at"),
                       CheckConstraint(f"status IN ({OUTBOX_STATUSES_SQL})", name="status_known"),
                       CheckConstraint("encoding IN ('GSM-7', 'UCS-2')", name="encoding_known"),
                       CheckConstraint("segments >= 1", name="segments_positive"),

@@ -47,10 +47,12 @@ def sms_group() -> None:
 
 @sms_group.command("stats", help="SMS per status: queued, sent, delivered, failed, dead.")
 @click.option("--hours", type=int, default=None, help="Only SMS written in the last N hours.")
+@click.option("--store", "store_id", type=int, default=None,
+              help="Only SMS about this store's sales, returns and adjustments.")
 @with_appcontext
-def stats_command(hours: int | None) -> None:
+def stats_command(hours: int | None, store_id: int | None) -> None:
     since = now() - dt.timedelta(hours=hours) if hours else None
-    counts = sms_stats(since=since)
+    counts = sms_stats(since=since, store_id=store_id)
     for status, count in counts.items():
         click.echo(f"{status:<14}{count:>8}")
 

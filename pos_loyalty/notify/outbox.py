@@ -46,14 +46,15 @@ def _saved(row: dict[str, Any]) -> OutboxMessage:
 
 def message_row(program: Program, account_id: int | None, kind: str, to_phone: str, body: str,
                 now: dt.datetime, payload: dict[str, Any] | None = None,
-                send_after: dt.datetime | None = None) -> dict[str, Any]:
+                send_after: dt.datetime | None = None,
+                store_id: int | None = None) -> dict[str, Any]:
     """The values of one outbox row: when it may go, its encoding and segment count."""
     config = sms_config(program)
     if send_after is None:
         send_after = now if kind in config["urgent_kinds"] else \
             after_quiet_hours(now, program.timezone, config)
     size = count_segments(body)
-    return {"program_id": program.id, "account_id": account_id, "kind": kind,
+    return {"program_id": program.id, "account_id": account_id, "store_id": store_id, "kind": kind,
             "to_phone": to_phone, "body": body, "status": "queued", "attempts": 0,
             "send_after": send_after, "segments": size.segments, "encoding": size.encoding,
             "payload": payload, "created_at": now, "status_changed_at": now}
@@ -79,7 +80,7 @@ def queue_balance_change(program: Program, account_id: int, *, change: int, bala
         waiting = _waiting_balance_message(account_id, now)
         if waiting is not None:
             return _merge(program, account, waiting, payload, config, now)
-    return _saved(_balance_row(program, account_id, account, payload, config, now))
+    return _saved(_balance_row(program, account_id, account, payload, config, now, store_id))
 
 
 def defer_balance_change(program: Program, account: Any, *, change: int, balance: int,
@@ -99,7 +100,7 @@ def defer_balance_change(program: Program, account: Any, *, change: int, balance
         return
     payload = _change_payload(change, balance, store_id, earned, spent)
     batch.defer(batch.Step(INSERT_MESSAGE, _balance_row(program, account.account_id, account,
-                                                        payload, config, now)))
+                                                        payload, config, now, store_id)))
 
 
 INSERT_MESSAGE = insert(OutboxMessage.__table__)
@@ -119,11 +120,13 @@ def _change_payload(change: int, balance: int, store_id: int | None, earned: int
 
 
 def _balance_row(program: Program, account_id: int, account: Any, payload: dict[str, Any],
-                 config: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+                 config: dict[str, Any], now: dt.datetime,
+                 store_id: int | None) -> dict[str, Any]:
     window = dt.timedelta(seconds=config["merge_window_seconds"])
     body = balance_text(program, account, payload, config)
     return message_row(program, account_id, BALANCE_KIND, account.phone_e164, body, now,
-                       payload, after_quiet_hours(now + window, program.timezone, config))
+                       payload, after_quiet_hours(now + window, program.timezone, config),
+                       store_id)
 
 
 def balance_text(program: Program, account: Account | None, payload: dict[str, Any],
@@ -233,12 +236,15 @@ STATS_ORDER = ("queued", "sending", "sent", "delivered", "undelivered", "failed"
 
 
 def sms_stats(program_id: int | None = None, since: dt.datetime | None = None,
-              until: dt.datetime | None = None) -> dict[str, int]:
-    """Rows per status (created in [since, until) when given) and the segments handed over."""
+              until: dt.datetime | None = None, store_id: int | None = None) -> dict[str, int]:
+    """Rows per status (created in [since, until) when given, about `store_id`'s changes when
+    given) and the segments handed over."""
     query = select(OutboxMessage.status, func.count(), func.coalesce(func.sum(
         OutboxMessage.segments), 0)).group_by(OutboxMessage.status)
     if program_id is not None:
         query = query.where(OutboxMessage.program_id == program_id)
+    if store_id is not None:
+        query = query.where(OutboxMessage.store_id == store_id)
     if since is not None:
         query = query.where(OutboxMessage.created_at >= since)
     if until is not None:

@@ -19,7 +19,9 @@ from cashier_ui.i18n import TRANSLATIONS_DIR
 from pos_loyalty import notify, programs, sales
 from pos_loyalty.clock import now
 from pos_loyalty.db import db, run_in_transaction, utcnow
-from pos_loyalty.models import Account, AuditEvent, Card, Sale, Staff, Terminal
+from pos_loyalty.models import (
+    Account, AuditEvent, Card, LedgerEntry, OutboxMessage, Sale, Staff, Terminal,
+)
 from pos_loyalty.notify.senders import ConsoleSender, SendFailed, SendResult
 from pos_loyalty.notify.worker import process_batch
 from pos_loyalty.security import app_hasher
@@ -539,21 +541,39 @@ class RefusingSender:
 
 def test_shift_report_counts_the_sms_of_the_day_by_status(app, till, cashier, manager):
     app.config["LOYALTY"]["sms"].update(quiet_hours_start="", quiet_hours_end="")
-    card = till.customer(points=500)  # "+500 points" SMS...
+    card = till.customer(points=500)  # "+500 points" SMS, made outside any store...
     process_batch(ConsoleSender())  # ...sent
     till.customer(points=100)  # another customer's SMS...
     process_batch(RefusingSender())  # ...dead: the number is invalid
-    cashier.sell(card, total="20.00", redeem=100)  # the sale's SMS, still queued
+    cashier.sell(card, total="20.00", redeem=100)  # this store's sale: its SMS still queued
+    other_store = run_in_transaction(lambda: programs.create_store(till.program(), "Other").id)
+    add_staff(till, "olivier", "cashier", other_store)
+    other = Cashier(till, "olivier", till.app.test_client())
+    other.log_in()
+    other.sell(card, total="10.00")  # another store's sale: queued, not this store's
     program = till.program()
     yesterday = programs.local_day(program, now()) - dt.timedelta(days=1)
     run_in_transaction(lambda: notify.queue_message(
         program, None, "balance", till.last_phone, "yesterday's SMS",
         programs.local_day_start_utc(program, yesterday) + dt.timedelta(hours=12)))
     report = words(manager.get("/cashier/manage/report"))
-    assert "SMS to customers Written on this day in all stores, by their status now. " \
-        "Queued 1 Sent 1 Delivered 0 Failed 0 Dead 1" in report
+    assert "SMS to customers Written on this day, by their status now: about this store's " \
+        "sales, returns and adjustments, and in all stores with expiry warnings and codes. " \
+        "This store All stores Queued 1 2 Sent 0 1 Delivered 0 0 Failed 0 0 Dead 0 1" in report
     earlier = words(manager.get(f"/cashier/manage/report?day={yesterday.isoformat()}"))
-    assert "Queued 1 Sent 0 Delivered 0 Failed 0 Dead 0" in earlier
+    assert "Queued 0 1 Sent 0 0 Delivered 0 0 Failed 0 0 Dead 0 0" in earlier
+
+
+def test_a_managers_adjustment_and_its_sms_name_the_store(till, manager):
+    card = till.customer(points=100)
+    manager.open_card(card)
+    manager.post("/cashier/manage/adjust", {"points": "25", "reason": "Geste commercial"})
+    entry = db.session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "adjust")
+                               .order_by(LedgerEntry.id.desc())).first()
+    message = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+    assert (entry.points, entry.store_id) == (25, till.store_id)
+    assert message.store_id == till.store_id
+    assert "Boulangerie Lyon" in message.body
 
 
 # --- languages -----------------------------------------------------------------------------

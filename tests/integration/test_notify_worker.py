@@ -384,6 +384,17 @@ def test_sms_stats_command_counts_rows_per_status(till, twilio, fake_twilio, run
         ("1", "1", "1", "0")
 
 
+def test_sms_stats_command_counts_one_stores_sms(till, runner):
+    card = till.customer(points=100)   # an adjustment outside any store: no store
+    till.sell(card, 1000)              # the till's store
+    counts = {}
+    for args in (["sms", "stats"], ["sms", "stats", "--store", str(till.store_id)]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 0, result.output
+        counts[len(args)] = dict(line.split() for line in result.output.splitlines())["queued"]
+    assert counts == {2: "2", 4: "1"}
+
+
 def test_worker_command_runs_once(till, runner, app, monkeypatch):
     for variable in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
         monkeypatch.delenv(variable, raising=False)
