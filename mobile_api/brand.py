@@ -55,6 +55,11 @@ def create_promotion(program: Program, title: str, starts_at: dt.datetime,
         raise ValidationFailed("A promotion needs a title.", field="title")
     if ends_at <= starts_at:
         raise ValidationFailed("A promotion ends after it starts.", field="ends_at")
+    if db.session.scalar(select(Promotion.id).where(
+            Promotion.program_id == program.id, Promotion.title == title.strip(),
+            Promotion.starts_at == starts_at)) is not None:
+        raise ValidationFailed("A promotion with this title already starts then.",
+                               field="title")
     promotion = Promotion(program_id=program.id, title=title.strip(), body=body,
                           image_url=image_url, starts_at=starts_at, ends_at=ends_at)
     db.session.add(promotion)

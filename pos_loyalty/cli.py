@@ -29,6 +29,7 @@ def register_commands(app: Flask) -> None:
                     customers, points, verify_command, expire_command):
         app.cli.add_command(command)
     app.cli.add_command(mobile_cli.programs)
+    app.cli.add_command(mobile_cli.promotions)
     notify.register_commands(app)
 
 
@@ -49,7 +50,7 @@ def _fail(error: LoyaltyError) -> None:
     sys.exit(2)
 
 
-def _run(work):  # type: ignore[no-untyped-def]
+def run_or_exit(work):  # type: ignore[no-untyped-def]
     """Run a write in one transaction; a domain error becomes a message and exit status 2."""
     try:
         return run_in_transaction(work)
@@ -60,7 +61,7 @@ def _run(work):  # type: ignore[no-untyped-def]
 def migrate_schema() -> str:
     """Upgrade the database to the newest Alembic revision and make sure a program exists."""
     upgrade(directory=current_app.extensions["migrate"].directory)
-    program = _run(programs.default_program)
+    program = run_or_exit(programs.default_program)
     return program.slug
 
 
@@ -102,7 +103,8 @@ def stores() -> None:
 @click.option("--address", default="")
 @with_appcontext
 def stores_create(name: str, address: str) -> None:
-    store = _run(lambda: programs.create_store(programs.default_program(), name, address=address))
+    store = run_or_exit(lambda: programs.create_store(programs.default_program(), name,
+                                                      address=address))
     click.echo(f"store {store.name!r} created")
     click.echo(store.id)
 
@@ -117,8 +119,8 @@ def terminals() -> None:
 @click.option("--name", default="")
 @with_appcontext
 def terminals_create(store_id: int, name: str) -> None:
-    terminal, key = _run(lambda: programs.create_terminal(programs.default_program(), store_id,
-                                                          name))
+    terminal, key = run_or_exit(lambda: programs.create_terminal(programs.default_program(),
+                                                                 store_id, name))
     click.echo(f"terminal {terminal.id} created; its API key is shown only now:")
     click.echo(key)
 
@@ -137,8 +139,8 @@ def staff() -> None:
 @with_appcontext
 def staff_create(username: str, role: str, store_id: int | None, password_stdin: bool) -> None:
     password = sys.stdin.readline().rstrip("\r\n")
-    member = _run(lambda: programs.create_staff(programs.default_program(), username, role,
-                                                password, store_id, app_hasher()))
+    member = run_or_exit(lambda: programs.create_staff(programs.default_program(), username,
+                                                       role, password, store_id, app_hasher()))
     click.echo(f"{role} {member.username!r} created")
     click.echo(member.id)
 
@@ -153,7 +155,7 @@ def cards() -> None:
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
 def cards_issue(count: int, csv_path: Path | None) -> None:
-    numbers = _run(lambda: accounts.issue_cards(programs.default_program(), count, now()))
+    numbers = run_or_exit(lambda: accounts.issue_cards(programs.default_program(), count, now()))
     if csv_path:
         with csv_path.open("w", newline="") as handle:
             writer = csv.writer(handle)
@@ -175,7 +177,7 @@ def customers() -> None:
 @click.option("--first-name", default="")
 @with_appcontext
 def customers_create(phone: str, pin: str, card_number: str | None, first_name: str) -> None:
-    card = _run(lambda: accounts.create_customer(
+    card = run_or_exit(lambda: accounts.create_customer(
         programs.default_program(), phone, pin, now(), app_hasher(), first_name=first_name,
         card_number=card_number, actor="cli"))
     click.echo(f"customer created with card {card.number}")
@@ -195,8 +197,8 @@ def points() -> None:
 @with_appcontext
 def points_adjust(card_number: str, amount: int, reason: str, actor: str) -> None:
     from pos_loyalty.adjustments import adjust_points
-    result = _run(lambda: adjust_points(programs.default_program(), card_number, amount, reason,
-                                        actor, now()))
+    result = run_or_exit(lambda: adjust_points(programs.default_program(), card_number, amount,
+                                               reason, actor, now()))
     click.echo(f"{amount:+d} points; balance {result['available']} available, "
                f"{result['pending']} pending")
     click.echo(result["entry_id"])
@@ -223,12 +225,12 @@ def expire_command() -> None:
     moment = now()
     released = expired = ended = 0
     for program in db.session.scalars(select(Program)).all():
-        _run(lambda: notify.queue_expiry_warnings(program, moment))
+        run_or_exit(lambda: notify.queue_expiry_warnings(program, moment))
         for account_id in ledger.accounts_with_pending_due(program.id, moment):
             ctx = ledger.EntryContext(program_id=program.id, now=moment, actor="expire job")
-            released += _run(lambda: ledger.release_pending(ctx, account_id))
+            released += run_or_exit(lambda: ledger.release_pending(ctx, account_id))
         for account_id in ledger.accounts_with_expiring_lots(program.id, moment):
             ctx = ledger.EntryContext(program_id=program.id, now=moment, actor="expire job")
-            expired += _run(lambda: ledger.expire_lots(ctx, account_id))
-        ended += _run(lambda: holds.sweep_expired_holds(program, moment))
+            expired += run_or_exit(lambda: ledger.expire_lots(ctx, account_id))
+        ended += run_or_exit(lambda: holds.sweep_expired_holds(program, moment))
     click.echo(f"released {released} points, expired {expired} points, ended {ended} holds")
