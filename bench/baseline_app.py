@@ -78,14 +78,21 @@ def create_tables(url: str, accounts: int, balance: int) -> None:
     engine.dispose()
 
 
-def create_app() -> Flask:
-    """The gunicorn entry point; the database comes from LOYALTY_DATABASE_URL like the app's."""
-    app = Flask(__name__)
+def bare_app(name: str) -> tuple[Flask, sa.Engine]:
+    """A Flask app with only GET /health, and its engine on LOYALTY_DATABASE_URL like the app's."""
+    app = Flask(name)
     engine = make_engine(os.environ["LOYALTY_DATABASE_URL"])
 
     @app.get("/health")
     def health() -> Any:
         return jsonify({"ok": True})
+
+    return app, engine
+
+
+def create_app() -> Flask:
+    """The gunicorn entry point."""
+    app, engine = bare_app(__name__)
 
     @app.post("/tpcb")
     def tpcb() -> Any:

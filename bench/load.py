@@ -18,8 +18,9 @@ from typing import Any
 
 from cpu_time import CpuSample, used_between
 
-# (path, body, headers) for the terminal's `sequence`-th request.
-RequestMaker = Callable[[int], tuple[str, dict[str, Any], dict[str, str]]]
+# (path, body, headers) of the terminal's next request; a maker counts its own requests, so
+# that a terminal driven in several rounds never repeats a receipt.
+RequestMaker = Callable[[], tuple[str, dict[str, Any], dict[str, str]]]
 # Named CPU probes sampled at both ends of the measured window ("app", "db").
 CpuProbes = dict[str, Callable[[], CpuSample]]
 
@@ -51,6 +52,17 @@ class PhaseResult:
         if name not in self.cpu_seconds or not self.completed:
             return float("nan")
         return self.cpu_seconds[name] * 1000 / self.completed
+
+    @classmethod
+    def combined(cls, rounds: list[PhaseResult]) -> PhaseResult:
+        """One phase's rounds as one result: their windows, requests and CPU added up."""
+        total = cls(rounds[0].name, sum(r.seconds for r in rounds), rounds[0].expected_status)
+        for result in rounds:
+            total.latencies_ms += result.latencies_ms
+            total.errors.update(result.errors)
+            for probe, seconds in result.cpu_seconds.items():
+                total.cpu_seconds[probe] = total.cpu_seconds.get(probe, 0.0) + seconds
+        return total
 
     def percentile(self, p: float) -> float:
         if not self.latencies_ms:
@@ -105,10 +117,8 @@ def _client_sample() -> CpuSample:
 def _terminal_loop(port: int, maker: RequestMaker, log: _TerminalLog, stop: threading.Event,
                    expected_status: int) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    sequence = 0
     while not stop.is_set():
-        sequence += 1
-        path, body, headers = maker(sequence)
+        path, body, headers = maker()
         payload = json.dumps(body).encode()
         headers = {**headers, "Content-Type": "application/json"}
         began = time.perf_counter()

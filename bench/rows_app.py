@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from typing import Any
 
 import psycopg
 from flask import Flask, jsonify, request
 
-from baseline_app import make_engine
+from baseline_app import bare_app
 
 REDEEM_MINOR_PER_POINT = 10
 EARN_MINOR_PER_POINT = 100
@@ -107,13 +106,8 @@ SELECT available_points FROM balance
 
 
 def create_app() -> Flask:
-    """The gunicorn entry point; the database comes from LOYALTY_DATABASE_URL like the app's."""
-    app = Flask(__name__)
-    engine = make_engine(os.environ["LOYALTY_DATABASE_URL"])
-
-    @app.get("/health")
-    def health() -> Any:
-        return jsonify({"ok": True})
+    """The gunicorn entry point."""
+    app, engine = bare_app(__name__)
 
     @app.post("/sale")
     def sale() -> Any:
