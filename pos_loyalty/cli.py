@@ -15,7 +15,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import select
 
-from pos_loyalty import accounts, holds, ledger, notify, programs, verification
+from pos_loyalty import accounts, holds, ledger, lots, notify, programs, verification
 from pos_loyalty.clock import now
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.errors import LoyaltyError
@@ -226,10 +226,10 @@ def expire_command() -> None:
     released = expired = ended = 0
     for program in db.session.scalars(select(Program)).all():
         run_or_exit(lambda: notify.queue_expiry_warnings(program, moment))
-        for account_id in ledger.accounts_with_pending_due(program.id, moment):
+        for account_id in lots.accounts_with_pending_due(program.id, moment):
             ctx = ledger.EntryContext(program_id=program.id, now=moment, actor="expire job")
             released += run_or_exit(lambda: ledger.release_pending(ctx, account_id))
-        for account_id in ledger.accounts_with_expiring_lots(program.id, moment):
+        for account_id in lots.accounts_with_expiring_lots(program.id, moment):
             ctx = ledger.EntryContext(program_id=program.id, now=moment, actor="expire job")
             expired += run_or_exit(lambda: ledger.expire_lots(ctx, account_id))
         ended += run_or_exit(lambda: holds.sweep_expired_holds(program, moment))

@@ -7,7 +7,8 @@ conditional UPDATE statements, so no read-then-write race exists on either engin
 account row is always the first row a change locks, so two changes never deadlock.
 
 Lots follow the balance: the sum of released lots' `remaining` equals max(available, 0). When
-a take-back drives the balance below zero, later credits first pay that debt.
+a take-back drives the balance below zero, later credits first pay that debt. Which lots a
+spend draws from is planned by `pos_loyalty.lots`; the draws are written here.
 """
 from __future__ import annotations
 
@@ -15,40 +16,23 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, Update, bindparam, case, insert, select, update
+from sqlalchemy import Update, bindparam, insert, select, update
 
 from pos_loyalty import batch
 from pos_loyalty.db import TryAgain, db
 from pos_loyalty.errors import AccountBlocked, InsufficientPoints
+from pos_loyalty.lots import draw_steps, plan_draws, spendable_lots
 from pos_loyalty.models import Account, LedgerEntry, LotDraw, PointLot
 
 account_table = Account.__table__
 entry_table = LedgerEntry.__table__
 lot_table = PointLot.__table__
-# Lots read at a time when drawing points; a spend rarely needs more than a few.
-LOTS_PER_READ = 32
 
 # Statements of the checkout path, built once: building one costs more than running it.
 INSERT_ENTRY = insert(entry_table)
 INSERT_LOT = insert(lot_table)
 
 
-def spendable_lots_of(account_id: ColumnElement[int], limit: int = LOTS_PER_READ) -> Select:
-    """Released lots with points left, in the order spends take them (at most `limit`)."""
-    return (select(lot_table.c.id, lot_table.c.remaining)
-            .where(lot_table.c.account_id == account_id, lot_table.c.released.is_(True),
-                   lot_table.c.remaining > 0)
-            .order_by(*OLDEST_FIRST).limit(limit))
-
-
-OLDEST_FIRST = (lot_table.c.expires_at.is_(None), lot_table.c.expires_at, lot_table.c.id)
-SPENDABLE_LOTS = spendable_lots_of(bindparam("account_id"))
-SPENDABLE_LOTS_SALE_FIRST = (
-    spendable_lots_of(bindparam("account_id")).order_by(None)
-    .order_by(case((lot_table.c.sale_id == bindparam("sale_id"), 0), else_=1), *OLDEST_FIRST))
-TAKE_FROM_LOT = (update(lot_table).where(lot_table.c.id == bindparam("lot"))
-                 .values(remaining=lot_table.c.remaining - bindparam("taken")))
-INSERT_DRAWS = insert(LotDraw.__table__)
 EARNING_KINDS = ("earn", "bonus")
 
 
@@ -200,7 +184,7 @@ def settle_sale(ctx: EntryContext, account_id: int, before: Balance, *, redeem: 
     if rows:
         batch.defer(batch.Step(INSERT_ENTRY, rows))
     if redeem:
-        _defer_draws(redeem_id, _plan_draws(account_id, lots, redeem, prefer_sale_id=None))
+        _defer_draws(redeem_id, plan_draws(account_id, lots, redeem, prefer_sale_id=None))
     if earn:
         into_lots = pending or _lots_share(after.available - earned_now, after.available)
         batch.defer(batch.Step(INSERT_LOT, {
@@ -317,49 +301,13 @@ def _draw_lots(account_id: int, entry: LedgerEntry | int, points: int,
     if points <= 0:
         return
     entry_id = entry if isinstance(entry, int) else entry.id
-    lots = spendable_lots(account_id, prefer_sale_id)
-    for statement in _draw_steps(entry_id, _plan_draws(account_id, lots, points, prefer_sale_id)):
+    first = spendable_lots(account_id, prefer_sale_id)
+    for statement in draw_steps(entry_id, plan_draws(account_id, first, points, prefer_sale_id)):
         db.session.execute(statement.statement, statement.params)
 
 
-def spendable_lots(account_id: int, prefer_sale_id: int | None = None,
-                   skip: Sequence[int] = ()) -> list[tuple[int, int]]:
-    """Up to LOTS_PER_READ (id, remaining) of released lots, in the order spends take them."""
-    query = SPENDABLE_LOTS if prefer_sale_id is None else SPENDABLE_LOTS_SALE_FIRST
-    if skip:
-        query = query.where(lot_table.c.id.notin_(skip))
-    return [(lot_id, remaining) for lot_id, remaining in db.session.execute(
-        query, {"account_id": account_id, "sale_id": prefer_sale_id})]
-
-
-def _plan_draws(account_id: int, lots: Sequence[tuple[int, int]], points: int,
-                prefer_sale_id: int | None) -> list[tuple[int, int]]:
-    """(lot id, points taken) from `lots` in their order, reading more lots if they fall short."""
-    need, taken_from, batch_of_lots = points, [], list(lots)
-    while need:
-        if not batch_of_lots:
-            raise AssertionError(f"account {account_id}: lots short by {need} points")
-        for lot_id, remaining in batch_of_lots:
-            taken = min(need, remaining)
-            taken_from.append((lot_id, taken))
-            need -= taken
-            if need == 0:
-                break
-        if need:
-            batch_of_lots = spendable_lots(account_id, prefer_sale_id,
-                                           skip=[lot_id for lot_id, _ in taken_from])
-    return taken_from
-
-
-def _draw_steps(entry_id: int, taken_from: Sequence[tuple[int, int]]) -> list[batch.Step]:
-    return [batch.Step(TAKE_FROM_LOT, [{"lot": lot_id, "taken": taken}
-                                       for lot_id, taken in taken_from]),
-            batch.Step(INSERT_DRAWS, [{"entry_id": entry_id, "lot_id": lot_id, "points": taken,
-                                       "restored": 0} for lot_id, taken in taken_from])]
-
-
 def _defer_draws(entry_id: int, taken_from: Sequence[tuple[int, int]]) -> None:
-    for step in _draw_steps(entry_id, taken_from):
+    for step in draw_steps(entry_id, taken_from):
         batch.defer(step)
 
 
@@ -420,22 +368,6 @@ def expire_lots(ctx: EntryContext, account_id: int) -> int:
         total += points
     db.session.flush()
     return total
-
-
-def accounts_with_expiring_lots(program_id: int, now: dt.datetime) -> Sequence[int]:
-    return db.session.scalars(
-        select(PointLot.account_id).where(PointLot.program_id == program_id,
-                                          PointLot.released.is_(True),
-                                          PointLot.remaining > 0, PointLot.expires_at <= now)
-        .distinct()).all()
-
-
-def accounts_with_pending_due(program_id: int, now: dt.datetime) -> Sequence[int]:
-    return db.session.scalars(
-        select(PointLot.account_id).where(PointLot.program_id == program_id,
-                                          PointLot.released.is_(False),
-                                          PointLot.available_at <= now)
-        .distinct()).all()
 
 
 def adjust(ctx: EntryContext, account_id: int, points: int, *,

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, case, exists, func, literal, literal_column, select
 
-from pos_loyalty import ledger
+from pos_loyalty import lots
 from pos_loyalty.batch import Step, run_together
 from pos_loyalty.db import db
 from pos_loyalty.models import Account, Card, DailyIssuance, Hold, LedgerEntry, PointLot, Sale
@@ -41,7 +41,7 @@ def read_locked(params: dict[str, Any], spends_lots: bool) -> tuple[Any,
     if not spends_lots:
         return row, []
     if not row.lots_current:
-        return row, ledger.spendable_lots(row.account_id)
+        return row, lots.spendable_lots(row.account_id)
     ranked = sorted(outcomes[1].rows, key=lambda lot: lot[2])
     return row, [(lot_id, remaining) for lot_id, remaining, _ in ranked]
 
@@ -137,5 +137,5 @@ _card_account = (select(Card.account_id).where(Card.program_id == bindparam("pro
 # unordered. A customer gathers a lot per purchase, but a sale rarely draws on more than the
 # oldest one or two; the ledger reads on when these fall short.
 LOTS_FIRST_READ = 4
-LOTS_OF_CARD = ledger.spendable_lots_of(_card_account, LOTS_FIRST_READ).add_columns(
-    func.row_number().over(order_by=ledger.OLDEST_FIRST))
+LOTS_OF_CARD = lots.spendable_lots_of(_card_account, LOTS_FIRST_READ).add_columns(
+    func.row_number().over(order_by=lots.OLDEST_FIRST))

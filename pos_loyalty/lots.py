@@ -1,0 +1,93 @@
+"""Point lots as spends see them: which lots a spend draws from, and in what order.
+
+Spends take released lots oldest expiry first (lots that never expire last; a return's own
+sale first when it gives points back to it). This module reads lots and plans draws; the
+statements it builds are run by `pos_loyalty.ledger`, the only code that changes balances.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, Select, bindparam, case, insert, select, update
+
+from pos_loyalty import batch
+from pos_loyalty.db import db
+from pos_loyalty.models import LotDraw, PointLot
+
+lot_table = PointLot.__table__
+# Lots read at a time when drawing points; a spend rarely needs more than a few.
+LOTS_PER_READ = 32
+OLDEST_FIRST = (lot_table.c.expires_at.is_(None), lot_table.c.expires_at, lot_table.c.id)
+
+
+def spendable_lots_of(account_id: ColumnElement[int], limit: int = LOTS_PER_READ) -> Select:
+    """Released lots with points left, in the order spends take them (at most `limit`)."""
+    return (select(lot_table.c.id, lot_table.c.remaining)
+            .where(lot_table.c.account_id == account_id, lot_table.c.released.is_(True),
+                   lot_table.c.remaining > 0)
+            .order_by(*OLDEST_FIRST).limit(limit))
+
+
+SPENDABLE_LOTS = spendable_lots_of(bindparam("account_id"))
+SPENDABLE_LOTS_SALE_FIRST = (
+    spendable_lots_of(bindparam("account_id")).order_by(None)
+    .order_by(case((lot_table.c.sale_id == bindparam("sale_id"), 0), else_=1), *OLDEST_FIRST))
+TAKE_FROM_LOT = (update(lot_table).where(lot_table.c.id == bindparam("lot"))
+                 .values(remaining=lot_table.c.remaining - bindparam("taken")))
+INSERT_DRAWS = insert(LotDraw.__table__)
+
+
+def spendable_lots(account_id: int, prefer_sale_id: int | None = None,
+                   skip: Sequence[int] = ()) -> list[tuple[int, int]]:
+    """Up to LOTS_PER_READ (id, remaining) of released lots, in the order spends take them."""
+    query = SPENDABLE_LOTS if prefer_sale_id is None else SPENDABLE_LOTS_SALE_FIRST
+    if skip:
+        query = query.where(lot_table.c.id.notin_(skip))
+    return [(lot_id, remaining) for lot_id, remaining in db.session.execute(
+        query, {"account_id": account_id, "sale_id": prefer_sale_id})]
+
+
+def plan_draws(account_id: int, lots: Sequence[tuple[int, int]], points: int,
+               prefer_sale_id: int | None) -> list[tuple[int, int]]:
+    """(lot id, points taken) from `lots` in their order, reading more lots if they fall short."""
+    need, taken_from, batch_of_lots = points, [], list(lots)
+    while need:
+        if not batch_of_lots:
+            raise AssertionError(f"account {account_id}: lots short by {need} points")
+        for lot_id, remaining in batch_of_lots:
+            taken = min(need, remaining)
+            taken_from.append((lot_id, taken))
+            need -= taken
+            if need == 0:
+                break
+        if need:
+            batch_of_lots = spendable_lots(account_id, prefer_sale_id,
+                                           skip=[lot_id for lot_id, _ in taken_from])
+    return taken_from
+
+
+def draw_steps(entry_id: int, taken_from: Sequence[tuple[int, int]]) -> list[batch.Step]:
+    """Take the planned points from their lots and record each draw against the entry."""
+    return [batch.Step(TAKE_FROM_LOT, [{"lot": lot_id, "taken": taken}
+                                       for lot_id, taken in taken_from]),
+            batch.Step(INSERT_DRAWS, [{"entry_id": entry_id, "lot_id": lot_id, "points": taken,
+                                       "restored": 0} for lot_id, taken in taken_from])]
+
+
+def accounts_with_expiring_lots(program_id: int, now: dt.datetime) -> Sequence[int]:
+    """Accounts holding released points whose lot has expired by `now`."""
+    return db.session.scalars(
+        select(PointLot.account_id).where(PointLot.program_id == program_id,
+                                          PointLot.released.is_(True),
+                                          PointLot.remaining > 0, PointLot.expires_at <= now)
+        .distinct()).all()
+
+
+def accounts_with_pending_due(program_id: int, now: dt.datetime) -> Sequence[int]:
+    """Accounts holding pending lots whose return window is over by `now`."""
+    return db.session.scalars(
+        select(PointLot.account_id).where(PointLot.program_id == program_id,
+                                          PointLot.released.is_(False),
+                                          PointLot.available_at <= now)
+        .distinct()).all()
