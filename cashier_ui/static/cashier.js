@@ -4,19 +4,20 @@
   "use strict";
 
   // The card field keeps focus so a scan (digits + Enter) always lands in it.
+  // Only when nothing else has focus: on a slow page the cashier may already be typing in the
+  // phone field when this script runs, and taking focus would send the keys to the card field.
   var keep = document.querySelector("[data-keep-focus]");
   if (keep) {
-    var refocus = function () {
-      setTimeout(function () {
-        var active = document.activeElement;
-        if (!active || active === document.body || active === document.documentElement) {
-          keep.focus();
-        }
-      }, 0);
+    var focusIfIdle = function () {
+      var active = document.activeElement;
+      if (!active || active === document.body || active === document.documentElement) {
+        keep.focus();
+      }
     };
+    var refocus = function () { setTimeout(focusIfIdle, 0); };
     document.addEventListener("focusout", refocus);
     document.addEventListener("click", refocus);
-    keep.focus();
+    focusIfIdle();
   }
 
   // On-screen PIN keypad: writes into the PIN field last focused (or the one it names).

@@ -71,6 +71,27 @@ def test_phone_and_pin_with_a_wrong_pin_then_the_right_one(page: Page, shop):
     expect(page.get_by_role("heading", name="Hugo")).to_be_visible()
 
 
+def test_a_late_script_leaves_the_focus_where_the_cashier_is_typing(page: Page, shop):
+    """On a slow till the page shows before its script runs: a cashier already typing the
+    phone number keeps the focus (the card field takes it only when nothing has it)."""
+    log_in(page, "cashier")
+    held = []
+    page.route("**/cashier.js", lambda route: held.append(route))   # and no HTTP cache
+    page.goto("/cashier/", wait_until="commit")
+    phone = page.get_by_label("Phone number")
+    phone.fill(shop.phones["Hugo"])
+    expect(phone).to_be_focused()
+    page.wait_for_function("() => true")   # lets the held request reach the handler
+    assert len(held) == 1
+    held[0].continue_()
+    page.wait_for_load_state()
+    expect(phone).to_be_focused()
+    expect(phone).to_have_value(shop.phones["Hugo"])
+    page.get_by_label("PIN", exact=True).fill(shop.pins["Hugo"])
+    page.get_by_role("button", name="Identify").click()
+    expect(page.get_by_role("heading", name="Hugo")).to_be_visible()
+
+
 def test_five_wrong_pins_lock_the_account(page: Page, shop):
     log_in(page, "cashier")
     for attempt in range(5):
