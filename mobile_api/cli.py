@@ -114,9 +114,7 @@ def program_moment(program: Program, text: str, field: str) -> dt.datetime:
                                f"like 2026-12-24T18:00, not {text!r}.", field=field) from None
     if field == "ends" and len(text.strip()) == len("2026-12-24"):
         moment += dt.timedelta(days=1)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(program.timezone))
-    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return program_service.local_to_utc(program, moment)
 
 
 def _local(moment: dt.datetime, zone: ZoneInfo) -> str:

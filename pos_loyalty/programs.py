@@ -39,8 +39,14 @@ def local_day(program: Program, now: dt.datetime) -> dt.date:
 
 
 def local_day_start_utc(program: Program, day: dt.date) -> dt.datetime:
-    start = dt.datetime.combine(day, dt.time(0), tzinfo=ZoneInfo(program.timezone))
-    return start.astimezone(dt.UTC).replace(tzinfo=None)
+    return local_to_utc(program, dt.datetime.combine(day, dt.time(0)))
+
+
+def local_to_utc(program: Program, moment: dt.datetime) -> dt.datetime:
+    """Naive UTC of `moment`, read in the program's time zone when it names none."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(program.timezone))
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def default_program() -> Program:
