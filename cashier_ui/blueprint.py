@@ -17,14 +17,14 @@ from flask import (
     Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, session,
     url_for,
 )
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from cashier_ui.i18n import gettext as _
 from cashier_ui.i18n import template_helpers
 from cashier_ui.messages import error_sentence, unexpected_sentence
 from pos_loyalty.db import db
-from pos_loyalty.errors import DuplicateReceipt, LoyaltyError
+from pos_loyalty.errors import LoyaltyError
 from pos_loyalty.models import Program, Staff, Store, Terminal
 
 bp = Blueprint("cashier", __name__, url_prefix="/cashier", template_folder="templates",
@@ -157,9 +157,6 @@ def http_error(error: HTTPException) -> Any:
 def unexpected_error(error: Exception) -> tuple[str, int]:
     """A bug or an outage: log it, roll back, and say so in a sentence, never a trace."""
     db.session.rollback()
-    if isinstance(error, IntegrityError) and any(
-            name in str(error.orig) for name in ("receipt_number", "uq_sale_terminal_id")):
-        return loyalty_error(DuplicateReceipt())
     current_app.logger.exception("cashier UI: unhandled error")
     down = isinstance(error, (OperationalError, InterfaceError))
     return error_page(unexpected_sentence(down), 503 if down else 500)

@@ -16,7 +16,7 @@ from pos_loyalty.errors import ValidationFailed
 from pos_loyalty.models import Account, OneTimeCode, Program
 from pos_loyalty.notify.texts import render, sms_config
 
-from mobile_api.errors import CodeExpired, InvalidCode, TooManyAttempts, TooManyCodes
+from pos_loyalty.errors import CodeExpired, InvalidCode, TooManyAttempts, TooManyCodes
 
 CODE_DIGITS = 6
 # An urgent kind in [sms] urgent_kinds: sent at once, even in quiet hours.

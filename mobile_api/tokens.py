@@ -30,7 +30,7 @@ from pos_loyalty.db import db
 from pos_loyalty.models import Account, MobileSession, Program, RefreshToken
 from pos_loyalty.security import hash_api_key
 
-from mobile_api.errors import InvalidToken, TokenReused
+from pos_loyalty.errors import InvalidToken, TokenReused
 
 REFRESH_TOKEN_PREFIX = "rt_"
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "pid", "sid"]

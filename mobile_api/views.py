@@ -20,7 +20,7 @@ from pos_loyalty.security import app_hasher, app_lockout_policy
 
 from mobile_api import brand, customers, enrolment, tokens
 from mobile_api.app_keys import program_for_app_key
-from mobile_api.errors import InvalidAppKey, InvalidToken
+from pos_loyalty.errors import InvalidAppKey, InvalidToken
 from mobile_api.limits import auth_limit, code_limit, limiter
 from mobile_api.openapi import mobile_document
 

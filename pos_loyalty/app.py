@@ -7,14 +7,13 @@ from typing import Any
 
 from flask import Flask, jsonify, request
 from flask_migrate import Migrate
-from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from pos_loyalty import batch
 from pos_loyalty.config import PROJECT_ROOT, load_settings
 from pos_loyalty.db import db, engine_options, init_engine_events
-from pos_loyalty.errors import DuplicateReceipt, LoyaltyError
+from pos_loyalty.errors import LoyaltyError
 from pos_loyalty.security import make_hasher
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -77,20 +76,6 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(LoyaltyError)
     def loyalty_error(error: LoyaltyError) -> Any:
         return jsonify(error.to_json()), error.status
-
-    @app.errorhandler(IntegrityError)
-    def integrity_error(error: IntegrityError) -> Any:
-        """A unique constraint lost a race that a pre-check could not see."""
-        db.session.rollback()
-        text = str(error.orig)
-        if "receipt_number" in text or "uq_sale_terminal_id" in text:
-            conflict: LoyaltyError = DuplicateReceipt()
-        else:
-            conflict = LoyaltyError("This conflicts with a change made at the same moment; retry.")
-            conflict.code, conflict.status = "conflict", 409
-        if not wants_json():
-            return conflict.message, conflict.status
-        return loyalty_error(conflict)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:

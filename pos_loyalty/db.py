@@ -14,10 +14,10 @@ from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase
 
-from pos_loyalty.errors import ConcurrentChange
+from pos_loyalty.errors import ConcurrentChange, DuplicateReceipt, LoyaltyError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -94,17 +94,38 @@ def is_retryable(error: DBAPIError) -> bool:
     return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
+# Unique constraints a concurrent request can break after every pre-check passed, and the
+# domain error each means: PostgreSQL names the constraint, SQLite its columns.
+UNIQUE_CONFLICTS: list[tuple[tuple[str, ...], type[LoyaltyError]]] = [
+    (("uq_sale_terminal_id_receipt_number_kind", "sale.terminal_id, sale.receipt_number"),
+     DuplicateReceipt),
+]
+
+
+def conflict_error(error: IntegrityError) -> LoyaltyError:
+    """The domain error for a unique constraint lost to a concurrent request."""
+    text = str(error.orig)
+    for names, domain_error in UNIQUE_CONFLICTS:
+        if any(name in text for name in names):
+            return domain_error()
+    return ConcurrentChange()
+
+
 def run_in_transaction(work: Callable[[], T], retries: int = 5) -> T:
     """Run `work` and commit; roll back on any error.
 
     Retried: serialization failures, deadlocks, a pooled connection found dead, TryAgain (which,
-    once the retries are spent, becomes a 409 ConcurrentChange the caller may retry).
+    once the retries are spent, becomes a 409 ConcurrentChange the caller may retry). A unique
+    constraint broken by a concurrent request becomes its domain error (`conflict_error`).
     """
     for attempt in range(retries + 1):
         try:
             result = work()
             db.session.commit()
             return result
+        except IntegrityError as error:
+            db.session.rollback()
+            raise conflict_error(error) from error
         except DBAPIError as error:
             db.session.rollback()
             if attempt < retries and (is_retryable(error) or error.connection_invalidated):

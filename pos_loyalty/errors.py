@@ -1,4 +1,7 @@
-"""Domain errors. Each carries the stable API `code` and HTTP status the faces answer with."""
+"""Every error a caller may see, as named classes: each has its API `code`, HTTP status and
+default message. The faces map them once (the app's handler for JSON, `cashier_ui.messages`
+for the till's sentences), and the OpenAPI documents list their codes from here.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -22,56 +25,225 @@ class LoyaltyError(Exception):
         return {"error": body}
 
 
-def define_error(name: str, code: str, status: int, message: str) -> type[LoyaltyError]:
-    """A LoyaltyError subclass with its API code, HTTP status and default message."""
-    return type(name, (LoyaltyError,), {"code": code, "status": status, "message": message,
-                                        "__doc__": message})
+def all_errors() -> list[type[LoyaltyError]]:
+    """Every concrete error class, for documents and tests that list the codes."""
+    found, todo = [], list(LoyaltyError.__subclasses__())
+    while todo:
+        cls = todo.pop(0)
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
 
 
-ValidationFailed = define_error("ValidationFailed", "validation_error", 422,
-                          "A field of the request is missing or invalid.")
-MalformedRequest = define_error("MalformedRequest", "malformed_request", 400,
-                          "The request body must be a JSON object.")
-UnsupportedMediaType = define_error("UnsupportedMediaType", "unsupported_media_type", 415,
-                              "Send the request body as application/json.")
-Unauthorized = define_error("Unauthorized", "unauthorized", 401,
-                      "A valid terminal key is required (Authorization: Bearer <key>).")
-Forbidden = define_error("Forbidden", "forbidden", 403, "You may not do this.")
-NotFound = define_error("NotFound", "not_found", 404, "Nothing here.")
-InvalidCardNumber = define_error("InvalidCardNumber", "invalid_card_number", 422,
-                           "This card number is not valid (format or check digit).")
-CardNotFound = define_error("CardNotFound", "card_not_found", 404, "No card has this number.")
-CardBlocked = define_error("CardBlocked", "card_blocked", 403,
-                     "This card is blocked, lost or replaced.")
-CardNotLinked = define_error("CardNotLinked", "card_not_linked", 409,
-                       "This card is not linked to a customer yet.")
-CardAlreadyLinked = define_error("CardAlreadyLinked", "card_already_linked", 409,
-                           "This card already belongs to a customer.")
-AccountNotFound = define_error("AccountNotFound", "account_not_found", 404,
-                         "No customer has this phone number.")
-AccountBlocked = define_error("AccountBlocked", "account_blocked", 403,
-                        "This account is blocked: its points cannot be used.")
-PhoneTaken = define_error("PhoneTaken", "phone_taken", 409,
-                    "A customer with this phone number already exists.")
-InvalidPin = define_error("InvalidPin", "invalid_pin", 401, "Wrong PIN.")
-Locked = define_error("Locked", "locked", 423,
-                "Too many wrong PINs: the account is locked for a while.")
-InsufficientPoints = define_error("InsufficientPoints", "insufficient_points", 422,
-                            "The account does not have that many points available.")
-RedeemLimitExceeded = define_error("RedeemLimitExceeded", "redeem_limit_exceeded", 422,
-                             "More points than this bill allows.")
-DuplicateReceipt = define_error("DuplicateReceipt", "duplicate_receipt", 409,
-                          "This receipt number was already used on this terminal.")
-ConcurrentChange = define_error("ConcurrentChange", "conflict", 409,
-                                "This conflicts with changes made at the same moment; retry.")
-IdempotencyConflict = define_error("IdempotencyConflict", "idempotency_conflict", 409,
-                             "This Idempotency-Key was used with a different request.")
-IdempotencyKeyMissing = define_error("IdempotencyKeyMissing", "idempotency_key_required", 400,
-                               "Send an Idempotency-Key header with every write.")
-SaleNotFound = define_error("SaleNotFound", "sale_not_found", 404, "No such sale for this terminal.")
-SaleVoided = define_error("SaleVoided", "sale_voided", 409, "This sale was voided.")
-ReturnExceedsSale = define_error("ReturnExceedsSale", "return_exceeds_sale", 422,
-                           "This return is more than what is left of the sale.")
-HoldNotFound = define_error("HoldNotFound", "hold_not_found", 404, "No such hold for this terminal.")
-HoldClosed = define_error("HoldClosed", "hold_closed", 409,
-                    "This hold was already captured, voided or has expired.")
+# --- the request itself -----------------------------------------------------------------
+
+class ValidationFailed(LoyaltyError):
+    code = "validation_error"
+    status = 422
+    message = "A field of the request is missing or invalid."
+
+
+class MalformedRequest(LoyaltyError):
+    code = "malformed_request"
+    status = 400
+    message = "The request body must be a JSON object."
+
+
+class UnsupportedMediaType(LoyaltyError):
+    code = "unsupported_media_type"
+    status = 415
+    message = "Send the request body as application/json."
+
+
+class Unauthorized(LoyaltyError):
+    code = "unauthorized"
+    status = 401
+    message = "A valid terminal key is required (Authorization: Bearer <key>)."
+
+
+class Forbidden(LoyaltyError):
+    code = "forbidden"
+    status = 403
+    message = "You may not do this."
+
+
+class NotFound(LoyaltyError):
+    code = "not_found"
+    status = 404
+    message = "Nothing here."
+
+
+# --- cards and accounts -----------------------------------------------------------------
+
+class InvalidCardNumber(LoyaltyError):
+    code = "invalid_card_number"
+    status = 422
+    message = "This card number is not valid (format or check digit)."
+
+
+class CardNotFound(LoyaltyError):
+    code = "card_not_found"
+    status = 404
+    message = "No card has this number."
+
+
+class CardBlocked(LoyaltyError):
+    code = "card_blocked"
+    status = 403
+    message = "This card is blocked, lost or replaced."
+
+
+class CardNotLinked(LoyaltyError):
+    code = "card_not_linked"
+    status = 409
+    message = "This card is not linked to a customer yet."
+
+
+class CardAlreadyLinked(LoyaltyError):
+    code = "card_already_linked"
+    status = 409
+    message = "This card already belongs to a customer."
+
+
+class AccountNotFound(LoyaltyError):
+    code = "account_not_found"
+    status = 404
+    message = "No customer has this phone number."
+
+
+class AccountBlocked(LoyaltyError):
+    code = "account_blocked"
+    status = 403
+    message = "This account is blocked: its points cannot be used."
+
+
+class PhoneTaken(LoyaltyError):
+    code = "phone_taken"
+    status = 409
+    message = "A customer with this phone number already exists."
+
+
+class InvalidPin(LoyaltyError):
+    code = "invalid_pin"
+    status = 401
+    message = "Wrong PIN."
+
+
+class Locked(LoyaltyError):
+    code = "locked"
+    status = 423
+    message = "Too many wrong PINs: the account is locked for a while."
+
+
+# --- points, sales, holds ---------------------------------------------------------------
+
+class InsufficientPoints(LoyaltyError):
+    code = "insufficient_points"
+    status = 422
+    message = "The account does not have that many points available."
+
+
+class RedeemLimitExceeded(LoyaltyError):
+    code = "redeem_limit_exceeded"
+    status = 422
+    message = "More points than this bill allows."
+
+
+class DuplicateReceipt(LoyaltyError):
+    code = "duplicate_receipt"
+    status = 409
+    message = "This receipt number was already used on this terminal."
+
+
+class ConcurrentChange(LoyaltyError):
+    code = "conflict"
+    status = 409
+    message = "This conflicts with changes made at the same moment; retry."
+
+
+# --- idempotent writes ------------------------------------------------------------------
+
+class IdempotencyConflict(LoyaltyError):
+    code = "idempotency_conflict"
+    status = 409
+    message = "This Idempotency-Key was used with a different request."
+
+
+class IdempotencyKeyMissing(LoyaltyError):
+    code = "idempotency_key_required"
+    status = 400
+    message = "Send an Idempotency-Key header with every write."
+
+
+class SaleNotFound(LoyaltyError):
+    code = "sale_not_found"
+    status = 404
+    message = "No such sale for this terminal."
+
+
+class SaleVoided(LoyaltyError):
+    code = "sale_voided"
+    status = 409
+    message = "This sale was voided."
+
+
+class ReturnExceedsSale(LoyaltyError):
+    code = "return_exceeds_sale"
+    status = 422
+    message = "This return is more than what is left of the sale."
+
+
+class HoldNotFound(LoyaltyError):
+    code = "hold_not_found"
+    status = 404
+    message = "No such hold for this terminal."
+
+
+class HoldClosed(LoyaltyError):
+    code = "hold_closed"
+    status = 409
+    message = "This hold was already captured, voided or has expired."
+
+
+# --- the mobile app: keys, tokens, one-time codes ---------------------------------------
+
+class InvalidAppKey(LoyaltyError):
+    code = "invalid_app_key"
+    status = 401
+    message = "A valid app key is required (X-App-Key header)."
+
+
+class InvalidToken(LoyaltyError):
+    code = "invalid_token"
+    status = 401
+    message = "Log in again: the token is missing, expired or revoked."
+
+
+class TokenReused(LoyaltyError):
+    code = "token_reused"
+    status = 401
+    message = "This refresh token was already used; the session is closed. Log in again."
+
+
+class InvalidCode(LoyaltyError):
+    code = "invalid_code"
+    status = 401
+    message = "Wrong code."
+
+
+class CodeExpired(LoyaltyError):
+    code = "code_expired"
+    status = 400
+    message = "No valid code for this phone number: ask for a new one."
+
+
+class TooManyAttempts(LoyaltyError):
+    code = "too_many_attempts"
+    status = 429
+    message = "Too many wrong codes: ask for a new one."
+
+
+class TooManyCodes(LoyaltyError):
+    code = "too_many_codes"
+    status = 429
+    message = "Too many codes were sent to this phone number; try again later."
