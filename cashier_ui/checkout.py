@@ -12,14 +12,12 @@ from cashier_ui.blueprint import actor, bp
 from cashier_ui.i18n import gettext as _
 from cashier_ui.i18n import amount_field, money, points
 from cashier_ui.messages import FormError, error_sentence
-from pos_loyalty import accounts, holds, reports, sales
+from pos_loyalty import reports, sales
 from pos_loyalty.clock import now
-from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.errors import LoyaltyError
-from pos_loyalty.idempotency import request_fingerprint, run_once
 from pos_loyalty.programs import local_day, rules_for
 from pos_loyalty.rules import BasketLine, Quote
-from pos_loyalty.security import app_hasher, app_lockout_policy
+from pos_loyalty.usecases import checkout, customers
 
 
 def customer_view() -> dict[str, Any] | None:
@@ -28,13 +26,8 @@ def customer_view() -> dict[str, Any] | None:
     if not number:
         return None
 
-    def read() -> dict[str, Any]:
-        card = accounts.find_card(g.program, number)
-        if card.account_id is not None:
-            holds.release_expired_holds(g.program, card.account_id, now())
-        return accounts.card_view(g.program, card)
     try:
-        view = run_in_transaction(read)
+        view = customers.look_up_card(g.program, number, now())
     except LoyaltyError as error:
         session.pop("card", None)
         flash(error_sentence(error), "error")
@@ -88,8 +81,7 @@ def index() -> Any:
 def identify_card() -> Any:
     number = request.form.get("card_number", "")
     try:
-        view = run_in_transaction(lambda: accounts.card_view(
-            g.program, accounts.find_card(g.program, number)))
+        view = customers.look_up_card(g.program, number, now())
     except LoyaltyError as error:
         return render_template("cashier/identify.html", error=error_sentence(error),
                                card_number=number), error.status
@@ -105,12 +97,8 @@ def identify_card() -> Any:
 def identify_phone() -> Any:
     phone = request.form.get("phone", "")
     try:
-        check = run_in_transaction(lambda: accounts.check_pin(
-            g.program, phone, request.form.get("pin", ""), now(), app_lockout_policy(),
-            app_hasher()))
-        if check.error is not None:
-            raise check.error
-        number = run_in_transaction(lambda: accounts.primary_card(check.account.id).number)
+        number = customers.identify_by_phone(g.program, phone, request.form.get("pin", ""),
+                                             now())["card_number"]
     except LoyaltyError as error:
         return render_template("cashier/identify.html", error=error_sentence(error),
                                phone=phone, show_phone=True), error.status
@@ -136,8 +124,7 @@ def quote_basket() -> Any:
         return redirect(url_for("cashier.index"))
     try:
         lines = forms.parse_basket(request.form, g.program.currency)
-        quote = run_in_transaction(lambda: sales.quote_for_card(
-            g.program, session["card"], lines))
+        quote = checkout.quote(g.program, session["card"], lines, now())
     except LoyaltyError as error:
         return render_checkout(customer, error=error_sentence(error), status=error.status)
     confirm = {"key": str(uuid.uuid4()), "receipt_number": new_receipt_number()}
@@ -151,8 +138,7 @@ def quote_json() -> Any:
         lines = forms.basket_from_json(request.form.get("basket"))
         redeem = forms.parse_whole(request.form.get("redeem_points"), _("Points to use"),
                                    default=0)
-        quote = run_in_transaction(lambda: sales.quote_for_card(
-            g.program, session.get("card"), lines, redeem))
+        quote = checkout.quote(g.program, session.get("card"), lines, now(), redeem)
     except LoyaltyError as error:
         return jsonify({"error": error_sentence(error)}), error.status
     currency = g.program.currency
@@ -173,27 +159,14 @@ def confirm_sale() -> Any:
         redeem = forms.parse_whole(request.form.get("redeem_points"), _("Points to use"),
                                    default=0)
         receipt = forms.parse_text(request.form.get("receipt_number"), _("Receipt number"))
-        reply = _record_once(lines, redeem, receipt)
+        sale_request = sales.SaleRequest(card_number=session["card"], receipt_number=receipt,
+                                         lines=lines, redeem_points=redeem, staff_id=g.staff.id)
+        reply = checkout.sell(g.program, g.terminal, sale_request, now(),
+                              request.form.get("idempotency_key"))
     except LoyaltyError as error:
         return _checkout_after_error(customer, lines, error)
     session.pop("card", None)
     return redirect(url_for("cashier.receipt", sale_id=reply["sale_id"]))
-
-
-def _record_once(lines: list[BasketLine], redeem: int, receipt: str) -> dict[str, Any]:
-    """One sale per Idempotency-Key: a double click replays the first answer."""
-    card = session["card"]
-    sale_request = sales.SaleRequest(card_number=card, receipt_number=receipt, lines=lines,
-                                     redeem_points=redeem, staff_id=g.staff.id)
-    fingerprint = request_fingerprint("POST", "/cashier/sales", {
-        "card": card, "receipt": receipt, "basket": forms.basket_to_json(lines),
-        "redeem": redeem})
-    key = request.form.get("idempotency_key")
-    _status, reply = run_in_transaction(lambda: run_once(
-        f"ui-terminal:{g.terminal.id}", key, fingerprint,
-        lambda: (201, sales.record_sale(g.program, g.terminal, sale_request, now())),
-        claim_with_first_read=True))
-    return reply
 
 
 def _checkout_after_error(customer: dict[str, Any], lines: list[BasketLine],
@@ -202,8 +175,7 @@ def _checkout_after_error(customer: dict[str, Any], lines: list[BasketLine],
     quote = None
     if lines:
         try:
-            quote = run_in_transaction(lambda: sales.quote_for_card(
-                g.program, session["card"], lines))
+            quote = checkout.quote(g.program, session["card"], lines, now())
         except LoyaltyError:
             quote = None
     confirm = {"key": request.form.get("idempotency_key") or str(uuid.uuid4()),
@@ -230,14 +202,12 @@ def enrol() -> Any:
         pin = request.form.get("pin", "")
         if pin != request.form.get("pin_confirm", ""):
             raise FormError(_("The two PINs are not the same: type the PIN again."))
-        card = run_in_transaction(lambda: accounts.create_customer(
-            g.program, request.form.get("phone", ""), pin, now(), app_hasher(),
-            first_name=forms.parse_text(request.form.get("first_name"), _("First name"),
-                                        required=False, max_length=100),
-            card_number=card_number or None, actor=actor()))
-        number = card.number
+        first_name = forms.parse_text(request.form.get("first_name"), _("First name"),
+                                      required=False, max_length=100)
+        number = customers.enrol(g.program, request.form.get("phone", ""), pin, now(),
+                                 first_name=first_name, card_number=card_number or None,
+                                 actor=actor())["card_number"]
     except LoyaltyError as error:
-        db.session.rollback()
         return render_template("cashier/enrol.html", error=error_sentence(error),
                                card_number=request.form.get("card_number", ""),
                                phone=request.form.get("phone", ""),

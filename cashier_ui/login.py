@@ -11,11 +11,9 @@ from cashier_ui.blueprint import bp, end_session
 from cashier_ui.i18n import LANGUAGES
 from cashier_ui.i18n import gettext as _
 from cashier_ui.messages import error_sentence
-from pos_loyalty import programs, staff_auth
 from pos_loyalty.clock import now
-from pos_loyalty.db import run_in_transaction
 from pos_loyalty.errors import LoyaltyError
-from pos_loyalty.security import app_hasher, app_lockout_policy
+from pos_loyalty.usecases import staff
 
 
 @bp.get("/login")
@@ -26,7 +24,7 @@ def login() -> Any:
 
 
 def _login_page(error: str = "", status: int = 200, username: str = "") -> tuple[str, int]:
-    stores = run_in_transaction(lambda: staff_auth.stores_of(programs.default_program()))
+    stores = staff.stores()
     return render_template("cashier/login.html", error=error, username=username,
                            stores=stores if len(stores) > 1 else [],
                            chosen_store=session.get("store_choice")), status
@@ -37,34 +35,17 @@ def login_submit() -> Any:
     username = request.form.get("username", "").strip()
     chosen = request.form.get("store_id", type=int)
     try:
-        staff_id, terminal_id, refused = run_in_transaction(lambda: _open_till(username, chosen))
+        till = staff.open_web_till(username, request.form.get("password", ""), chosen, now())
     except LoyaltyError as error:
-        refused = error
-    if refused is not None:
-        return _login_page(error_sentence(refused), refused.status, username)
-    if terminal_id is None:
+        return _login_page(error_sentence(error), error.status, username)
+    if till.terminal_id is None:
         return _login_page(_("Choose the store of this till."), 422, username)
     end_session()
-    session.update(staff_id=staff_id, terminal_id=terminal_id, seen=int(time.time()),
+    session.update(staff_id=till.staff_id, terminal_id=till.terminal_id, seen=int(time.time()),
                    csrf=secrets.token_urlsafe(32))
     if chosen is not None:
         session["store_choice"] = chosen
     return redirect(url_for("cashier.index"))
-
-
-def _open_till(username: str, chosen_store: int | None
-               ) -> tuple[int | None, int | None, LoyaltyError | None]:
-    """Check the password and find the store's web till; a refusal is returned, not raised,
-    so that the wrong-password counter is committed."""
-    program = programs.default_program()
-    check = staff_auth.authenticate_staff(program, username, request.form.get("password", ""),
-                                          now(), app_lockout_policy(), app_hasher())
-    if check.staff is None:
-        return None, None, check.error
-    store = staff_auth.store_for_login(program, check.staff, chosen_store)
-    if store is None:
-        return check.staff.id, None, None
-    return check.staff.id, staff_auth.web_till(program, store.id).id, None
 
 
 @bp.post("/logout")

@@ -11,10 +11,10 @@ from cashier_ui.blueprint import actor, bp, manager_required
 from cashier_ui.i18n import gettext as _
 from cashier_ui.i18n import points
 from cashier_ui.messages import FormError, error_sentence
-from pos_loyalty import accounts, adjustments, reports, sales
+from pos_loyalty import reports
 from pos_loyalty.clock import now
-from pos_loyalty.db import run_in_transaction
 from pos_loyalty.errors import LoyaltyError
+from pos_loyalty.usecases import checkout, customers
 from pos_loyalty.payloads import MAX_POINTS
 from pos_loyalty.programs import local_day
 
@@ -29,8 +29,7 @@ def _manage_page(error: str = "", status: int = 200) -> tuple[str, int]:
     customer = None
     if session.get("card"):
         try:
-            customer = accounts.card_view(g.program, accounts.find_card(g.program,
-                                                                        session["card"]))
+            customer = customers.look_up_card(g.program, session["card"], now())
         except LoyaltyError:
             customer = None
     today = local_day(g.program, now())
@@ -53,9 +52,8 @@ def adjust() -> Any:
         number = _customer_card()
         change = forms.parse_whole(request.form.get("points"), _("Points"), minimum=-MAX_POINTS)
         reason = forms.parse_text(request.form.get("reason"), _("Reason"), max_length=500)
-        done = run_in_transaction(lambda: adjustments.adjust_points(
-            g.program, number, change, reason, actor(), now(), staff_id=g.staff.id,
-            store_id=g.store.id))
+        done = customers.adjust_points(g.program, number, change, reason, actor(), now(),
+                                       staff_id=g.staff.id, store_id=g.store.id)
     except LoyaltyError as error:
         return _manage_page(error_sentence(error), error.status)
     flash(_("Points adjusted: the balance is now %(balance)s points.",
@@ -67,15 +65,9 @@ def adjust() -> Any:
 @manager_required
 def set_status() -> Any:
     status = request.form.get("status", "")
-
-    def work() -> None:
-        account = accounts.account_of_card(accounts.find_card(g.program, _customer_card()))
-        if account is None:
-            raise FormError(_("Identify the customer first."))
-        accounts.set_account_status(g.program, account, status, actor(),
-                                    request.form.get("reason", "").strip()[:500], now())
     try:
-        run_in_transaction(work)
+        customers.set_account_status(g.program, _customer_card(), status, actor(),
+                                     request.form.get("reason", "").strip()[:500], now())
     except LoyaltyError as error:
         return _manage_page(error_sentence(error), error.status)
     flash(_("The account is blocked: its points cannot be spent.") if status == "blocked"
@@ -86,13 +78,11 @@ def set_status() -> Any:
 @bp.post("/manage/replace")
 @manager_required
 def replace_card() -> Any:
-    def work() -> str:
-        old = accounts.find_card(g.program, _customer_card())
+    try:
         reason = forms.parse_text(request.form.get("reason"), _("Reason"), max_length=500)
         new_number = request.form.get("new_card_number", "").strip() or None
-        return accounts.replace_card(g.program, old, actor(), reason, now(), new_number).number
-    try:
-        number = run_in_transaction(work)
+        number = customers.replace_card(g.program, _customer_card(), actor(), reason, now(),
+                                        new_number)
     except LoyaltyError as error:
         return _manage_page(error_sentence(error), error.status)
     session["card"] = number
@@ -104,13 +94,8 @@ def replace_card() -> Any:
 @bp.post("/sales/<int:sale_id>/void")
 @manager_required
 def void(sale_id: int) -> Any:
-    def work() -> dict[str, Any]:
-        sale = reports.store_sale(g.program, g.store.id, sale_id)
-        if local_day(g.program, sale.created_at) != local_day(g.program, now()):
-            raise FormError(_("Only today's sales can be voided."))
-        return sales.void_sale(g.program, g.terminal, sale_id, now(), staff_id=g.staff.id)
     try:
-        done = run_in_transaction(work)
+        done = checkout.void_sale(g.program, g.terminal, sale_id, now(), staff_id=g.staff.id)
     except LoyaltyError as error:
         return _manage_page(error_sentence(error), error.status)
     flash(_("Sale voided: %(taken)s points taken back, %(given)s points given back.",

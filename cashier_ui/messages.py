@@ -27,6 +27,8 @@ SENTENCES = {
         "This sale was already sent with other values: start it again."),
     "sale_not_found": lazy_gettext("No such receipt in this store."),
     "sale_voided": lazy_gettext("This sale was voided."),
+    "void_window_closed": lazy_gettext(
+        "This sale can no longer be voided: make a return instead."),
     "invalid_login": lazy_gettext("Wrong username or password."),
     "staff_locked": lazy_gettext(
         "Too many wrong passwords: this login is locked for a while. Ask a manager."),

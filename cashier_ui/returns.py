@@ -10,11 +10,10 @@ from cashier_ui import forms
 from cashier_ui.blueprint import bp
 from cashier_ui.i18n import gettext as _
 from cashier_ui.messages import FormError, error_sentence
-from pos_loyalty import accounts, reports, sales
+from pos_loyalty import reports, sales
 from pos_loyalty.clock import now
-from pos_loyalty.db import run_in_transaction
 from pos_loyalty.errors import LoyaltyError
-from pos_loyalty.idempotency import request_fingerprint, run_once
+from pos_loyalty.usecases import checkout, customers
 
 
 @bp.get("/returns")
@@ -28,8 +27,7 @@ def _returns_page(error: str = "", found: list[Any] | None = None, receipt_numbe
     number = session.get("card")
     if number:
         try:
-            card = accounts.find_card(g.program, number)
-            customer = accounts.card_view(g.program, card)["account"]
+            customer = customers.look_up_card(g.program, number, now())["account"]
             if customer is not None:
                 recent = reports.recent_sales(g.program, g.store.id, customer["id"])
         except LoyaltyError:
@@ -93,8 +91,8 @@ def preview_return(sale_id: int) -> Any:
     try:
         reports.store_sale(g.program, g.store.id, sale_id)
         amount, lines = _chosen_return(sale_id)
-        preview = reports.preview_return(g.program, g.terminal, sale_id, now(),
-                                         amount_minor=amount, lines=lines)
+        preview = checkout.preview_return(g.program, g.terminal, sale_id, now(),
+                                          amount_minor=amount, lines=lines)
     except LoyaltyError as error:
         return _return_page(sale_id, error=error_sentence(error), typed=_return_fields(),
                             status=error.status)
@@ -106,13 +104,9 @@ def confirm_return(sale_id: int) -> Any:
     try:
         reports.store_sale(g.program, g.store.id, sale_id)
         amount, lines = _chosen_return(sale_id)
-        fingerprint = request_fingerprint("POST", f"/cashier/sales/{sale_id}/return", {
-            "amount": amount, "lines": [[line.sku, line.quantity] for line in lines or []]})
-        _status, done = run_in_transaction(lambda: run_once(
-            f"ui-terminal:{g.terminal.id}", request.form.get("idempotency_key"), fingerprint,
-            lambda: (201, sales.record_return(g.program, g.terminal, sale_id, now(),
-                                              amount_minor=amount, lines=lines,
-                                              staff_id=g.staff.id))))
+        done = checkout.return_sale(g.program, g.terminal, sale_id, now(),
+                                    request.form.get("idempotency_key"), amount_minor=amount,
+                                    lines=lines, staff_id=g.staff.id)
     except LoyaltyError as error:
         return _return_page(sale_id, error=error_sentence(error), typed=_return_fields(),
                             status=error.status)

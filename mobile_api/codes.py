@@ -16,7 +16,7 @@ from pos_loyalty.errors import ValidationFailed
 from pos_loyalty.models import Account, OneTimeCode, Program
 from pos_loyalty.notify.texts import render, sms_config
 
-from pos_loyalty.errors import CodeExpired, InvalidCode, TooManyAttempts, TooManyCodes
+from pos_loyalty.errors import CodeExpired, InvalidCode, Refusal, TooManyAttempts, TooManyCodes
 
 CODE_DIGITS = 6
 # An urgent kind in [sms] urgent_kinds: sent at once, even in quiet hours.
@@ -59,11 +59,11 @@ def send_code(program: Program, phone: str, purpose: str, now: dt.datetime,
 
 
 def check_code(program: Program, phone: str, purpose: str, code: Any,
-               now: dt.datetime) -> Exception | None:
-    """None when `code` is the phone's current code (it is used up), else the error to raise.
+               now: dt.datetime) -> None:
+    """Use up `code` if it is the phone's current one; otherwise refuse.
 
     The attempt is counted first, with one conditional UPDATE, so parallel guesses cannot go
-    past the limit; the caller commits the count before raising.
+    past the limit; a wrong code is a `Refusal`, so the count is kept.
     """
     if not isinstance(code, str) or len(code) != CODE_DIGITS or not code.isdigit():
         raise ValidationFailed(f"The code is {CODE_DIGITS} digits.", field="code")
@@ -73,7 +73,7 @@ def check_code(program: Program, phone: str, purpose: str, code: Any,
                OneTimeCode.purpose == purpose, OneTimeCode.consumed_at.is_(None))
         .order_by(OneTimeCode.id.desc()).limit(1))
     if current is None or current.expires_at <= now:
-        return CodeExpired()
+        raise CodeExpired()
     max_attempts = int(_settings()["otp_max_attempts"])
     attempts = db.session.execute(
         update(OneTimeCode)
@@ -81,14 +81,15 @@ def check_code(program: Program, phone: str, purpose: str, code: Any,
         .values(attempts=OneTimeCode.attempts + 1)
         .returning(OneTimeCode.attempts)).scalar()
     if attempts is None:
-        return TooManyAttempts()
+        raise TooManyAttempts()
     expected = _code_hash(program.id, phone, purpose, code)
     if not hmac.compare_digest(expected, current.code_hash):
-        return InvalidCode(attempts_left=max_attempts - attempts)
+        raise Refusal(InvalidCode(attempts_left=max_attempts - attempts))
     used = db.session.execute(
         update(OneTimeCode).where(OneTimeCode.id == current.id, OneTimeCode.consumed_at.is_(None))
         .values(consumed_at=now)).rowcount
-    return None if used else CodeExpired()
+    if not used:
+        raise CodeExpired()
 
 
 def forget_phone(program: Program, phone: str) -> None:

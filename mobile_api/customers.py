@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from pos_loyalty import accounts, holds
+from pos_loyalty import accounts, balances, holds
 from pos_loyalty.db import db
 from pos_loyalty.errors import ValidationFailed
 from pos_loyalty.models import (
-    Account, Card, CustomerProfile, LedgerEntry, MobileSession, OutboxMessage, PointLot, Program,
+    Account, Card, CustomerProfile, LedgerEntry, MobileSession, OutboxMessage, Program,
     Store,
 )
 from pos_loyalty.programs import local_day, rules_for
@@ -127,30 +127,17 @@ def _owns(account: Account, card_number: Any, program: Program) -> bool:
         Card.account_id == account.id, Card.status == "active")) is not None
 
 
-def balance(program: Program, account: Account) -> dict[str, Any]:
-    rules = rules_for(program)
+def balance(program: Program, account: Account, now: dt.datetime) -> dict[str, Any]:
+    """The balance as of now, as the till shows it too (`balances`)."""
+    seen = balances.balance_of(account, now)
     return {
-        "available_points": account.available_points,
-        "pending_points": account.pending_points,
-        "value_minor": points_value_minor(account.available_points, rules),
+        "available_points": seen.available,
+        "pending_points": seen.pending,
+        "value_minor": points_value_minor(seen.available, rules_for(program)),
         "currency": program.currency,
         "lifetime_earned": account.lifetime_earned,
-        "next_expiry": _next_expiry(program, account),
+        "next_expiry": balances.next_expiry(program, account, now),
     }
-
-
-def _next_expiry(program: Program, account: Account) -> dict[str, Any] | None:
-    """The first day on which some available points expire, and how many."""
-    lots = db.session.execute(
-        select(PointLot.expires_at, PointLot.remaining)
-        .where(PointLot.account_id == account.id, PointLot.released.is_(True),
-               PointLot.remaining > 0, PointLot.expires_at.is_not(None))
-        .order_by(PointLot.expires_at)).all()
-    if not lots:
-        return None
-    first_day = local_day(program, lots[0].expires_at)
-    points = sum(lot.remaining for lot in lots if local_day(program, lot.expires_at) == first_day)
-    return {"date": first_day.isoformat(), "points": points}
 
 
 def history(account: Account, limit: int, before_id: int | None) -> dict[str, Any]:
@@ -191,7 +178,7 @@ def export(program: Program, account: Account, now: dt.datetime) -> dict[str, An
     return {
         "exported_at": iso(now),
         "profile": profile_view(program, account),
-        "balance": balance(program, account),
+        "balance": balance(program, account, now),
         "cards": [{"card_number": c.number, "kind": c.kind, "status": c.status,
                    "linked_at": iso(c.linked_at)} for c in cards],
         "history": [_entry_view(entry, store) for entry, store in entries],

@@ -12,15 +12,13 @@ from sqlalchemy import select
 
 from pos_loyalty import accounts
 from pos_loyalty.db import db
-from pos_loyalty.errors import AccountNotFound, CardNotFound, InvalidPin, ValidationFailed
+from pos_loyalty.errors import AccountNotFound, CardNotFound, InvalidPin, Refusal, ValidationFailed
 from pos_loyalty.models import Account, Program
-from pos_loyalty.security import (
-    LockoutPolicy, hash_secret, is_valid_pin,
-)
+from pos_loyalty.rules import check_new_pin
+from pos_loyalty.security import LockoutPolicy, hash_secret
 
 from mobile_api import codes, tokens
 
-Outcome = tuple[tokens.TokenPair | None, Exception | None]
 
 
 def phone_of(program: Program, raw: Any) -> str:
@@ -28,9 +26,7 @@ def phone_of(program: Program, raw: Any) -> str:
 
 
 def require_pin_format(pin: Any, field: str) -> str:
-    if not isinstance(pin, str) or not is_valid_pin(pin):
-        raise ValidationFailed("A PIN is 4 to 8 digits.", field=field)
-    return pin
+    return check_new_pin(pin, field)
 
 
 def _account_by_phone(program: Program, phone: str) -> Account | None:
@@ -47,13 +43,11 @@ def request_registration_code(program: Program, phone_raw: Any, now: dt.datetime
 
 
 def complete_registration(program: Program, phone_raw: Any, code: Any, pin: Any,
-                          now: dt.datetime, hasher: Any) -> Outcome:
+                          now: dt.datetime, hasher: Any) -> tokens.TokenPair:
     """Check the code, then enrol the phone or attach to the account a till already made."""
     phone = phone_of(program, phone_raw)
     pin = require_pin_format(pin, "pin")
-    error = codes.check_code(program, phone, "register", code, now)
-    if error is not None:
-        return None, error
+    codes.check_code(program, phone, "register", code, now)
     account = _account_by_phone(program, phone)
     if account is None:
         card = accounts.create_customer(program, phone, pin, now, hasher, actor="mobile app")
@@ -62,7 +56,7 @@ def complete_registration(program: Program, phone_raw: Any, code: Any, pin: Any,
         # The code proves the phone: the PIN chosen now replaces the one given at the till.
         _set_pin(account, pin, hasher, now)
         _ensure_active_card(program, account, now)
-    return tokens.start_session(program, account, now), None
+    return tokens.start_session(program, account, now)
 
 
 def _ensure_active_card(program: Program, account: Account, now: dt.datetime) -> None:
@@ -82,16 +76,14 @@ def _set_pin(account: Account, pin: str, hasher: Any, now: dt.datetime,
 
 
 def log_in(program: Program, phone_raw: Any, pin: Any, now: dt.datetime,
-           policy: LockoutPolicy, hasher: Any) -> Outcome:
+           policy: LockoutPolicy, hasher: Any) -> tokens.TokenPair:
     """PIN login, counted against the lockout the till shares."""
     try:
-        check = accounts.check_pin(program, phone_raw, pin, now, policy, hasher)
+        account = accounts.check_pin(program, phone_raw, pin, now, policy, hasher)
     except AccountNotFound:
         # The same answer as a wrong PIN: the app must not tell which phones are enrolled.
-        return None, InvalidPin("Wrong phone number or PIN.")
-    if check.error is not None:
-        return None, check.error
-    return tokens.start_session(program, check.account, now), None
+        raise InvalidPin("Wrong phone number or PIN.") from None
+    return tokens.start_session(program, account, now)
 
 
 def request_pin_reset_code(program: Program, phone_raw: Any, now: dt.datetime) -> None:
@@ -103,27 +95,23 @@ def request_pin_reset_code(program: Program, phone_raw: Any, now: dt.datetime) -
 
 
 def reset_pin(program: Program, phone_raw: Any, code: Any, pin: Any, now: dt.datetime,
-              hasher: Any) -> Outcome:
+              hasher: Any) -> tokens.TokenPair:
     phone = phone_of(program, phone_raw)
     pin = require_pin_format(pin, "pin")
-    error = codes.check_code(program, phone, "pin_reset", code, now)
-    if error is not None:
-        return None, error
+    codes.check_code(program, phone, "pin_reset", code, now)
     account = _account_by_phone(program, phone)
     if account is None:
-        return None, AccountNotFound()
+        raise Refusal(AccountNotFound())   # the code stays used up
     _set_pin(account, pin, hasher, now)
-    return tokens.start_session(program, account, now), None
+    return tokens.start_session(program, account, now)
 
 
 def change_pin(program: Program, caller: tokens.Caller, old_pin: Any, new_pin: Any,
-               now: dt.datetime, policy: LockoutPolicy, hasher: Any) -> Exception | None:
+               now: dt.datetime, policy: LockoutPolicy, hasher: Any) -> None:
     """Check the old PIN (counted like a till's check), set the new one, end other sessions."""
     new_pin = require_pin_format(new_pin, "new_pin")
     if not isinstance(old_pin, str) or not old_pin:
         raise ValidationFailed("old_pin is required.", field="old_pin")
-    check = accounts.check_pin(program, caller.account.phone_e164, old_pin, now, policy, hasher)
-    if check.error is not None:
-        return check.error
-    _set_pin(check.account, new_pin, hasher, now, keep_session_id=caller.session_id)
-    return None
+    account = accounts.check_pin(program, caller.account.phone_e164, old_pin, now, policy,
+                                 hasher)
+    _set_pin(account, new_pin, hasher, now, keep_session_id=caller.session_id)

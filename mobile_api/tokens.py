@@ -30,7 +30,7 @@ from pos_loyalty.db import db
 from pos_loyalty.models import Account, MobileSession, Program, RefreshToken
 from pos_loyalty.security import hash_api_key
 
-from pos_loyalty.errors import InvalidToken, TokenReused
+from pos_loyalty.errors import InvalidToken, Refusal, TokenReused
 
 REFRESH_TOKEN_PREFIX = "rt_"
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "pid", "sid"]
@@ -187,35 +187,34 @@ def start_session(program: Program, account: Account, now: dt.datetime) -> Token
     return _pair(session, now)
 
 
-def refresh(program: Program, token: str, now: dt.datetime) -> tuple[TokenPair | None,
-                                                                      Exception | None]:
-    """The next pair for a refresh token, or the error to raise after committing.
+def refresh(program: Program, token: str, now: dt.datetime) -> TokenPair:
+    """The next pair for a refresh token.
 
-    A reused token revokes its session, and that revocation must be committed before the
-    caller raises; hence the (pair, error) result, as with accounts.check_pin.
+    A reused token revokes its session, and that revocation is kept (`Refusal`): whoever
+    holds a stolen copy is logged out too.
     """
     row = db.session.execute(
         select(RefreshToken, MobileSession)
         .join(MobileSession, MobileSession.id == RefreshToken.session_id)
         .where(RefreshToken.token_hash == hash_api_key(token))).first()
     if row is None:
-        return None, InvalidToken()
+        raise InvalidToken()
     refresh_token, session = row
     if session.program_id != program.id or session.revoked_at is not None:
-        return None, InvalidToken()
+        raise InvalidToken()
     if refresh_token.expires_at <= now:
-        return None, InvalidToken()
+        raise InvalidToken()
     claimed = db.session.execute(
         update(RefreshToken).where(RefreshToken.id == refresh_token.id,
                                    RefreshToken.used_at.is_(None))
         .values(used_at=now)).rowcount
     if claimed == 0:
         revoke_session(session.id, "reuse", now)
-        return None, TokenReused()
+        raise Refusal(TokenReused())
     account = db.session.get(Account, session.account_id)
     if account is None or account.status == "closed":
-        return None, InvalidToken()
-    return _pair(session, now), None
+        raise InvalidToken()
+    return _pair(session, now)
 
 
 def revoke_session(session_id: int, reason: str, now: dt.datetime) -> None:

@@ -54,13 +54,6 @@ def never_cache(response: Response) -> Response:
     return response
 
 
-def _raise_after_commit(outcome: tuple[Any, Exception | None]) -> Any:
-    result, error = outcome
-    if error is not None:
-        raise error
-    return result
-
-
 # --- public ----------------------------------------------------------------------------------
 
 @bp.get("/openapi.json")
@@ -121,8 +114,8 @@ def _code_sent() -> tuple[Response, int]:
 @limiter.shared_limit(auth_limit, scope="mobile-auth")
 def verify() -> tuple[Response, int]:
     body = json_body(request)
-    pair = _raise_after_commit(run_in_transaction(lambda: enrolment.complete_registration(
-        g.program, body.get("phone"), body.get("code"), body.get("pin"), now(), app_hasher())))
+    pair = run_in_transaction(lambda: enrolment.complete_registration(
+        g.program, body.get("phone"), body.get("code"), body.get("pin"), now(), app_hasher()))
     return jsonify(pair.to_json()), 201
 
 
@@ -130,9 +123,9 @@ def verify() -> tuple[Response, int]:
 @limiter.shared_limit(auth_limit, scope="mobile-auth")
 def login() -> Response:
     body = json_body(request)
-    pair = _raise_after_commit(run_in_transaction(lambda: enrolment.log_in(
+    pair = run_in_transaction(lambda: enrolment.log_in(
         g.program, body.get("phone"), body.get("pin"), now(), app_lockout_policy(),
-        app_hasher())))
+        app_hasher()))
     return jsonify(pair.to_json())
 
 
@@ -143,7 +136,7 @@ def refresh() -> Response:
     token = body.get("refresh_token")
     if not isinstance(token, str) or not token or len(token) > 200:
         raise InvalidToken()
-    pair = _raise_after_commit(run_in_transaction(lambda: tokens.refresh(g.program, token, now())))
+    pair = run_in_transaction(lambda: tokens.refresh(g.program, token, now()))
     return jsonify(pair.to_json())
 
 
@@ -163,8 +156,8 @@ def reset_pin() -> tuple[Response, int]:
         run_in_transaction(lambda: enrolment.request_pin_reset_code(
             g.program, body.get("phone"), now()))
         return _code_sent()
-    pair = _raise_after_commit(run_in_transaction(lambda: enrolment.reset_pin(
-        g.program, body.get("phone"), body.get("code"), body.get("pin"), now(), app_hasher())))
+    pair = run_in_transaction(lambda: enrolment.reset_pin(
+        g.program, body.get("phone"), body.get("code"), body.get("pin"), now(), app_hasher()))
     return jsonify(pair.to_json()), 200
 
 
@@ -198,11 +191,9 @@ def export_me() -> Response:
 @bp.put("/me/pin")
 def change_pin() -> tuple[str, int]:
     body = json_body(request)
-    error = run_in_transaction(lambda: enrolment.change_pin(
+    run_in_transaction(lambda: enrolment.change_pin(
         g.program, g.caller, body.get("old_pin"), body.get("new_pin"), now(),
         app_lockout_policy(), app_hasher()))
-    if error is not None:
-        raise error
     return "", 204
 
 
@@ -255,7 +246,7 @@ def link_card() -> tuple[Response, int]:
 
 @bp.get("/me/balance")
 def my_balance() -> Response:
-    return jsonify(run_in_transaction(lambda: customers.balance(g.program, g.caller.account)))
+    return jsonify(run_in_transaction(lambda: customers.balance(g.program, g.caller.account, now())))
 
 
 @bp.get("/me/history")

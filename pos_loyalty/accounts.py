@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
@@ -12,14 +11,12 @@ from pos_loyalty import cards, ledger
 from pos_loyalty.db import db
 from pos_loyalty.errors import (
     AccountNotFound, CardAlreadyLinked, CardBlocked, CardNotFound, InvalidCardNumber, InvalidPin,
-    Locked, PhoneTaken, ValidationFailed,
+    Locked, PhoneTaken, Refusal, ValidationFailed,
 )
 from pos_loyalty.models import Account, AuditEvent, Card, CardBatch, Program
 from pos_loyalty.programs import rules_for
-from pos_loyalty.rules import ProgramRules, points_value_minor
-from pos_loyalty.security import (
-    LockoutPolicy, hash_secret, is_valid_pin, record_failed_attempt, verify_secret,
-)
+from pos_loyalty.rules import UNUSABLE_CARD_STATUSES, ProgramRules, check_new_pin, expiry_for
+from pos_loyalty.security import LockoutPolicy, hash_secret, record_failed_attempt, verify_secret
 
 
 def normalize_number(raw: Any, rules: ProgramRules) -> str:
@@ -46,7 +43,7 @@ def find_card(program: Program, raw_number: Any) -> Card:
 
 def account_of_card(card: Card, *, for_spending: bool = False) -> Account | None:
     """The card's account; a lost, blocked or replaced card cannot be used to spend."""
-    if card.status in ("blocked", "lost", "replaced", "closed") and for_spending:
+    if card.status in UNUSABLE_CARD_STATUSES and for_spending:
         raise CardBlocked()
     if card.account_id is None:
         return None
@@ -77,35 +74,10 @@ def mask_phone(phone: str | None) -> str:
     return phone[:3] + "*" * max(len(phone) - 5, 0) + phone[-2:]
 
 
-def account_summary(program: Program, account: Account) -> dict[str, Any]:
-    rules = rules_for(program)
-    return {
-        "id": account.id,
-        "first_name": account.first_name,
-        "phone_masked": mask_phone(account.phone_e164),
-        "status": account.status,
-        "available_points": account.available_points,
-        "pending_points": account.pending_points,
-        "available_value_minor": points_value_minor(account.available_points, rules),
-        "can_redeem": account.status == "active" and account.available_points > 0,
-    }
-
-
-def card_view(program: Program, card: Card) -> dict[str, Any]:
-    account = account_of_card(card)
-    return {"card_number": card.number, "status": card.status,
-            "account": account_summary(program, account) if account else None}
-
-
-@dataclass(frozen=True)
-class PinCheck:
-    """The outcome of a PIN check; the caller commits the counter, then raises if refused."""
-    account: Account | None
-    error: Exception | None
-
-
 def check_pin(program: Program, phone_raw: Any, pin: Any, now: dt.datetime,
-              policy: LockoutPolicy, hasher: Any) -> PinCheck:
+              policy: LockoutPolicy, hasher: Any) -> Account:
+    """The account whose phone and PIN these are; a wrong PIN is counted (`Refusal`), and
+    too many in a row lock the account for a while."""
     phone = parse_phone(phone_raw, program_region(program))
     if not isinstance(pin, str) or not pin:
         raise ValidationFailed("A PIN is required.", field="pin")
@@ -114,22 +86,18 @@ def check_pin(program: Program, phone_raw: Any, pin: Any, now: dt.datetime,
     if account is None or account.status == "closed":
         raise AccountNotFound()
     if account.locked_until and account.locked_until > now:
-        return PinCheck(None, Locked(details_until(account.locked_until),
-                                     locked_until=account.locked_until.isoformat() + "Z"))
+        raise Locked(details_until(account.locked_until),
+                     locked_until=account.locked_until.isoformat() + "Z")
     if verify_secret(hasher, account.pin_hash, pin):
         account.failed_pin_attempts = 0
         account.locked_until = None
-        return PinCheck(account, None)
-    return PinCheck(None, _count_failure(account, now, policy))
+        return account
+    left = record_failed_attempt(Account, account.id, Account.failed_pin_attempts, now, policy)
+    raise Refusal(InvalidPin(attempts_left=left))
 
 
 def details_until(until: dt.datetime) -> str:
     return f"Too many wrong PINs: try again after {until.strftime('%H:%M')} UTC."
-
-
-def _count_failure(account: Account, now: dt.datetime, policy: LockoutPolicy) -> Exception:
-    left = record_failed_attempt(Account, account.id, Account.failed_pin_attempts, now, policy)
-    return InvalidPin(attempts_left=left)
 
 
 def create_customer(program: Program, phone_raw: Any, pin: Any, now: dt.datetime, hasher: Any,
@@ -137,8 +105,7 @@ def create_customer(program: Program, phone_raw: Any, pin: Any, now: dt.datetime
                     actor: str = "") -> Card:
     """A new account with its first card: the blank plastic card given, or a virtual one."""
     phone = parse_phone(phone_raw, program_region(program))
-    if not isinstance(pin, str) or not is_valid_pin(pin):
-        raise ValidationFailed("A PIN is 4 to 8 digits.", field="pin")
+    check_new_pin(pin)
     taken = db.session.scalar(select(Account.id).where(Account.program_id == program.id,
                                                        Account.phone_e164 == phone))
     if taken:
@@ -160,20 +127,6 @@ def _grant_signup_bonus(program: Program, account: Account, now: dt.datetime, ac
     ctx = ledger.EntryContext(program_id=program.id, now=now, actor=actor, reason="sign-up bonus")
     ledger.credit(ctx, account.id, rules.signup_bonus_points, "bonus", available_at=now,
                   expires_at=expiry_for(rules, now))
-
-
-def expiry_for(rules: ProgramRules, available_at: dt.datetime) -> dt.datetime | None:
-    """When points that become available at `available_at` expire (calendar months later)."""
-    if rules.expiry_months <= 0:
-        return None
-    month_index = available_at.month - 1 + rules.expiry_months
-    year, month = available_at.year + month_index // 12, month_index % 12 + 1
-    for day in (available_at.day, 30, 29, 28):
-        try:
-            return available_at.replace(year=year, month=month, day=day)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def reserve_serials(program: Program, count: int) -> int:

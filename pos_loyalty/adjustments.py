@@ -5,7 +5,8 @@ import datetime as dt
 from typing import Any
 
 from pos_loyalty import ledger, notify
-from pos_loyalty.accounts import account_of_card, audit, expiry_for, find_card
+from pos_loyalty.accounts import account_of_card, audit, find_card
+from pos_loyalty.rules import expiry_for
 from pos_loyalty.errors import CardNotLinked, ValidationFailed
 from pos_loyalty.models import Program
 from pos_loyalty.payloads import MAX_POINTS

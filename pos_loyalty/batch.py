@@ -68,9 +68,6 @@ class Deferred:
     # Rows the write must touch (it needs a RETURNING clause), and the error raised otherwise.
     expect_rows: int | None = None
     error: Callable[[], Exception] | None = None
-    # A unique constraint this write may break (a fragment of its name or columns), and the
-    # domain error to raise instead of the database's.
-    conflict: tuple[str, Callable[[], Exception]] | None = None
 
 
 # --- reads and writes now ------------------------------------------------------------------
@@ -130,10 +127,13 @@ def _one_by_one(connection: Connection, step: Step) -> Outcome:
 # --- writes at commit ----------------------------------------------------------------------
 
 def defer(step: Step, *, expect_rows: int | None = None,
-          error: Callable[[], Exception] | None = None,
-          conflict: tuple[str, Callable[[], Exception]] | None = None) -> None:
-    """Send `step` with the other deferred writes when the session commits."""
-    _waiting_list(DEFERRED).append(Deferred(step, expect_rows, error, conflict))
+          error: Callable[[], Exception] | None = None) -> None:
+    """Send `step` with the other deferred writes when the session commits.
+
+    A unique constraint it breaks raises IntegrityError, which the unit of work turns into
+    its domain error (`db.conflict_error`).
+    """
+    _waiting_list(DEFERRED).append(Deferred(step, expect_rows, error))
 
 
 def _waiting_list(name: str) -> list[Any]:
@@ -152,11 +152,7 @@ def send_deferred(session: Session) -> None:
     waiting: list[Deferred] = session.info.pop(DEFERRED, [])
     if not waiting:
         return
-    try:
-        _run([item.step for item in waiting], True, waiting)
-    except DBAPIError as error:
-        _raise_known_failure(waiting, error)
-        raise
+    _run([item.step for item in waiting], True, waiting)
 
 
 def _expect(item: Deferred, outcome: Outcome) -> None:
@@ -166,16 +162,6 @@ def _expect(item: Deferred, outcome: Outcome) -> None:
 
 def _unexpected() -> Exception:
     return RuntimeError("a deferred write touched an unexpected number of rows")
-
-
-def _raise_known_failure(waiting: Sequence[Deferred], error: DBAPIError) -> None:
-    """A unique violation that a deferred write expected becomes its domain error."""
-    text = str(error.orig)
-    sqlstate = getattr(error.orig, "sqlstate", None)
-    if sqlstate == "23505" or "UNIQUE constraint failed" in text:
-        for item in waiting:
-            if item.conflict is not None and item.conflict[0] in text:
-                raise item.conflict[1]() from error
 
 
 def drop_deferred(session: Session, *_: Any) -> None:

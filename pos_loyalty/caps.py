@@ -15,6 +15,7 @@ from pos_loyalty.batch import Step, defer
 from pos_loyalty.db import TryAgain, db, insert_or_ignore
 from pos_loyalty.models import DailyIssuance, LedgerEntry, Program
 from pos_loyalty.programs import local_day, local_day_start_utc, rules_for
+from pos_loyalty.rules import within_daily_cap
 
 
 def points_within_customer_cap(program: Program, account_id: int, points: int,
@@ -22,12 +23,12 @@ def points_within_customer_cap(program: Program, account_id: int, points: int,
     """Earned points cut to what the customer may still earn today (0 = no cap)."""
     cap = rules_for(program).daily_customer_cap_points
     if points <= 0 or cap <= 0:
-        return max(points, 0)
+        return within_daily_cap(points, cap, 0)
     earned_today = int(db.session.scalar(
         select(func.coalesce(func.sum(LedgerEntry.points + LedgerEntry.pending_delta), 0))
         .where(LedgerEntry.account_id == account_id, LedgerEntry.kind == "earn",
                LedgerEntry.created_at >= local_day_start_utc(program, local_day(program, now)))))
-    return max(0, min(points, cap - earned_today))
+    return within_daily_cap(points, cap, earned_today)
 
 
 def points_within_program_cap(program: Program, points: int, issued_estimate: int | None,
@@ -43,7 +44,7 @@ def points_within_program_cap(program: Program, points: int, issued_estimate: in
     if cap <= 0 or points <= 0:
         return points
     params = {"b_program": program.id, "b_day": local_day(program, now), "b_points": points}
-    if issued_estimate is not None and issued_estimate + points <= cap:
+    if issued_estimate is not None and within_daily_cap(points, cap, issued_estimate) == points:
         defer(Step(ADD_TO_DAILY_ISSUANCE_IF_ROOM, {**params, "b_cap": cap}),
               expect_rows=1, error=TryAgain)
         return points
@@ -59,11 +60,10 @@ def _count_program_issuance(params: dict[str, Any], cap: int) -> int:
             .on_conflict_do_nothing())
         total = db.session.execute(ADD_TO_DAILY_ISSUANCE, params).scalar_one()
     points = params["b_points"]
-    if total <= cap:
-        return points
-    over = min(points, total - cap)
-    db.session.execute(TAKE_FROM_DAILY_ISSUANCE, {**params, "b_points": over})
-    return points - over
+    granted = within_daily_cap(points, cap, total - points)
+    if granted < points:
+        db.session.execute(TAKE_FROM_DAILY_ISSUANCE, {**params, "b_points": points - granted})
+    return granted
 
 
 _issuance = DailyIssuance.__table__

@@ -17,7 +17,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase
 
-from pos_loyalty.errors import ConcurrentChange, DuplicateReceipt, LoyaltyError
+from pos_loyalty.errors import (
+    ConcurrentChange, DuplicateReceipt, LoyaltyError, PhoneTaken, Refusal,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -99,11 +101,14 @@ def is_retryable(error: DBAPIError) -> bool:
 UNIQUE_CONFLICTS: list[tuple[tuple[str, ...], type[LoyaltyError]]] = [
     (("uq_sale_terminal_id_receipt_number_kind", "sale.terminal_id, sale.receipt_number"),
      DuplicateReceipt),
+    (("uq_account_program_id_phone_e164", "account.program_id, account.phone_e164"),
+     PhoneTaken),
 ]
 
 
 def conflict_error(error: IntegrityError) -> LoyaltyError:
-    """The domain error for a unique constraint lost to a concurrent request."""
+    """The domain error for a unique constraint lost to a concurrent request; any other
+    is a change made at the same moment, which the caller may retry."""
     text = str(error.orig)
     for names, domain_error in UNIQUE_CONFLICTS:
         if any(name in text for name in names):
@@ -117,12 +122,16 @@ def run_in_transaction(work: Callable[[], T], retries: int = 5) -> T:
     Retried: serialization failures, deadlocks, a pooled connection found dead, TryAgain (which,
     once the retries are spent, becomes a 409 ConcurrentChange the caller may retry). A unique
     constraint broken by a concurrent request becomes its domain error (`conflict_error`).
+    A `Refusal` commits what the refused try recorded, then raises its error.
     """
     for attempt in range(retries + 1):
         try:
             result = work()
             db.session.commit()
             return result
+        except Refusal as refusal:
+            db.session.commit()
+            raise refusal.error from None
         except IntegrityError as error:
             db.session.rollback()
             raise conflict_error(error) from error

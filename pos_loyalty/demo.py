@@ -82,7 +82,7 @@ def load_demo_data() -> tuple[str, list[tuple[str, str, str]]]:
 def _demo_sale(program, terminal, card_number, receipt, when, randomizer) -> None:  # type: ignore[no-untyped-def]
     lines = [BasketLine(sku, category, randomizer.randint(1, 3), price)
              for sku, category, price in randomizer.sample(CATEGORIES, randomizer.randint(1, 3))]
-    q = sales.quote_for_card(program, card_number, lines)
+    q = sales.quote_for_card(program, card_number, lines, when)
     redeem = q.max_redeem_points // 2 if randomizer.random() < 0.3 else 0
     sales.record_sale(program, terminal, sales.SaleRequest(card_number, receipt, lines, redeem),
                       when)

@@ -25,6 +25,19 @@ class LoyaltyError(Exception):
         return {"error": body}
 
 
+class Refusal(Exception):
+    """A refused try that must be remembered (a wrong PIN, password or code, a reused token).
+
+    Raised with the error to answer; the unit of work (`db.run_in_transaction`) commits what
+    the try wrote, such as a failure counter or a revoked session, then raises `error`. Any
+    other error rolls everything back.
+    """
+
+    def __init__(self, error: LoyaltyError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
 def all_errors() -> list[type[LoyaltyError]]:
     """Every concrete error class, for documents and tests that list the codes."""
     found, todo = [], list(LoyaltyError.__subclasses__())
@@ -103,6 +116,19 @@ class CardAlreadyLinked(LoyaltyError):
     code = "card_already_linked"
     status = 409
     message = "This card already belongs to a customer."
+
+
+class InvalidLogin(LoyaltyError):
+    """Wrong username or password for a staff login (the message never says which)."""
+    code = "invalid_login"
+    status = 401
+    message = "Wrong username or password."
+
+
+class StaffLocked(LoyaltyError):
+    code = "staff_locked"
+    status = 423
+    message = "Too many wrong passwords: this login is locked for a while."
 
 
 class AccountNotFound(LoyaltyError):
@@ -185,6 +211,12 @@ class SaleVoided(LoyaltyError):
     code = "sale_voided"
     status = 409
     message = "This sale was voided."
+
+
+class VoidWindowClosed(LoyaltyError):
+    code = "void_window_closed"
+    status = 409
+    message = "This sale can no longer be voided: make a return instead."
 
 
 class ReturnExceedsSale(LoyaltyError):

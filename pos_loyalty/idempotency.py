@@ -1,6 +1,7 @@
 """Idempotent writes: the first answer to a key is stored and replayed to every retry."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable
@@ -10,16 +11,42 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pos_loyalty.batch import Outcome, Step, defer, run_together, send_riding, send_with_next
-from pos_loyalty.db import db, utcnow
+from pos_loyalty.db import db, run_in_transaction, utcnow
 from pos_loyalty.errors import IdempotencyConflict, IdempotencyKeyMissing, ValidationFailed
 from pos_loyalty.models import IdempotencyKey
 
 Reply = tuple[int, dict[str, Any]]
+Body = dict[str, Any]
 
 
-def request_fingerprint(method: str, path: str, body: Any) -> str:
-    canonical = json.dumps([method, path, body], sort_keys=True, separators=(",", ":"))
+def request_fingerprint(request: Any) -> str:
+    """A hash of the parsed request (dataclasses, tuples, numbers, text): the same request
+    sent by any face, in any key order, has the same fingerprint."""
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=_plain)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    raise TypeError(f"cannot fingerprint {type(value).__name__}")
+
+
+def once_per_key(scope: str, key: str | None, request: Any, work: Callable[[], Body], *,
+                 required: bool = True, claim_with_first_read: bool = False) -> Body:
+    """Run a write in one transaction, once per Idempotency-Key within `scope`.
+
+    Same key and same request: the first answer, replayed. Same key and another request:
+    IdempotencyConflict. No key: IdempotencyKeyMissing, unless the write is `required=False`
+    (it then simply runs).
+    """
+    if key is None and not required:
+        return run_in_transaction(work)
+    fingerprint = request_fingerprint(request)
+    _status, body = run_in_transaction(lambda: run_once(
+        scope, key, fingerprint, lambda: (200, work()),
+        claim_with_first_read=claim_with_first_read))
+    return body
 
 
 class AnsweredAlready(Exception):

@@ -23,6 +23,7 @@ from pos_loyalty.db import TryAgain, db
 from pos_loyalty.errors import AccountBlocked, InsufficientPoints
 from pos_loyalty.lots import draw_steps, plan_draws, spendable_lots
 from pos_loyalty.models import Account, LedgerEntry, LotDraw, PointLot
+from pos_loyalty.rules import Balance
 
 account_table = Account.__table__
 entry_table = LedgerEntry.__table__
@@ -48,12 +49,6 @@ class EntryContext:
     staff_id: int | None = None
     actor: str = ""
     reason: str = ""
-
-
-@dataclass(frozen=True)
-class Balance:
-    available: int
-    pending: int
 
 
 def _write_entry(ctx: EntryContext, account_id: int, kind: str, points: int,

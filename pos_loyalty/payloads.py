@@ -14,6 +14,7 @@ MAX_POINTS = 10**9            # far above any real balance, far below BIGINT
 MAX_QUANTITY = 1_000_000
 MAX_LINES = 500
 MAX_ID = 2**31 - 1          # ids are INTEGER columns: larger ones overflow PostgreSQL
+MAX_HOLD_TTL_SECONDS = 86_400   # a day; each program's hold_max_ttl_seconds is the real limit
 
 
 def json_body(request: Request, *, optional: bool = False) -> dict[str, Any]:

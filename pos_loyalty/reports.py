@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from pos_loyalty import notify, sales
+from pos_loyalty import notify
 from pos_loyalty.db import db
 from pos_loyalty.errors import SaleNotFound
 from pos_loyalty.models import (
@@ -165,14 +165,3 @@ def shift_report(program: Program, store_id: int, day: dt.date) -> ShiftReport:
                      "returns", "points_taken_back", "points_given_back"):
             setattr(report.total, name, getattr(report.total, name) + getattr(each, name))
     return report
-
-
-def preview_return(program: Program, terminal: Terminal, sale_id: int, now: dt.datetime, *,
-                   amount_minor: int | None = None,
-                   lines: list[sales.ReturnedLine] | None = None) -> dict[str, Any]:
-    """What `sales.record_return` would do, computed by the core and rolled back."""
-    try:
-        return sales.record_return(program, terminal, sale_id, now, amount_minor=amount_minor,
-                                   lines=lines)
-    finally:
-        db.session.rollback()

@@ -9,6 +9,7 @@ Every conversion between money and points lives here, with its rounding:
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
@@ -44,6 +45,7 @@ class ProgramRules:
     card_symbology: str
     hold_default_ttl_seconds: int
     hold_max_ttl_seconds: int
+    void_window_hours: int = 0
     currency_exponent: int = 2
 
     @classmethod
@@ -66,6 +68,7 @@ class ProgramRules:
             card_symbology=str(rules["card_symbology"]),
             hold_default_ttl_seconds=int(rules["hold_default_ttl_seconds"]),
             hold_max_ttl_seconds=int(rules["hold_max_ttl_seconds"]),
+            void_window_hours=int(rules["void_window_hours"]),
             currency_exponent=exponent,
         )
         made.check()
@@ -85,6 +88,8 @@ class ProgramRules:
             raise ValueError("min_cash_minor and multipliers must not be negative")
         if self.card_symbology not in ("ean13", "code128"):
             raise ValueError("card_symbology must be ean13 or code128")
+        if self.void_window_hours < 0:
+            raise ValueError("void_window_hours must not be negative (0 = the same local day)")
 
 
 def _decimal(rules: Mapping[str, Any], key: str) -> Decimal:
@@ -253,3 +258,98 @@ def return_split(*, total_minor: int, cash_minor: int, points_earned: int, point
     return ReturnSplit(points_reversed=reversed_after - reversed_before,
                        points_restored=restored_after - restored_before,
                        refund_cash_minor=cash_after - cash_before)
+
+
+def returned_earn_base(*, earn_base_minor: int, total_minor: int, returned_base_before: int,
+                       returned_minor_after: int, returned_lines_base: int | None) -> int:
+    """The earning base returned so far, after this return.
+
+    Returned lines carry their own base (a tobacco line carries none); a returned amount
+    carries the sale's base in proportion to money. Never less than before, never more than
+    the sale's base.
+    """
+    if returned_lines_base is None:
+        after = earn_base_minor * returned_minor_after // total_minor
+    else:
+        after = returned_base_before + returned_lines_base
+    return max(returned_base_before, min(after, earn_base_minor))
+
+
+def returned_line_base(line_earn_base_minor: int, line_quantity: int, returned_before: int,
+                       returned_after: int) -> int:
+    """The earning base that a line's newly returned units carry (cumulative, differenced)."""
+    def share(returned: int) -> int:
+        return line_earn_base_minor * returned // line_quantity
+    return share(returned_after) - share(returned_before)
+
+
+# --- time: expiry, the void window, points that became available -------------------------
+
+def expiry_for(rules: ProgramRules, available_at: dt.datetime) -> dt.datetime | None:
+    """When points that become available at `available_at` expire (calendar months later;
+    the 31st becomes the month's last day)."""
+    if rules.expiry_months <= 0:
+        return None
+    month_index = available_at.month - 1 + rules.expiry_months
+    year, month = available_at.year + month_index // 12, month_index % 12 + 1
+    for day in (available_at.day, 30, 29, 28):
+        try:
+            return available_at.replace(year=year, month=month, day=day)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def void_window_open(rules: ProgramRules, sold_at: dt.datetime, now: dt.datetime,
+                     sold_on: dt.date, today: dt.date) -> bool:
+    """Whether a sale may still be voided: until the end of its local day (window 0), or
+    for `void_window_hours` after it was made."""
+    if rules.void_window_hours == 0:
+        return sold_on == today
+    return now - sold_at <= dt.timedelta(hours=rules.void_window_hours)
+
+
+@dataclass(frozen=True)
+class Balance:
+    """Points an account may spend now, and points still waiting for their return window."""
+    available: int
+    pending: int
+
+
+def balance_now(available: int, pending: int, due_pending: int, expired_holds: int) -> Balance:
+    """The balance as of now, whether or not the due changes were written yet.
+
+    Pending points whose return window has passed are available, and an expired hold's
+    points are back: every face shows this, and the next write to the account makes it true
+    in the ledger too.
+    """
+    return Balance(available + due_pending + expired_holds, pending - due_pending)
+
+
+# --- caps, cards and PINs -----------------------------------------------------------------
+
+def within_daily_cap(points: int, cap: int, used_today: int) -> int:
+    """Points cut to what a daily cap still allows (cap 0 = no cap); never negative."""
+    if points <= 0:
+        return 0
+    if cap <= 0:
+        return points
+    return max(0, min(points, cap - used_today))
+
+
+# A card in one of these states keeps its account's points but cannot be used any more.
+UNUSABLE_CARD_STATUSES = frozenset({"blocked", "lost", "replaced", "closed"})
+PIN_LENGTHS = range(4, 9)
+
+
+def is_valid_pin(pin: Any) -> bool:
+    """A PIN is 4 to 8 ASCII digits."""
+    return (isinstance(pin, str) and pin.isascii() and pin.isdigit()
+            and len(pin) in PIN_LENGTHS)
+
+
+def check_new_pin(pin: Any, field: str = "pin") -> str:
+    """The PIN a customer chose, or ValidationFailed naming the field."""
+    if not is_valid_pin(pin):
+        raise ValidationFailed("A PIN is 4 to 8 digits.", field=field)
+    return pin

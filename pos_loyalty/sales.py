@@ -12,19 +12,22 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from pos_loyalty import caps, holds, ledger, notify, sale_reads
-from pos_loyalty.accounts import account_of_card, expiry_for, find_card, normalize_number
+from pos_loyalty import balances, caps, holds, ledger, notify, sale_reads
+from pos_loyalty.accounts import account_of_card, find_card, normalize_number
 from pos_loyalty.batch import Step, defer, send_deferred
 from pos_loyalty.db import db
 from pos_loyalty.errors import (
-    AccountBlocked, CardBlocked, CardNotLinked, DuplicateReceipt, ReturnExceedsSale, SaleNotFound,
-    SaleVoided, ValidationFailed,
+    AccountBlocked, CardBlocked, CardNotLinked, ReturnExceedsSale, SaleNotFound,
+    SaleVoided, ValidationFailed, VoidWindowClosed,
 )
 from pos_loyalty.models import (
     Account, Hold, LedgerEntry, Program, Sale, SaleLine, SaleReturn, Terminal,
 )
 from pos_loyalty.programs import local_day, rules_for
-from pos_loyalty.rules import BasketLine, Quote, quote, return_split
+from pos_loyalty.rules import (
+    UNUSABLE_CARD_STATUSES, BasketLine, Quote, expiry_for, quote, return_split, returned_earn_base,
+    returned_line_base, void_window_open,
+)
 from pos_loyalty.upkeep import bring_up_to_date
 
 
@@ -39,9 +42,10 @@ class SaleRequest:
 
 
 def quote_for_card(program: Program, card_number: Any, lines: list[BasketLine],
-                   redeem_points: int = 0) -> Quote:
+                   now: dt.datetime, redeem_points: int = 0) -> Quote:
+    """The quote with the card's balance as of now (the sale will release what is due)."""
     account = account_of_card(find_card(program, card_number))
-    available = account.available_points if account else 0
+    available = balances.balance_of(account, now).available if account else 0
     can_redeem = account is not None and account.status == "active"
     return quote(lines, available, can_redeem, rules_for(program), redeem_points)
 
@@ -67,7 +71,7 @@ def record_sale(program: Program, terminal: Terminal, request: SaleRequest,
     sale_row = _sale_row(program, terminal, request, found, q, granted, now)
     before = ledger.Balance(found.available_points, found.pending_points)
     entry_ids: Sequence[int] = (found.next_entry_id, found.next_entry_id_2)
-    defer(Step(INSERT_SALE, sale_row), conflict=("receipt_number", DuplicateReceipt))
+    defer(Step(INSERT_SALE, sale_row))   # a reused receipt: DuplicateReceipt at commit
     if request.hold_id is not None:   # the capture's entries name the sale: it must exist first
         send_deferred(db.session())
         _spend_hold(program, terminal, request.hold_id, q.points_redeemed, sale_id, now)
@@ -102,7 +106,7 @@ def _locked_card_and_account(program: Program, card_number: Any, now: dt.datetim
     if row is None:
         account_of_card(find_card(program, number))   # raises CardNotFound
         raise CardNotLinked()
-    if row.card_status in ("blocked", "lost", "replaced", "closed"):
+    if row.card_status in UNUSABLE_CARD_STATUSES:
         raise CardBlocked()
     if row.status != "active":
         raise AccountBlocked()
@@ -201,11 +205,10 @@ def record_return(program: Program, terminal: Terminal, sale_id: int, now: dt.da
         raise ReturnExceedsSale(
             f"At most {sale.total_minor - sale.returned_minor} can still be returned.",
             returnable_minor=sale.total_minor - sale.returned_minor)
-    if base is None:
-        base_after = sale.earn_base_minor * returned_after // sale.total_minor
-    else:
-        base_after = sale.returned_earn_base_minor + base
-    base_after = max(sale.returned_earn_base_minor, min(base_after, sale.earn_base_minor))
+    base_after = returned_earn_base(
+        earn_base_minor=sale.earn_base_minor, total_minor=sale.total_minor,
+        returned_base_before=sale.returned_earn_base_minor, returned_minor_after=returned_after,
+        returned_lines_base=base)
     split = return_split(
         total_minor=sale.total_minor, cash_minor=sale.cash_minor,
         points_earned=sale.points_earned, points_redeemed=sale.points_redeemed,
@@ -244,9 +247,9 @@ def _returned_lines(sale: Sale, returned: list[ReturnedLine]) -> tuple[int, int]
             take = min(want, line.quantity - line.returned_quantity)
             if take <= 0:
                 continue
-            base_before = line.earn_base_minor * line.returned_quantity // line.quantity
+            base += returned_line_base(line.earn_base_minor, line.quantity,
+                                       line.returned_quantity, line.returned_quantity + take)
             line.returned_quantity += take
-            base += line.earn_base_minor * line.returned_quantity // line.quantity - base_before
             amount += take * line.unit_price_minor
             want -= take
         if want:
@@ -276,6 +279,9 @@ def void_sale(program: Program, terminal: Terminal, sale_id: int, now: dt.dateti
     sale = find_sale(program, sale_id, terminal)
     if sale.status == "voided":
         raise SaleVoided("This sale was already voided.")
+    if not void_window_open(rules_for(program), sale.created_at, now,
+                            local_day(program, sale.created_at), local_day(program, now)):
+        raise VoidWindowClosed()
     reverse = sale.points_earned - sale.points_reversed
     restore = sale.points_redeemed - sale.points_restored
     taken, balance = _unwind(program, terminal, sale, reverse, restore, "void", now, staff_id)

@@ -70,10 +70,6 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def is_valid_pin(pin: str) -> bool:
-    return pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8
-
-
 def app_hasher() -> PasswordHasher:
     """The running app's hasher, built once from [security] by create_app()."""
     from flask import current_app

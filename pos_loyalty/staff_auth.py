@@ -6,14 +6,13 @@ policy is the one [security] sets for PINs (pin_max_attempts, pin_lockout_minute
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
 from pos_loyalty import programs
 from pos_loyalty.db import db
-from pos_loyalty.errors import LoyaltyError, NotFound
+from pos_loyalty.errors import InvalidLogin, NotFound, Refusal, StaffLocked
 from pos_loyalty.models import Program, Staff, Store, Terminal
 from pos_loyalty.security import LockoutPolicy, record_failed_attempt, verify_secret
 
@@ -21,47 +20,23 @@ from pos_loyalty.security import LockoutPolicy, record_failed_attempt, verify_se
 WEB_TILL_NAME = "Web till (cashier UI)"
 
 
-class InvalidLogin(LoyaltyError):
-    """Wrong username or password (the message never says which)."""
-    code = "invalid_login"
-    status = 401
-    message = "Wrong username or password."
-
-
-class StaffLocked(LoyaltyError):
-    """Too many wrong passwords in a row."""
-    code = "staff_locked"
-    status = 423
-    message = "Too many wrong passwords: this login is locked for a while."
-
-
-@dataclass(frozen=True)
-class StaffLogin:
-    """The outcome of a login; the caller commits the counter, then shows the error if any."""
-    staff: Staff | None
-    error: LoyaltyError | None
-
-
 def authenticate_staff(program: Program, username: Any, password: Any, now: dt.datetime,
-                       policy: LockoutPolicy, hasher: Any) -> StaffLogin:
+                       policy: LockoutPolicy, hasher: Any) -> Staff:
+    """The staff member; a wrong password is counted (`Refusal`) and too many lock the login."""
     if not isinstance(username, str) or not isinstance(password, str) or not username.strip():
-        return StaffLogin(None, InvalidLogin())
+        raise InvalidLogin()
     staff = db.session.scalar(select(Staff).where(Staff.program_id == program.id,
                                                   Staff.username == username.strip()))
     if staff is None or not staff.active:
-        return StaffLogin(None, InvalidLogin())
+        raise InvalidLogin()
     if staff.locked_until and staff.locked_until > now:
-        return StaffLogin(None, StaffLocked(locked_until=staff.locked_until.isoformat()))
+        raise StaffLocked(locked_until=staff.locked_until.isoformat())
     if verify_secret(hasher, staff.password_hash, password):
         staff.failed_logins, staff.locked_until = 0, None
         db.session.flush()
-        return StaffLogin(staff, None)
-    return StaffLogin(None, _count_failure(staff, now, policy))
-
-
-def _count_failure(staff: Staff, now: dt.datetime, policy: LockoutPolicy) -> LoyaltyError:
+        return staff
     left = record_failed_attempt(Staff, staff.id, Staff.failed_logins, now, policy)
-    return InvalidLogin(attempts_left=left) if left else StaffLocked()
+    raise Refusal(InvalidLogin(attempts_left=left) if left else StaffLocked())
 
 
 def stores_of(program: Program) -> list[Store]:

@@ -10,7 +10,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from mobile_app import MobileApp, mobile, new_phone, till_customer  # noqa: F401
-from pos_loyalty import accounts
+from pos_loyalty import accounts, rules
 from pos_loyalty.db import db, run_in_transaction, utcnow
 from pos_loyalty.models import Account, AuditEvent, Card, LedgerEntry, OutboxMessage
 
@@ -144,7 +144,7 @@ def test_balance_shows_points_value_and_next_expiry(mobile: MobileApp, till):
     customer = mobile.register()
     till.adjust(customer.card_number, 250)
     body = mobile.get("/me/balance", customer.access_token).get_json()
-    expiry = accounts.expiry_for(accounts.rules_for(mobile.program()), utcnow())
+    expiry = rules.expiry_for(accounts.rules_for(mobile.program()), utcnow())
     assert body == {"available_points": 250, "pending_points": 0, "value_minor": 2500,
                     "currency": "EUR", "lifetime_earned": 0,
                     "next_expiry": {"date": body["next_expiry"]["date"], "points": 250}}

@@ -1,0 +1,96 @@
+"""At the till: quote a basket, sell, return, void, and hold points while the customer pays.
+
+Writes from a till are idempotent: the same Idempotency-Key with the same request replays the
+first answer, with another request it is refused (`idempotency.once_per_key`). The key's scope
+is the terminal, whichever face the till uses.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pos_loyalty import holds, sales
+from pos_loyalty.db import db, run_in_transaction
+from pos_loyalty.idempotency import once_per_key
+from pos_loyalty.models import Program, Terminal
+from pos_loyalty.rules import BasketLine, Quote
+from pos_loyalty.sales import ReturnedLine, SaleRequest
+
+
+def _scope(terminal: Terminal) -> str:
+    return f"terminal:{terminal.id}"
+
+
+def quote(program: Program, card_number: Any, lines: list[BasketLine], now: dt.datetime,
+          redeem_points: int = 0) -> Quote:
+    """What the basket earns and may spend with the card's balance as of now."""
+    return run_in_transaction(lambda: sales.quote_for_card(program, card_number, lines, now,
+                                                           redeem_points))
+
+
+def sell(program: Program, terminal: Terminal, request: SaleRequest, now: dt.datetime,
+         idempotency_key: str | None) -> dict[str, Any]:
+    """One receipt: spend the chosen points and earn on the money part, once per key."""
+    return once_per_key(_scope(terminal), idempotency_key, ("sale", request),
+                        lambda: sales.record_sale(program, terminal, request, now),
+                        claim_with_first_read=True)
+
+
+def return_sale(program: Program, terminal: Terminal, sale_id: int, now: dt.datetime,
+                idempotency_key: str | None, *, amount_minor: int | None = None,
+                lines: list[ReturnedLine] | None = None,
+                staff_id: int | None = None) -> dict[str, Any]:
+    """Take back what the returned part earned, give back what it spent, once per key."""
+    request = ("return", sale_id, amount_minor, lines, staff_id)
+    return once_per_key(_scope(terminal), idempotency_key, request,
+                        lambda: sales.record_return(program, terminal, sale_id, now,
+                                                    amount_minor=amount_minor, lines=lines,
+                                                    staff_id=staff_id))
+
+
+def preview_return(program: Program, terminal: Terminal, sale_id: int, now: dt.datetime, *,
+                   amount_minor: int | None = None,
+                   lines: list[ReturnedLine] | None = None) -> dict[str, Any]:
+    """What the return would do, computed by the same code and rolled back."""
+    try:
+        return sales.record_return(program, terminal, sale_id, now, amount_minor=amount_minor,
+                                   lines=lines)
+    finally:
+        db.session.rollback()
+
+
+def void_sale(program: Program, terminal: Terminal, sale_id: int, now: dt.datetime, *,
+              staff_id: int | None = None,
+              idempotency_key: str | None = None) -> dict[str, Any]:
+    """Undo what is left of a sale, within the program's void window."""
+    return once_per_key(_scope(terminal), idempotency_key, ("void", sale_id, staff_id),
+                        lambda: sales.void_sale(program, terminal, sale_id, now,
+                                                staff_id=staff_id),
+                        required=False)
+
+
+def hold_points(program: Program, terminal: Terminal, card_number: Any, receipt_number: str,
+                points: int, ttl_seconds: int | None, now: dt.datetime,
+                idempotency_key: str | None = None) -> dict[str, Any]:
+    """Set points aside for a receipt while the customer pays."""
+    request = ("hold", card_number, receipt_number, points, ttl_seconds)
+    return once_per_key(_scope(terminal), idempotency_key, request,
+                        lambda: holds.create_hold(program, terminal, card_number,
+                                                  receipt_number, points, ttl_seconds, now),
+                        required=False)
+
+
+def capture_hold(program: Program, terminal: Terminal, hold_id: int, points: int | None,
+                 now: dt.datetime, idempotency_key: str | None = None) -> dict[str, Any]:
+    """Spend the held points, or fewer; the rest goes back."""
+    return once_per_key(_scope(terminal), idempotency_key, ("capture", hold_id, points),
+                        lambda: holds.capture_hold(program, terminal, hold_id, points, now),
+                        required=False)
+
+
+def release_hold(program: Program, terminal: Terminal, hold_id: int, now: dt.datetime,
+                 idempotency_key: str | None = None) -> dict[str, Any]:
+    """Give the held points back."""
+    return once_per_key(_scope(terminal), idempotency_key, ("release", hold_id),
+                        lambda: holds.void_hold(program, terminal, hold_id, now),
+                        required=False)

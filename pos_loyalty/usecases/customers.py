@@ -1,0 +1,92 @@
+"""Customers and cards: look up, identify, enrol, link, adjust, block, replace, issue."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pos_loyalty import accounts, adjustments, balances
+from pos_loyalty.db import run_in_transaction
+from pos_loyalty.errors import CardNotLinked
+from pos_loyalty.models import Account, Card, Program
+from pos_loyalty.programs import rules_for
+from pos_loyalty.rules import points_value_minor
+from pos_loyalty.security import app_hasher, app_lockout_policy
+
+
+def card_view(program: Program, card: Card, now: dt.datetime) -> dict[str, Any]:
+    """A card and what a till may see of its account, with the balance as of now."""
+    account = accounts.account_of_card(card)
+    return {"card_number": card.number, "status": card.status,
+            "account": account_view(program, account, now) if account else None}
+
+
+def account_view(program: Program, account: Account, now: dt.datetime) -> dict[str, Any]:
+    """What a cashier sees: first name, masked phone, the balance as of now."""
+    balance = balances.balance_of(account, now)
+    return {
+        "id": account.id,
+        "first_name": account.first_name,
+        "phone_masked": accounts.mask_phone(account.phone_e164),
+        "status": account.status,
+        "available_points": balance.available,
+        "pending_points": balance.pending,
+        "available_value_minor": points_value_minor(balance.available, rules_for(program)),
+        "can_redeem": account.status == "active" and balance.available > 0,
+    }
+
+
+def look_up_card(program: Program, card_number: Any, now: dt.datetime) -> dict[str, Any]:
+    """The card and its account as every face shows them; a read writes nothing."""
+    return run_in_transaction(lambda: card_view(
+        program, accounts.find_card(program, card_number), now))
+
+
+def identify_by_phone(program: Program, phone: Any, pin: Any,
+                      now: dt.datetime) -> dict[str, Any]:
+    """The customer's newest active card, found by phone and PIN; wrong PINs are counted."""
+    def work() -> dict[str, Any]:
+        account = accounts.check_pin(program, phone, pin, now, app_lockout_policy(),
+                                     app_hasher())
+        return card_view(program, accounts.primary_card(account.id), now)
+    return run_in_transaction(work)
+
+
+def enrol(program: Program, phone: Any, pin: Any, now: dt.datetime, *, first_name: str = "",
+          card_number: str | None = None, actor: str = "") -> dict[str, Any]:
+    """A new customer with a blank plastic card given at the till, or a virtual one."""
+    return run_in_transaction(lambda: card_view(program, accounts.create_customer(
+        program, phone, pin, now, app_hasher(), first_name=first_name,
+        card_number=card_number, actor=actor), now))
+
+
+def adjust_points(program: Program, card_number: Any, points: int, reason: str, actor: str,
+                  now: dt.datetime, *, staff_id: int | None = None,
+                  store_id: int | None = None) -> dict[str, int]:
+    """A manager's credit or withdrawal, with its reason, audited."""
+    return run_in_transaction(lambda: adjustments.adjust_points(
+        program, card_number, points, reason, actor, now, staff_id=staff_id,
+        store_id=store_id))
+
+
+def set_account_status(program: Program, card_number: Any, status: str, actor: str,
+                       reason: str, now: dt.datetime) -> None:
+    """Block or unblock the card's account: a blocked account keeps its points."""
+    def work() -> None:
+        account = accounts.account_of_card(accounts.find_card(program, card_number))
+        if account is None:
+            raise CardNotLinked()
+        accounts.set_account_status(program, account, status, actor, reason, now)
+    run_in_transaction(work)
+
+
+def replace_card(program: Program, card_number: Any, actor: str, reason: str,
+                 now: dt.datetime, new_number: str | None = None) -> str:
+    """Close a lost card and carry the account to a new one; the new card's number."""
+    return run_in_transaction(lambda: accounts.replace_card(
+        program, accounts.find_card(program, card_number), actor, reason, now,
+        new_number).number)
+
+
+def issue_cards(program: Program, count: int, now: dt.datetime) -> list[str]:
+    """A batch of blank cards to print, linked to customers later."""
+    return run_in_transaction(lambda: accounts.issue_cards(program, count, now))
