@@ -25,7 +25,7 @@ from cashier_ui.i18n import template_helpers
 from cashier_ui.messages import error_sentence, unexpected_sentence
 from pos_loyalty.db import db
 from pos_loyalty.errors import LoyaltyError
-from pos_loyalty.models import Program, Staff, Store, Terminal
+from pos_loyalty.usecases import staff
 
 bp = Blueprint("cashier", __name__, url_prefix="/cashier", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -86,14 +86,11 @@ def _load_login() -> Any:
         end_session()
         flash(_("The screen was locked after inactivity: log in again."), "info")
         return redirect(url_for("cashier.login"))
-    staff = db.session.get(Staff, staff_id)
-    terminal = db.session.get(Terminal, session.get("terminal_id"))
-    if staff is None or not staff.active or terminal is None or not terminal.active:
+    till = staff.web_till_of(staff_id, session.get("terminal_id"))
+    if till is None:
         end_session()
         return redirect(url_for("cashier.login"))
-    g.staff, g.terminal = staff, terminal
-    g.program = db.session.get(Program, staff.program_id)
-    g.store = db.session.get(Store, terminal.store_id)
+    g.staff, g.terminal, g.store, g.program = till.staff, till.terminal, till.store, till.program
     session["seen"] = int(time.time())
     return None
 
@@ -110,8 +107,8 @@ def protect_response(response: Response) -> Response:
 
 
 def is_manager() -> bool:
-    staff = g.get("staff")
-    return staff is not None and staff.role in MANAGER_ROLES
+    person = g.get("staff")
+    return person is not None and person.role in MANAGER_ROLES
 
 
 def manager_required(view: View) -> View:

@@ -12,12 +12,12 @@ from cashier_ui.blueprint import actor, bp
 from cashier_ui.i18n import gettext as _
 from cashier_ui.i18n import amount_field, money, points
 from cashier_ui.messages import FormError, error_sentence
-from pos_loyalty import reports, sales
+from pos_loyalty import sales
 from pos_loyalty.clock import now
 from pos_loyalty.errors import LoyaltyError
 from pos_loyalty.programs import local_day, rules_for
 from pos_loyalty.rules import BasketLine, Quote
-from pos_loyalty.usecases import checkout, customers
+from pos_loyalty.usecases import checkout, customers, store_reports
 
 
 def customer_view() -> dict[str, Any] | None:
@@ -187,7 +187,7 @@ def _checkout_after_error(customer: dict[str, Any], lines: list[BasketLine],
 
 @bp.get("/sales/<int:sale_id>")
 def receipt(sale_id: int) -> Any:
-    data = reports.receipt(g.program, g.store.id, sale_id)
+    data = store_reports.receipt(g.program, g.store.id, sale_id)
     return render_template("cashier/receipt.html", **data, currency=g.program.currency)
 
 

@@ -11,10 +11,9 @@ from cashier_ui.blueprint import actor, bp, manager_required
 from cashier_ui.i18n import gettext as _
 from cashier_ui.i18n import points
 from cashier_ui.messages import FormError, error_sentence
-from pos_loyalty import reports
 from pos_loyalty.clock import now
 from pos_loyalty.errors import LoyaltyError
-from pos_loyalty.usecases import checkout, customers
+from pos_loyalty.usecases import checkout, customers, store_reports
 from pos_loyalty.payloads import MAX_POINTS
 from pos_loyalty.programs import local_day
 
@@ -33,7 +32,7 @@ def _manage_page(error: str = "", status: int = 200) -> tuple[str, int]:
         except LoyaltyError:
             customer = None
     today = local_day(g.program, now())
-    today_sales = reports.sales_of_day(g.program, g.store.id, today, terminal_id=g.terminal.id)
+    today_sales = store_reports.sales_of_day(g.program, g.store.id, today, terminal_id=g.terminal.id)
     return render_template("cashier/manage.html", customer=customer, today_sales=today_sales,
                            error=error, currency=g.program.currency), status
 
@@ -113,6 +112,6 @@ def shift_report() -> Any:
             else today
     except ValueError:
         day = today
-    report = reports.shift_report(g.program, g.store.id, day)
+    report = store_reports.shift_report(g.program, g.store.id, day)
     return render_template("cashier/report.html", report=report, day=day, today=today,
                            currency=g.program.currency)

@@ -10,10 +10,10 @@ from cashier_ui import forms
 from cashier_ui.blueprint import bp
 from cashier_ui.i18n import gettext as _
 from cashier_ui.messages import FormError, error_sentence
-from pos_loyalty import reports, sales
+from pos_loyalty import sales
 from pos_loyalty.clock import now
 from pos_loyalty.errors import LoyaltyError
-from pos_loyalty.usecases import checkout, customers
+from pos_loyalty.usecases import checkout, customers, store_reports
 
 
 @bp.get("/returns")
@@ -29,7 +29,7 @@ def _returns_page(error: str = "", found: list[Any] | None = None, receipt_numbe
         try:
             customer = customers.look_up_card(g.program, number, now())["account"]
             if customer is not None:
-                recent = reports.recent_sales(g.program, g.store.id, customer["id"])
+                recent = store_reports.recent_sales(g.program, g.store.id, customer["id"])
         except LoyaltyError:
             customer = None
     return render_template("cashier/returns.html", error=error, found=found,
@@ -42,7 +42,7 @@ def find_receipt() -> Any:
     number = request.form.get("receipt_number", "").strip()
     if not number:
         return _returns_page(_("Type or scan the receipt number."), status=422)
-    found = reports.find_receipts(g.program, g.store.id, number)
+    found = store_reports.find_receipts(g.program, g.store.id, number)
     if len(found) == 1:
         return redirect(url_for("cashier.return_form", sale_id=found[0].id))
     if not found:
@@ -53,7 +53,7 @@ def find_receipt() -> Any:
 
 def _return_page(sale_id: int, **extra: Any) -> tuple[str, int]:
     status = extra.pop("status", 200)
-    data = reports.receipt(g.program, g.store.id, sale_id)
+    data = store_reports.receipt(g.program, g.store.id, sale_id)
     return render_template("cashier/return_form.html", **data, currency=g.program.currency,
                            **extra), status
 
@@ -65,7 +65,7 @@ def return_form(sale_id: int) -> Any:
 
 def _chosen_return(sale_id: int) -> tuple[int | None, list[sales.ReturnedLine] | None]:
     """An amount, or quantities of lines; exactly one of them."""
-    data = reports.receipt(g.program, g.store.id, sale_id)
+    data = store_reports.receipt(g.program, g.store.id, sale_id)
     lines = []
     for line in data["lines"]:
         quantity = forms.parse_whole(request.form.get(f"qty_{line.line_no}"),
@@ -89,7 +89,7 @@ def _return_fields() -> dict[str, str]:
 @bp.post("/sales/<int:sale_id>/return/preview")
 def preview_return(sale_id: int) -> Any:
     try:
-        reports.store_sale(g.program, g.store.id, sale_id)
+        store_reports.check_store_sale(g.program, g.store.id, sale_id)
         amount, lines = _chosen_return(sale_id)
         preview = checkout.preview_return(g.program, g.terminal, sale_id, now(),
                                           amount_minor=amount, lines=lines)
@@ -102,7 +102,7 @@ def preview_return(sale_id: int) -> Any:
 @bp.post("/sales/<int:sale_id>/return")
 def confirm_return(sale_id: int) -> Any:
     try:
-        reports.store_sale(g.program, g.store.id, sale_id)
+        store_reports.check_store_sale(g.program, g.store.id, sale_id)
         amount, lines = _chosen_return(sale_id)
         done = checkout.return_sale(g.program, g.terminal, sale_id, now(),
                                     request.form.get("idempotency_key"), amount_minor=amount,

@@ -10,7 +10,7 @@ def register(app: Flask) -> None:
     Loading the keys first makes a bad [mobile] jwt_* setting stop create_app() with ConfigError.
     """
     from mobile_api.limits import init_limiter
-    from mobile_api.tokens import init_jwt_keys
+    from pos_loyalty.app_sessions import init_jwt_keys
     from mobile_api.views import bp
     init_jwt_keys(app)
     init_limiter(app)

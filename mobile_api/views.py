@@ -13,14 +13,10 @@ from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
 from pos_loyalty import cards
 from pos_loyalty.clock import now
-from pos_loyalty.db import run_in_transaction
-from pos_loyalty.errors import ValidationFailed
+from pos_loyalty.errors import InvalidAppKey, InvalidToken, ValidationFailed
 from pos_loyalty.payloads import json_body
-from pos_loyalty.security import app_hasher, app_lockout_policy
+from pos_loyalty.usecases import phone_app
 
-from mobile_api import brand, customers, enrolment, tokens
-from mobile_api.app_keys import program_for_app_key
-from pos_loyalty.errors import InvalidAppKey, InvalidToken
 from mobile_api.limits import auth_limit, code_limit, limiter
 from mobile_api.openapi import mobile_document
 
@@ -36,15 +32,13 @@ NO_TOKEN = NO_APP_KEY | {"mobile_api.branding", "mobile_api.promotions", "mobile
 def identify_app_and_customer() -> None:
     if request.endpoint in NO_APP_KEY:
         return
-    program = run_in_transaction(
-        lambda: program_for_app_key(request.headers.get("X-App-Key", "").strip()))
+    program = phone_app.program_of_app_key(request.headers.get("X-App-Key", "").strip())
     if program is None:
         raise InvalidAppKey()
     g.program = program
     if request.endpoint in NO_TOKEN:
         return
-    g.caller = run_in_transaction(lambda: tokens.authenticate(
-        g.program, request.headers.get("Authorization", ""), now()))
+    g.caller = phone_app.caller_of(g.program, request.headers.get("Authorization", ""), now())
 
 
 @bp.after_request
@@ -63,12 +57,12 @@ def openapi_document() -> Response:
 
 @bp.get("/branding")
 def branding() -> Response:
-    return jsonify(brand.branding(g.program))
+    return jsonify(phone_app.branding(g.program))
 
 
 @bp.get("/promotions")
 def promotions() -> Response:
-    return jsonify({"promotions": brand.current_promotions(g.program, now())})
+    return jsonify({"promotions": phone_app.promotions(g.program, now())})
 
 
 @bp.get("/stores")
@@ -77,7 +71,7 @@ def stores() -> Response:
     lng = _coordinate("lng", 180)
     if (lat is None) != (lng is None):
         raise ValidationFailed("Send both lat and lng, or neither.", field="lat")
-    return jsonify({"stores": brand.stores_near(g.program, lat, lng)})
+    return jsonify({"stores": phone_app.stores(g.program, lat, lng)})
 
 
 def _coordinate(name: str, bound: float) -> float | None:
@@ -101,8 +95,7 @@ def _coordinate(name: str, bound: float) -> float | None:
 @limiter.shared_limit(code_limit, scope="mobile-codes")
 def register() -> tuple[Response, int]:
     body = json_body(request)
-    run_in_transaction(lambda: enrolment.request_registration_code(
-        g.program, body.get("phone"), now()))
+    phone_app.request_registration_code(g.program, body.get("phone"), now())
     return _code_sent()
 
 
@@ -114,8 +107,8 @@ def _code_sent() -> tuple[Response, int]:
 @limiter.shared_limit(auth_limit, scope="mobile-auth")
 def verify() -> tuple[Response, int]:
     body = json_body(request)
-    pair = run_in_transaction(lambda: enrolment.complete_registration(
-        g.program, body.get("phone"), body.get("code"), body.get("pin"), now(), app_hasher()))
+    pair = phone_app.complete_registration(g.program, body.get("phone"), body.get("code"),
+                                           body.get("pin"), now())
     return jsonify(pair.to_json()), 201
 
 
@@ -123,9 +116,7 @@ def verify() -> tuple[Response, int]:
 @limiter.shared_limit(auth_limit, scope="mobile-auth")
 def login() -> Response:
     body = json_body(request)
-    pair = run_in_transaction(lambda: enrolment.log_in(
-        g.program, body.get("phone"), body.get("pin"), now(), app_lockout_policy(),
-        app_hasher()))
+    pair = phone_app.log_in(g.program, body.get("phone"), body.get("pin"), now())
     return jsonify(pair.to_json())
 
 
@@ -136,13 +127,13 @@ def refresh() -> Response:
     token = body.get("refresh_token")
     if not isinstance(token, str) or not token or len(token) > 200:
         raise InvalidToken()
-    pair = run_in_transaction(lambda: tokens.refresh(g.program, token, now()))
+    pair = phone_app.refresh(g.program, token, now())
     return jsonify(pair.to_json())
 
 
 @bp.post("/auth/logout")
 def logout() -> tuple[str, int]:
-    run_in_transaction(lambda: tokens.revoke_session(g.caller.session_id, "logout", now()))
+    phone_app.log_out(g.caller, now())
     return "", 204
 
 
@@ -153,11 +144,10 @@ def reset_pin() -> tuple[Response, int]:
     """Without `code`: send a code by SMS. With `code` and `pin`: set the PIN and log in."""
     body = json_body(request)
     if "code" not in body:
-        run_in_transaction(lambda: enrolment.request_pin_reset_code(
-            g.program, body.get("phone"), now()))
+        phone_app.request_pin_reset_code(g.program, body.get("phone"), now())
         return _code_sent()
-    pair = run_in_transaction(lambda: enrolment.reset_pin(
-        g.program, body.get("phone"), body.get("code"), body.get("pin"), now(), app_hasher()))
+    pair = phone_app.reset_pin(g.program, body.get("phone"), body.get("code"), body.get("pin"),
+                               now())
     return jsonify(pair.to_json()), 200
 
 
@@ -165,41 +155,36 @@ def reset_pin() -> tuple[Response, int]:
 
 @bp.get("/me")
 def me() -> Response:
-    return jsonify(run_in_transaction(lambda: customers.profile_view(g.program,
-                                                                     g.caller.account)))
+    return jsonify(phone_app.profile(g.program, g.caller))
 
 
 @bp.patch("/me")
 def update_me() -> Response:
     body = json_body(request)
-    return jsonify(run_in_transaction(lambda: customers.update_profile(
-        g.program, g.caller.account, body, now())))
+    return jsonify(phone_app.update_profile(g.program, g.caller, body, now()))
 
 
 @bp.delete("/me")
 def delete_me() -> tuple[str, int]:
-    run_in_transaction(lambda: customers.erase(g.program, g.caller.account, now()))
+    phone_app.erase(g.program, g.caller, now())
     return "", 204
 
 
 @bp.get("/me/export")
 def export_me() -> Response:
-    return jsonify(run_in_transaction(lambda: customers.export(g.program, g.caller.account,
-                                                               now())))
+    return jsonify(phone_app.export(g.program, g.caller, now()))
 
 
 @bp.put("/me/pin")
 def change_pin() -> tuple[str, int]:
     body = json_body(request)
-    run_in_transaction(lambda: enrolment.change_pin(
-        g.program, g.caller, body.get("old_pin"), body.get("new_pin"), now(),
-        app_lockout_policy(), app_hasher()))
+    phone_app.change_pin(g.program, g.caller, body.get("old_pin"), body.get("new_pin"), now())
     return "", 204
 
 
 @bp.get("/me/card")
 def my_card() -> Response:
-    card = run_in_transaction(lambda: customers.card_of(g.caller.account))
+    card = phone_app.my_card(g.caller)
     return jsonify({
         "card_number": card.number, "symbology": card.symbology, "status": card.status,
         "barcode_svg_url": url_for(".card_barcode_svg", _external=True),
@@ -210,7 +195,7 @@ def my_card() -> Response:
 
 
 def _card_image(render: Any, mimetype: str) -> Response:
-    card = run_in_transaction(lambda: customers.card_of(g.caller.account))
+    card = phone_app.my_card(g.caller)
     return Response(render(card), mimetype=mimetype,
                     headers={"Cache-Control": "private, no-store"})
 
@@ -238,15 +223,14 @@ def card_qr_png() -> Response:
 @bp.post("/me/cards")
 def link_card() -> tuple[Response, int]:
     body = json_body(request)
-    card, linked_now = run_in_transaction(lambda: customers.link_plastic_card(
-        g.program, g.caller.account, body.get("card_number"), now()))
+    card, linked_now = phone_app.link_card(g.program, g.caller, body.get("card_number"), now())
     return jsonify({"card_number": card.number, "symbology": card.symbology,
                     "status": card.status, "kind": card.kind}), 201 if linked_now else 200
 
 
 @bp.get("/me/balance")
 def my_balance() -> Response:
-    return jsonify(run_in_transaction(lambda: customers.balance(g.program, g.caller.account, now())))
+    return jsonify(phone_app.balance(g.program, g.caller, now()))
 
 
 @bp.get("/me/history")
@@ -255,7 +239,7 @@ def my_history() -> Response:
     limit = _positive_int("limit", default=int(settings["history_default_limit"]),
                           maximum=int(settings["history_max_limit"]))
     cursor = _positive_int("cursor", default=None, maximum=2 ** 62)
-    return jsonify(run_in_transaction(lambda: customers.history(g.caller.account, limit, cursor)))
+    return jsonify(phone_app.history(g.caller, limit, cursor))
 
 
 def _positive_int(name: str, default: int | None, maximum: int) -> int | None:

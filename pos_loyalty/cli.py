@@ -13,14 +13,14 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
-from sqlalchemy import select
 
-from pos_loyalty import accounts, holds, ledger, lots, notify, programs, verification
+from pos_loyalty import accounts, notify, programs, verification
 from pos_loyalty.clock import now
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.errors import LoyaltyError
-from pos_loyalty.models import Program
 from pos_loyalty.security import app_hasher
+from pos_loyalty.usecases import customers as customers_usecases
+from pos_loyalty.usecases import jobs
 from mobile_api import cli as mobile_cli
 
 
@@ -52,8 +52,13 @@ def _fail(error: LoyaltyError) -> None:
 
 def run_or_exit(work):  # type: ignore[no-untyped-def]
     """Run a write in one transaction; a domain error becomes a message and exit status 2."""
+    return exit_on_error(lambda: run_in_transaction(work))
+
+
+def exit_on_error(call):  # type: ignore[no-untyped-def]
+    """Call a use case; a domain error becomes a message and exit status 2."""
     try:
-        return run_in_transaction(work)
+        return call()
     except LoyaltyError as error:
         _fail(error)
 
@@ -155,7 +160,8 @@ def cards() -> None:
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
 def cards_issue(count: int, csv_path: Path | None) -> None:
-    numbers = run_or_exit(lambda: accounts.issue_cards(programs.default_program(), count, now()))
+    program = run_or_exit(programs.default_program)
+    numbers = exit_on_error(lambda: customers_usecases.issue_cards(program, count, now()))
     if csv_path:
         with csv_path.open("w", newline="") as handle:
             writer = csv.writer(handle)
@@ -177,11 +183,12 @@ def customers() -> None:
 @click.option("--first-name", default="")
 @with_appcontext
 def customers_create(phone: str, pin: str, card_number: str | None, first_name: str) -> None:
-    card = run_or_exit(lambda: accounts.create_customer(
-        programs.default_program(), phone, pin, now(), app_hasher(), first_name=first_name,
-        card_number=card_number, actor="cli"))
-    click.echo(f"customer created with card {card.number}")
-    click.echo(card.number)
+    program = run_or_exit(programs.default_program)
+    card = exit_on_error(lambda: customers_usecases.enrol(
+        program, phone, pin, now(), first_name=first_name, card_number=card_number,
+        actor="cli"))
+    click.echo(f"customer created with card {card['card_number']}")
+    click.echo(card["card_number"])
 
 
 @click.group(help="Points.")
@@ -196,9 +203,9 @@ def points() -> None:
 @click.option("--actor", default="cli")
 @with_appcontext
 def points_adjust(card_number: str, amount: int, reason: str, actor: str) -> None:
-    from pos_loyalty.adjustments import adjust_points
-    result = run_or_exit(lambda: adjust_points(programs.default_program(), card_number, amount,
-                                               reason, actor, now()))
+    program = run_or_exit(programs.default_program)
+    result = exit_on_error(lambda: customers_usecases.adjust_points(
+        program, card_number, amount, reason, actor, now()))
     click.echo(f"{amount:+d} points; balance {result['available']} available, "
                f"{result['pending']} pending")
     click.echo(result["entry_id"])
@@ -222,15 +229,6 @@ def verify_command() -> None:
 @click.command("expire", help="Release due pending points, expire old points, end expired holds.")
 @with_appcontext
 def expire_command() -> None:
-    moment = now()
-    released = expired = ended = 0
-    for program in db.session.scalars(select(Program)).all():
-        run_or_exit(lambda: notify.queue_expiry_warnings(program, moment))
-        for account_id in lots.accounts_with_pending_due(program.id, moment):
-            ctx = ledger.EntryContext(program_id=program.id, now=moment, actor="expire job")
-            released += run_or_exit(lambda: ledger.release_pending(ctx, account_id))
-        for account_id in lots.accounts_with_expiring_lots(program.id, moment):
-            ctx = ledger.EntryContext(program_id=program.id, now=moment, actor="expire job")
-            expired += run_or_exit(lambda: ledger.expire_lots(ctx, account_id))
-        ended += run_or_exit(lambda: holds.sweep_expired_holds(program, moment))
-    click.echo(f"released {released} points, expired {expired} points, ended {ended} holds")
+    run = exit_on_error(lambda: jobs.run_expiry(now()))
+    click.echo(f"released {run.released_points} points, expired {run.expired_points} points, "
+               f"ended {run.ended_holds} holds")

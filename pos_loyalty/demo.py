@@ -33,7 +33,7 @@ def run_demo(host: str, port: int, serve: bool = True) -> None:
         from pos_loyalty.cli import migrate_schema
         migrate_schema()
         key, customers = run_in_transaction(load_demo_data)
-        from mobile_api.app_keys import create_app_key
+        from pos_loyalty.app_keys import create_app_key
         app_key = run_in_transaction(lambda: create_app_key(programs.default_program(), "demo"))
     base = f"http://{host}:{port}"
     click.echo(f"Demo data loaded into {DEMO_DB}")

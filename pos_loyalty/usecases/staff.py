@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pos_loyalty import programs, staff_auth
-from pos_loyalty.db import run_in_transaction
-from pos_loyalty.models import Store
+from pos_loyalty.db import db, run_in_transaction
+from pos_loyalty.models import Program, Staff, Store, Terminal
 from pos_loyalty.security import app_hasher, app_lockout_policy
 
 
@@ -30,6 +30,28 @@ def open_web_till(username: Any, password: Any, chosen_store_id: int | None,
             return OpenedTill(staff.id, None)
         return OpenedTill(staff.id, staff_auth.web_till(program, store.id).id)
     return run_in_transaction(work)
+
+
+@dataclass(frozen=True)
+class WebTill:
+    """Who is at a web till, on which terminal, of which store and program."""
+    staff: Staff
+    terminal: Terminal
+    store: Store
+    program: Program
+
+
+def web_till_of(staff_id: int, terminal_id: int | None) -> WebTill | None:
+    """The logged-in till, re-read on every request so a deactivated login stops at once;
+    None when the staff or the terminal is gone or switched off."""
+    def read() -> WebTill | None:
+        staff = db.session.get(Staff, staff_id)
+        terminal = db.session.get(Terminal, terminal_id) if terminal_id is not None else None
+        if staff is None or not staff.active or terminal is None or not terminal.active:
+            return None
+        return WebTill(staff, terminal, db.session.get(Store, terminal.store_id),
+                       db.session.get(Program, staff.program_id))
+    return run_in_transaction(read)
 
 
 def stores() -> list[Store]:

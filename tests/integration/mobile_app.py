@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from mobile_api.app_keys import create_app_key
+from pos_loyalty.app_keys import create_app_key
 from pos_loyalty import accounts, programs
 from pos_loyalty.db import db, run_in_transaction, utcnow
 from pos_loyalty.models import OutboxMessage, Program

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from mobile_api.brand import create_promotion
+from pos_loyalty.brand import create_promotion
 from mobile_app import MobileApp, mobile  # noqa: F401
 from pos_loyalty import programs
 from pos_loyalty.db import db, run_in_transaction, utcnow

@@ -8,7 +8,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from mobile_api.brand import create_promotion
+from pos_loyalty.brand import create_promotion
 from mobile_app import MobileApp, mobile, other_brand  # noqa: F401
 from pos_loyalty import accounts, programs
 from pos_loyalty.db import db, run_in_transaction, utcnow

@@ -8,7 +8,7 @@ import json
 import jwt
 import pytest
 
-from mobile_api.tokens import signing_key
+from pos_loyalty.app_sessions import signing_key
 from mobile_app import MobileApp, mobile, other_brand  # noqa: F401
 from pos_loyalty.db import utcnow
 

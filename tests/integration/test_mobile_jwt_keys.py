@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from flask import Flask
 
-from mobile_api.tokens import hs256_secret
+from pos_loyalty.app_sessions import hs256_secret
 from mobile_app import MobileApp, mobile  # noqa: F401
 from pos_loyalty.app import create_app
 from pos_loyalty.config import ConfigError

@@ -20,7 +20,7 @@ from pos_loyalty.db import db, run_in_transaction, utcnow
 from pos_loyalty.models import Account, Program
 from pos_loyalty.security import app_hasher
 
-from mobile_api import tokens
+from pos_loyalty import app_sessions as tokens
 
 EXAMPLES_PER_OPERATION = 15
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

@@ -17,7 +17,7 @@ from pos_loyalty.models import Account, Program
 from pos_loyalty.rules import check_new_pin
 from pos_loyalty.security import LockoutPolicy, hash_secret
 
-from mobile_api import codes, tokens
+from pos_loyalty import app_sessions, one_time_codes
 
 
 
@@ -39,15 +39,15 @@ def request_registration_code(program: Program, phone_raw: Any, now: dt.datetime
     """Send a code whether or not the phone is known, so the answer tells nothing."""
     phone = phone_of(program, phone_raw)
     account = _account_by_phone(program, phone)
-    codes.send_code(program, phone, "register", now, account)
+    one_time_codes.send_code(program, phone, "register", now, account)
 
 
 def complete_registration(program: Program, phone_raw: Any, code: Any, pin: Any,
-                          now: dt.datetime, hasher: Any) -> tokens.TokenPair:
+                          now: dt.datetime, hasher: Any) -> app_sessions.TokenPair:
     """Check the code, then enrol the phone or attach to the account a till already made."""
     phone = phone_of(program, phone_raw)
     pin = require_pin_format(pin, "pin")
-    codes.check_code(program, phone, "register", code, now)
+    one_time_codes.check_code(program, phone, "register", code, now)
     account = _account_by_phone(program, phone)
     if account is None:
         card = accounts.create_customer(program, phone, pin, now, hasher, actor="mobile app")
@@ -56,7 +56,7 @@ def complete_registration(program: Program, phone_raw: Any, code: Any, pin: Any,
         # The code proves the phone: the PIN chosen now replaces the one given at the till.
         _set_pin(account, pin, hasher, now)
         _ensure_active_card(program, account, now)
-    return tokens.start_session(program, account, now)
+    return app_sessions.start_session(program, account, now)
 
 
 def _ensure_active_card(program: Program, account: Account, now: dt.datetime) -> None:
@@ -72,18 +72,18 @@ def _set_pin(account: Account, pin: str, hasher: Any, now: dt.datetime,
     account.pin_hash = hash_secret(hasher, pin)
     account.failed_pin_attempts = 0
     account.locked_until = None
-    tokens.revoke_account_sessions(account.id, "pin_changed", now, keep_session_id)
+    app_sessions.revoke_account_sessions(account.id, "pin_changed", now, keep_session_id)
 
 
 def log_in(program: Program, phone_raw: Any, pin: Any, now: dt.datetime,
-           policy: LockoutPolicy, hasher: Any) -> tokens.TokenPair:
+           policy: LockoutPolicy, hasher: Any) -> app_sessions.TokenPair:
     """PIN login, counted against the lockout the till shares."""
     try:
         account = accounts.check_pin(program, phone_raw, pin, now, policy, hasher)
     except AccountNotFound:
         # The same answer as a wrong PIN: the app must not tell which phones are enrolled.
         raise InvalidPin("Wrong phone number or PIN.") from None
-    return tokens.start_session(program, account, now)
+    return app_sessions.start_session(program, account, now)
 
 
 def request_pin_reset_code(program: Program, phone_raw: Any, now: dt.datetime) -> None:
@@ -91,22 +91,22 @@ def request_pin_reset_code(program: Program, phone_raw: Any, now: dt.datetime) -
     phone = phone_of(program, phone_raw)
     account = _account_by_phone(program, phone)
     if account is not None:
-        codes.send_code(program, phone, "pin_reset", now, account)
+        one_time_codes.send_code(program, phone, "pin_reset", now, account)
 
 
 def reset_pin(program: Program, phone_raw: Any, code: Any, pin: Any, now: dt.datetime,
-              hasher: Any) -> tokens.TokenPair:
+              hasher: Any) -> app_sessions.TokenPair:
     phone = phone_of(program, phone_raw)
     pin = require_pin_format(pin, "pin")
-    codes.check_code(program, phone, "pin_reset", code, now)
+    one_time_codes.check_code(program, phone, "pin_reset", code, now)
     account = _account_by_phone(program, phone)
     if account is None:
         raise Refusal(AccountNotFound())   # the code stays used up
     _set_pin(account, pin, hasher, now)
-    return tokens.start_session(program, account, now)
+    return app_sessions.start_session(program, account, now)
 
 
-def change_pin(program: Program, caller: tokens.Caller, old_pin: Any, new_pin: Any,
+def change_pin(program: Program, caller: app_sessions.Caller, old_pin: Any, new_pin: Any,
                now: dt.datetime, policy: LockoutPolicy, hasher: Any) -> None:
     """Check the old PIN (counted like a till's check), set the new one, end other sessions."""
     new_pin = require_pin_format(new_pin, "new_pin")

@@ -13,7 +13,7 @@ from pos_loyalty.errors import ValidationFailed
 from pos_loyalty.models import Program, Promotion, Store
 from pos_loyalty.programs import rules_for
 
-from mobile_api.customers import iso
+from pos_loyalty.customer_data import iso
 
 EARTH_RADIUS_M = 6_371_000
 

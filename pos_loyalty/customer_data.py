@@ -17,7 +17,7 @@ from pos_loyalty.models import (
 from pos_loyalty.programs import local_day, rules_for
 from pos_loyalty.rules import points_value_minor
 
-from mobile_api import codes, tokens
+from pos_loyalty import app_sessions, one_time_codes
 
 EMAIL_FORMAT = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 LANGUAGE_FORMAT = re.compile(r"[a-z]{2}(_[A-Z]{2})?")
@@ -192,14 +192,14 @@ def export(program: Program, account: Account, now: dt.datetime) -> dict[str, An
 def erase(program: Program, account: Account, now: dt.datetime) -> None:
     """Erase the person, keep the books: the ledger stays, tied to an anonymous closed account."""
     phone = account.phone_e164
-    tokens.revoke_account_sessions(account.id, "erased", now)
+    app_sessions.revoke_account_sessions(account.id, "erased", now)
     db.session.execute(update(Card).where(Card.account_id == account.id)
                        .values(status="closed"))
     profile = _profile(account)
     if profile is not None:
         db.session.delete(profile)
     if phone:
-        codes.forget_phone(program, phone)
+        one_time_codes.forget_phone(program, phone)
         _erase_messages(program, account.id, phone, now)
     account.phone_e164, account.first_name, account.locale = None, "", None
     account.pin_hash, account.status = None, "closed"

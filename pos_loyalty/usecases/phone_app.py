@@ -1,0 +1,133 @@
+"""What a customer does in the brand's phone app: register, log in, see and manage their card.
+
+Each function is one transaction. Wrong PINs and codes are counted, and a reused refresh token
+closes its session, before the refusal is answered (`errors.Refusal`). The balance is the one
+every face shows (`balances`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pos_loyalty import app_keys, app_sessions, brand, customer_data, enrolment
+from pos_loyalty.app_sessions import Caller, TokenPair
+from pos_loyalty.db import run_in_transaction
+from pos_loyalty.models import Card, Program
+from pos_loyalty.security import app_hasher, app_lockout_policy
+
+
+# --- the app and the caller -------------------------------------------------------------------
+
+def program_of_app_key(key: str) -> Program | None:
+    """The brand whose app sent this X-App-Key, or None."""
+    return run_in_transaction(lambda: app_keys.program_for_app_key(key))
+
+
+def caller_of(program: Program, authorization: str, now: dt.datetime) -> Caller:
+    """The customer an access token speaks for, while its session is open."""
+    return run_in_transaction(lambda: app_sessions.authenticate(program, authorization, now))
+
+
+# --- public: the brand ------------------------------------------------------------------------
+
+def branding(program: Program) -> dict[str, Any]:
+    return brand.branding(program)
+
+
+def promotions(program: Program, now: dt.datetime) -> list[dict[str, Any]]:
+    return run_in_transaction(lambda: brand.current_promotions(program, now))
+
+
+def stores(program: Program, lat: float | None, lng: float | None) -> list[dict[str, Any]]:
+    """The program's stores, nearest first when the phone says where it is."""
+    return run_in_transaction(lambda: brand.stores_near(program, lat, lng))
+
+
+# --- registration and login -------------------------------------------------------------------
+
+def request_registration_code(program: Program, phone: Any, now: dt.datetime) -> None:
+    """Text a code, whether or not the phone is known (the answer tells nothing)."""
+    run_in_transaction(lambda: enrolment.request_registration_code(program, phone, now))
+
+
+def complete_registration(program: Program, phone: Any, code: Any, pin: Any,
+                          now: dt.datetime) -> TokenPair:
+    """The code proves the phone: enrol it (or join the account a till made) and log in."""
+    return run_in_transaction(lambda: enrolment.complete_registration(
+        program, phone, code, pin, now, app_hasher()))
+
+
+def log_in(program: Program, phone: Any, pin: Any, now: dt.datetime) -> TokenPair:
+    """PIN login, counted against the lockout the till shares."""
+    return run_in_transaction(lambda: enrolment.log_in(
+        program, phone, pin, now, app_lockout_policy(), app_hasher()))
+
+
+def refresh(program: Program, refresh_token: str, now: dt.datetime) -> TokenPair:
+    """The next pair of tokens; a reused refresh token ends its session."""
+    return run_in_transaction(lambda: app_sessions.refresh(program, refresh_token, now))
+
+
+def log_out(caller: Caller, now: dt.datetime) -> None:
+    run_in_transaction(lambda: app_sessions.revoke_session(caller.session_id, "logout", now))
+
+
+def request_pin_reset_code(program: Program, phone: Any, now: dt.datetime) -> None:
+    """Text a code to an enrolled phone; the answer is the same either way."""
+    run_in_transaction(lambda: enrolment.request_pin_reset_code(program, phone, now))
+
+
+def reset_pin(program: Program, phone: Any, code: Any, pin: Any,
+              now: dt.datetime) -> TokenPair:
+    """Set a new PIN with a texted code, end the other sessions, log in."""
+    return run_in_transaction(lambda: enrolment.reset_pin(
+        program, phone, code, pin, now, app_hasher()))
+
+
+def change_pin(program: Program, caller: Caller, old_pin: Any, new_pin: Any,
+               now: dt.datetime) -> None:
+    """Check the old PIN (counted like the till's check), set the new one."""
+    run_in_transaction(lambda: enrolment.change_pin(
+        program, caller, old_pin, new_pin, now, app_lockout_policy(), app_hasher()))
+
+
+# --- the customer's own data ------------------------------------------------------------------
+
+def profile(program: Program, caller: Caller) -> dict[str, Any]:
+    return run_in_transaction(lambda: customer_data.profile_view(program, caller.account))
+
+
+def update_profile(program: Program, caller: Caller, changes: dict[str, Any],
+                   now: dt.datetime) -> dict[str, Any]:
+    return run_in_transaction(lambda: customer_data.update_profile(
+        program, caller.account, changes, now))
+
+
+def erase(program: Program, caller: Caller, now: dt.datetime) -> None:
+    """Erase the person, keep the books (the right to erasure)."""
+    run_in_transaction(lambda: customer_data.erase(program, caller.account, now))
+
+
+def export(program: Program, caller: Caller, now: dt.datetime) -> dict[str, Any]:
+    """Everything kept about the customer (the right of access)."""
+    return run_in_transaction(lambda: customer_data.export(program, caller.account, now))
+
+
+def my_card(caller: Caller) -> Card:
+    """The card to show at the till: the newest active one."""
+    return run_in_transaction(lambda: customer_data.card_of(caller.account))
+
+
+def link_card(program: Program, caller: Caller, card_number: Any,
+              now: dt.datetime) -> tuple[Card, bool]:
+    """Link a blank plastic card; True when it was linked now (not already the customer's)."""
+    return run_in_transaction(lambda: customer_data.link_plastic_card(
+        program, caller.account, card_number, now))
+
+
+def balance(program: Program, caller: Caller, now: dt.datetime) -> dict[str, Any]:
+    return run_in_transaction(lambda: customer_data.balance(program, caller.account, now))
+
+
+def history(caller: Caller, limit: int, before_id: int | None) -> dict[str, Any]:
+    return run_in_transaction(lambda: customer_data.history(caller.account, limit, before_id))
