@@ -2,7 +2,9 @@
 body typed, every error code an API can answer listed, formats the server really accepts."""
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +25,8 @@ NOT_ANSWERED_BY_AN_API = {
     e.Forbidden: "raised by no code yet",
     e.PhoneTaken: "enrolment at a till or the CLI; the app attaches to the phone's account",
 }
+# Errors defined outside pos_loyalty.errors: the cashier UI's own, which no API answers.
+CASHIER_UI_ONLY = {"InvalidLogin", "StaffLocked", "FormError"}
 MOBILE_ONLY = {e.InvalidAppKey, e.InvalidToken, e.TokenReused, e.InvalidCode, e.CodeExpired,
                e.TooManyAttempts, e.TooManyCodes, e.CardAlreadyLinked}
 MOBILE_ALSO = {e.ValidationFailed, e.MalformedRequest, e.UnsupportedMediaType,
@@ -112,6 +116,18 @@ def test_every_error_class_is_answered_by_an_api_or_said_why_not():
     answered = codes(pos_document()) | codes(mobile_document())
     assert {error for error in core_errors() if error.code not in answered} \
         == set(NOT_ANSWERED_BY_AN_API)
+
+
+def test_errors_defined_elsewhere_are_the_cashier_ui_s_alone():
+    """An API error class made outside pos_loyalty/errors.py would be missing from the documents."""
+    error_names = {error.__name__ for error in e.all_errors()} | {"LoyaltyError"}
+    root = Path(__file__).resolve().parents[2]
+    sources = [path for package in ("pos_loyalty", "mobile_api", "cashier_ui")
+               for path in (root / package).rglob("*.py") if path != Path(e.__file__).resolve()]
+    elsewhere = {node.name for path in sources for node in ast.walk(ast.parse(path.read_text()))
+                 if isinstance(node, ast.ClassDef) and error_names & {
+                     getattr(base, "id", getattr(base, "attr", "")) for base in node.bases}}
+    assert elsewhere == CASHIER_UI_ONLY
 
 
 @pytest.mark.parametrize("face", DOCUMENTS)
