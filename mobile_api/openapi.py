@@ -1,85 +1,102 @@
-"""The OpenAPI 3 document of the mobile API, served at /api/mobile/v1/openapi.json."""
+"""The OpenAPI 3.1 document of the mobile API, served at /api/mobile/v1/openapi.json.
+
+Each operation has a stable operationId (the name generated clients give it) and lists the
+errors it can answer as error classes; tests/integration/test_mobile_openapi.py fuzzes the API
+against it and checks real flows with openapi-core.
+"""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+from werkzeug import exceptions as http
+
+from pos_loyalty import errors as e
+from pos_loyalty.openapi_schemas import (
+    OPENAPI_VERSION, ErrorClass, Schema, card_number, error_responses, error_schemas,
+    json_content, nullable, phone, ref,
+)
+
+Errors = Iterable[ErrorClass]
 
 APP_KEY = [{"appKey": []}]
 APP_KEY_AND_TOKEN = [{"appKey": [], "bearer": []}]
-ERROR_STATUSES = {
-    "400": "The body is not a JSON object, or no valid code is waiting.",
-    "401": "Missing or wrong app key, token, PIN or code.",
-    "404": "Not found.",
-    "409": "Conflict (e.g. a card of another customer).",
-    "415": "The body is not application/json.",
-    "422": "A field is missing or invalid; details.field names it.",
-    "423": "Too many wrong PINs: the account is locked for a while.",
-    "429": "Too many requests, codes or code attempts.",
-}
+CARD_STATUSES = ["blank", "active", "blocked", "lost", "replaced", "closed"]
+REFRESH_TOKEN_MAX_LENGTH = 200  # views.refresh: a longer one is not ours (401 invalid_token)
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    return {**schema, "nullable": True}
-
-
-def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    return {"type": "object", "properties": properties,
-            "required": list(properties) if required is None else required}
+def _object(properties: Schema, required: list[str] | None = None) -> Schema:
+    """An object whose fields are all required unless `required` says which are."""
+    schema: Schema = {"type": "object", "properties": properties}
+    required = list(properties) if required is None else required
+    if required:
+        schema["required"] = required
+    return schema
 
 
 STRING = {"type": "string"}
 INTEGER = {"type": "integer"}
+DATE = {"type": "string", "format": "date"}
 DATE_TIME = {"type": "string", "format": "date-time"}
-PHONE = {"type": "string", "description": "E.164 (+33612345678) or national in the program's "
-                                          "country", "example": "+33612345678"}
-PIN = {"type": "string", "pattern": "^[0-9]{4,8}$", "example": "1234"}
-CODE = {"type": "string", "pattern": "^[0-9]{6}$", "example": "123456"}
+PHONE = phone()
+PIN = {"type": "string", "pattern": "^[0-9]{4,8}$", "example": "1234",
+       "description": "4 to 8 digits."}
+CODE = {"type": "string", "pattern": "^[0-9]{6}$", "example": "123456",
+        "description": "The 6 digits sent by SMS."}
 
-SCHEMAS: dict[str, Any] = {
-    "Error": _object({"error": _object({"code": STRING, "message": STRING,
-                                        "details": {"type": "object"}}, ["code", "message"])}),
+SCHEMAS: dict[str, Schema] = {
+    "RegistrationRequest": _object({"phone": PHONE}),
+    "VerificationRequest": _object({"phone": PHONE, "code": CODE, "pin": PIN}),
+    "LoginRequest": _object({"phone": PHONE, "pin": PIN}),
+    "RefreshRequest": _object({"refresh_token": {
+        "type": "string", "minLength": 1, "maxLength": REFRESH_TOKEN_MAX_LENGTH}}),
+    "PinResetRequest": {**_object({"phone": PHONE, "code": CODE, "pin": PIN}, ["phone"]),
+                        "description": "{phone} asks for a code; {phone, code, pin} sets the "
+                                       "PIN."},
+    "PinChange": _object({"old_pin": PIN, "new_pin": PIN}),
+    "CardLink": _object({"card_number": card_number()}),
     "CodeSent": _object({"status": {"type": "string", "enum": ["code_sent"]}}),
     "Tokens": _object({"access_token": STRING, "refresh_token": STRING,
                        "token_type": {"type": "string", "enum": ["Bearer"]},
                        "expires_in": INTEGER}),
     "Profile": _object({
-        "id": INTEGER, "program": STRING, "phone": _nullable(STRING), "first_name": STRING,
-        "birthday": _nullable({"type": "string", "format": "date"}),
-        "email": _nullable(STRING), "language": _nullable(STRING),
+        "id": INTEGER, "program": STRING, "phone": nullable(STRING), "first_name": STRING,
+        "birthday": nullable(DATE), "email": nullable(STRING), "language": nullable(STRING),
         "sms_notifications": {"type": "boolean"},
         "status": {"type": "string", "enum": ["active", "blocked", "closed"]},
         "created_at": DATE_TIME}),
     "ProfileUpdate": {"type": "object", "additionalProperties": False, "properties": {
         "first_name": {"type": "string", "maxLength": 100},
-        "birthday": _nullable({"type": "string", "format": "date"}),
-        "email": _nullable({"type": "string", "format": "email", "maxLength": 254}),
-        "language": _nullable({"type": "string", "pattern": "^[a-z]{2}(_[A-Z]{2})?$"}),
+        "birthday": nullable(DATE),
+        "email": nullable({"type": "string", "format": "email", "maxLength": 254}),
+        "language": nullable({"type": "string", "pattern": "^[a-z]{2}(_[A-Z]{2})?$"}),
         "sms_notifications": {"type": "boolean"}}},
-    "Card": _object({"card_number": STRING, "symbology": {"type": "string",
-                                                          "enum": ["ean13", "code128"]},
-                     "status": STRING, "barcode_svg_url": STRING, "barcode_png_url": STRING,
+    "Card": _object({"card_number": STRING,
+                     "symbology": {"type": "string", "enum": ["ean13", "code128"]},
+                     "status": {"type": "string", "enum": CARD_STATUSES},
+                     "barcode_svg_url": STRING, "barcode_png_url": STRING,
                      "qr_svg_url": STRING, "qr_png_url": STRING}),
-    "LinkedCard": _object({"card_number": STRING, "symbology": STRING, "status": STRING,
+    "LinkedCard": _object({"card_number": STRING,
+                           "symbology": {"type": "string", "enum": ["ean13", "code128"]},
+                           "status": {"type": "string", "enum": CARD_STATUSES},
                            "kind": {"type": "string", "enum": ["plastic", "virtual"]}}),
+    "Expiry": _object({"date": DATE, "points": INTEGER}),
     "Balance": _object({
         "available_points": INTEGER, "pending_points": INTEGER,
         "value_minor": {"type": "integer", "description": "What the available points pay, "
                                                          "in minor units of the currency"},
         "currency": STRING, "lifetime_earned": INTEGER,
-        "next_expiry": _nullable(_object({"date": {"type": "string", "format": "date"},
-                                          "points": INTEGER}))}),
+        "next_expiry": {**nullable(ref("Expiry")),
+                        "description": "The first day some points expire, or null"}}),
     "HistoryEntry": _object({
         "id": INTEGER, "created_at": DATE_TIME,
         "kind": {"type": "string", "description": "earn, redeem, bonus, adjust, expire, "
                                                  "release, return_reverse, ..."},
         "points": {"type": "integer", "description": "Change of available points"},
         "pending_points": {"type": "integer", "description": "Change of pending points"},
-        "balance_after": INTEGER, "pending_after": INTEGER, "store_name": _nullable(STRING)}),
-    "HistoryPage": _object({"entries": {"type": "array", "items": _ref("HistoryEntry")},
-                            "next_cursor": _nullable(STRING)}),
+        "balance_after": INTEGER, "pending_after": INTEGER, "store_name": nullable(STRING)}),
+    "HistoryPage": _object({"entries": {"type": "array", "items": ref("HistoryEntry")},
+                            "next_cursor": nullable(STRING)}),
     "Branding": _object({
         "program": _object({"slug": STRING, "name": STRING}), "app_name": STRING,
         "colors": _object({"primary": STRING, "secondary": STRING}), "logo_url": STRING,
@@ -90,137 +107,163 @@ SCHEMAS: dict[str, Any] = {
                           "pending_days": INTEGER, "expiry_months": INTEGER,
                           "excluded_categories": {"type": "array", "items": STRING}})}),
     "Store": _object({"id": INTEGER, "name": STRING, "address": STRING, "phone": STRING,
-                      "opening_hours": STRING, "latitude": _nullable({"type": "number"}),
-                      "longitude": _nullable({"type": "number"}),
-                      "distance_m": _nullable(INTEGER)}),
+                      "opening_hours": STRING, "latitude": nullable({"type": "number"}),
+                      "longitude": nullable({"type": "number"}),
+                      "distance_m": nullable(INTEGER)}),
     "Promotion": _object({"id": INTEGER, "title": STRING, "body": STRING, "image_url": STRING,
                           "starts_at": DATE_TIME, "ends_at": DATE_TIME}),
-    "Export": _object({"exported_at": DATE_TIME, "profile": _ref("Profile"),
-                       "balance": _ref("Balance"),
-                       "cards": {"type": "array", "items": {"type": "object"}},
-                       "history": {"type": "array", "items": _ref("HistoryEntry")},
-                       "sessions": {"type": "array", "items": {"type": "object"}},
-                       "sms": {"type": "array", "items": {"type": "object"}}}),
+    "ExportedCard": _object({"card_number": STRING, "kind": STRING,
+                             "status": {"type": "string", "enum": CARD_STATUSES},
+                             "linked_at": nullable(DATE_TIME)}),
+    "ExportedSession": _object({"created_at": DATE_TIME, "revoked_at": nullable(DATE_TIME)}),
+    "ExportedSms": _object({"kind": STRING, "to_phone": STRING, "body": STRING,
+                            "status": STRING, "created_at": DATE_TIME}),
+    "Export": _object({"exported_at": DATE_TIME, "profile": ref("Profile"),
+                       "balance": ref("Balance"),
+                       "cards": {"type": "array", "items": ref("ExportedCard")},
+                       "history": {"type": "array", "items": ref("HistoryEntry")},
+                       "sessions": {"type": "array", "items": ref("ExportedSession")},
+                       "sms": {"type": "array", "items": ref("ExportedSms")}}),
 }
 
 
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+# --- operations -----------------------------------------------------------------------------
+
+APP_ERRORS: Errors = [e.InvalidAppKey]
+CUSTOMER_ERRORS: Errors = [e.InvalidAppKey, e.InvalidToken]
+# Any JSON body: not JSON, too large (the app's MAX_CONTENT_LENGTH), not an object.
+BODY_ERRORS: Errors = [e.MalformedRequest, http.RequestEntityTooLarge, e.UnsupportedMediaType]
+# The /auth endpoints have per-IP rate limits (Flask-Limiter's 429).
+AUTH_ERRORS: Errors = [*APP_ERRORS, *BODY_ERRORS, http.TooManyRequests]
+CODE_ERRORS: Errors = [e.CodeExpired, e.InvalidCode, e.TooManyAttempts]
+CARD_IMAGE_ERRORS: Errors = [*CUSTOMER_ERRORS, e.CardNotFound]
 
 
-def _operation(summary: str, security: list[dict[str, list[str]]], ok: dict[str, Any],
-               errors: str, body: dict[str, Any] | None = None,
-               parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """One operation; `errors` lists its error statuses, e.g. "401 422"."""
-    responses = dict(ok)
-    for status in errors.split():
-        responses[status] = _json(_ref("Error"), ERROR_STATUSES[status])
-    operation: dict[str, Any] = {"summary": summary, "security": security,
-                                 "responses": responses}
+def _json(schema: Schema, description: str) -> Schema:
+    return {"description": description, "content": json_content(schema)}
+
+
+def _operation(operation_id: str, summary: str, security: list[dict[str, list[str]]],
+               ok: dict[str, Schema], errors: Errors, body: str | None = None,
+               parameters: list[Schema] | None = None) -> Schema:
+    operation: Schema = {"operationId": operation_id, "summary": summary, "security": security,
+                         "responses": {**ok, **error_responses(errors)}}
     if body is not None:
-        operation["requestBody"] = {"required": True,
-                                    "content": {"application/json": {"schema": body}}}
+        operation["requestBody"] = {"required": True, "content": json_content(ref(body))}
     if parameters:
         operation["parameters"] = parameters
     return operation
 
 
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+def _query(name: str, schema: Schema, description: str) -> Schema:
     return {"name": name, "in": "query", "required": False, "schema": schema,
             "description": description}
 
 
-def _image(mimetype: str) -> dict[str, Any]:
-    return {"200": {"description": "The image of the customer's card",
-                    "content": {mimetype: {"schema": {"type": "string", "format": "binary"}}}}}
+def _image(operation_id: str, summary: str, mimetype: str) -> Schema:
+    ok = {"200": {"description": "The image of the customer's card",
+                  "content": {mimetype: {"schema": {"type": "string", "format": "binary"}}}}}
+    return {"get": _operation(operation_id, summary, APP_KEY_AND_TOKEN, ok, CARD_IMAGE_ERRORS)}
 
 
-AUTH_ERRORS = "400 401 415 422 429"
-TOKENS = {"200": _json(_ref("Tokens"), "Logged in")}
+TOKENS = {"200": _json(ref("Tokens"), "Logged in")}
 NO_CONTENT = {"204": {"description": "Done"}}
 
 
-def _paths() -> dict[str, Any]:
-    card_image = "401 404"
+def _paths() -> Schema:
     return {
+        "/openapi.json": {"get": _operation(
+            "openapi_document", "This document", [],
+            {"200": _json({"type": "object"}, "OpenAPI 3.1 document")}, [])},
         "/branding": {"get": _operation(
-            "App name, colours, logo, currency and the rules the app explains", APP_KEY,
-            {"200": _json(_ref("Branding"), "Branding")}, "401")},
+            "get_branding", "App name, colours, logo, currency and the rules the app explains",
+            APP_KEY, {"200": _json(ref("Branding"), "Branding")}, APP_ERRORS)},
         "/promotions": {"get": _operation(
-            "Promotions running now", APP_KEY,
-            {"200": _json(_object({"promotions": {"type": "array", "items": _ref("Promotion")}}),
-                          "Current promotions")}, "401")},
+            "list_promotions", "Promotions running now", APP_KEY,
+            {"200": _json(_object({"promotions": {"type": "array", "items": ref("Promotion")}}),
+                          "Current promotions")}, APP_ERRORS)},
         "/stores": {"get": _operation(
-            "Stores, nearest first when lat and lng are given", APP_KEY,
-            {"200": _json(_object({"stores": {"type": "array", "items": _ref("Store")}}),
-                          "Stores")}, "401 422",
+            "list_stores", "Stores, nearest first when lat and lng are given", APP_KEY,
+            {"200": _json(_object({"stores": {"type": "array", "items": ref("Store")}}),
+                          "Stores")}, [*APP_ERRORS, e.ValidationFailed],
             parameters=[_query("lat", {"type": "number", "minimum": -90, "maximum": 90},
                                "Latitude"),
                         _query("lng", {"type": "number", "minimum": -180, "maximum": 180},
                                "Longitude")])},
         "/auth/register": {"post": _operation(
+            "request_registration_code",
             "Send a 6-digit code by SMS to the phone (the answer is the same for every phone)",
-            APP_KEY, {"202": _json(_ref("CodeSent"), "Code sent")}, AUTH_ERRORS,
-            body=_object({"phone": PHONE}))},
+            APP_KEY, {"202": _json(ref("CodeSent"), "Code sent")},
+            [*AUTH_ERRORS, e.ValidationFailed, e.TooManyCodes], body="RegistrationRequest")},
         "/auth/verify": {"post": _operation(
+            "complete_registration",
             "Check the code and choose a PIN: enrols the phone (with a virtual card) or attaches "
             "to the account a till made", APP_KEY,
-            {"201": _json(_ref("Tokens"), "Registered and logged in")}, AUTH_ERRORS,
-            body=_object({"phone": PHONE, "code": CODE, "pin": PIN}))},
+            {"201": _json(ref("Tokens"), "Registered and logged in")},
+            [*AUTH_ERRORS, e.ValidationFailed, *CODE_ERRORS], body="VerificationRequest")},
         "/auth/login": {"post": _operation(
+            "log_in",
             "Log in with phone and PIN (5 wrong PINs in a row lock the account, till included)",
-            APP_KEY, TOKENS, AUTH_ERRORS + " 423", body=_object({"phone": PHONE, "pin": PIN}))},
+            APP_KEY, TOKENS, [*AUTH_ERRORS, e.ValidationFailed, e.InvalidPin, e.Locked],
+            body="LoginRequest")},
         "/auth/refresh": {"post": _operation(
+            "refresh_tokens",
             "A new token pair; the refresh token is used up, and using it again ends the session",
-            APP_KEY, TOKENS, AUTH_ERRORS, body=_object({"refresh_token": STRING}))},
-        "/auth/logout": {"post": _operation("End this session", APP_KEY_AND_TOKEN, NO_CONTENT,
-                                            "401")},
+            APP_KEY, TOKENS, [*AUTH_ERRORS, e.InvalidToken, e.TokenReused],
+            body="RefreshRequest")},
+        "/auth/logout": {"post": _operation(
+            "log_out", "End this session", APP_KEY_AND_TOKEN, NO_CONTENT, CUSTOMER_ERRORS)},
         "/auth/pin/reset": {"post": _operation(
+            "reset_pin",
             "Forgotten PIN: send {phone} to get a code by SMS (202), then {phone, code, pin} to "
             "set the PIN (200, every other session ends)", APP_KEY,
-            {"202": _json(_ref("CodeSent"), "Code sent if the phone is enrolled"), **TOKENS},
-            AUTH_ERRORS + " 404",
-            body=_object({"phone": PHONE, "code": CODE, "pin": PIN}, ["phone"]))},
+            {"202": _json(ref("CodeSent"), "Code sent if the phone is enrolled"), **TOKENS},
+            [*AUTH_ERRORS, e.ValidationFailed, *CODE_ERRORS, e.TooManyCodes, e.AccountNotFound],
+            body="PinResetRequest")},
         "/me": {
-            "get": _operation("The customer's profile", APP_KEY_AND_TOKEN,
-                              {"200": _json(_ref("Profile"), "Profile")}, "401"),
-            "patch": _operation("Change profile fields (null clears birthday, email, language)",
-                                APP_KEY_AND_TOKEN, {"200": _json(_ref("Profile"), "Profile")},
-                                "400 401 415 422", body=_ref("ProfileUpdate")),
+            "get": _operation("get_profile", "The customer's profile", APP_KEY_AND_TOKEN,
+                              {"200": _json(ref("Profile"), "Profile")}, CUSTOMER_ERRORS),
+            "patch": _operation(
+                "update_profile", "Change profile fields (null clears birthday, email, "
+                "language)", APP_KEY_AND_TOKEN, {"200": _json(ref("Profile"), "Profile")},
+                [*CUSTOMER_ERRORS, *BODY_ERRORS, e.ValidationFailed], body="ProfileUpdate"),
             "delete": _operation(
+                "erase_account",
                 "Erase the customer's personal data and close the account and its cards (the "
                 "points ledger is kept, anonymous, for accounting)", APP_KEY_AND_TOKEN,
-                NO_CONTENT, "401"),
+                NO_CONTENT, CUSTOMER_ERRORS),
         },
-        "/me/export": {"get": _operation("All personal data kept about the customer",
-                                         APP_KEY_AND_TOKEN,
-                                         {"200": _json(_ref("Export"), "Export")}, "401")},
+        "/me/export": {"get": _operation(
+            "export_personal_data", "All personal data kept about the customer",
+            APP_KEY_AND_TOKEN, {"200": _json(ref("Export"), "Export")}, CUSTOMER_ERRORS)},
         "/me/pin": {"put": _operation(
-            "Change the PIN; every other session ends", APP_KEY_AND_TOKEN, NO_CONTENT,
-            "400 401 415 422 423", body=_object({"old_pin": PIN, "new_pin": PIN}))},
-        "/me/card": {"get": _operation("The card to show at the till, with its image URLs",
-                                       APP_KEY_AND_TOKEN, {"200": _json(_ref("Card"), "Card")},
-                                       "401 404")},
-        "/me/card/barcode.svg": {"get": _operation("Barcode (SVG)", APP_KEY_AND_TOKEN,
-                                                   _image("image/svg+xml"), card_image)},
-        "/me/card/barcode.png": {"get": _operation("Barcode (PNG, 300 dpi)", APP_KEY_AND_TOKEN,
-                                                   _image("image/png"), card_image)},
-        "/me/card/qr.svg": {"get": _operation("QR code (SVG)", APP_KEY_AND_TOKEN,
-                                              _image("image/svg+xml"), card_image)},
-        "/me/card/qr.png": {"get": _operation("QR code (PNG)", APP_KEY_AND_TOKEN,
-                                              _image("image/png"), card_image)},
+            "change_pin", "Change the PIN; every other session ends", APP_KEY_AND_TOKEN,
+            NO_CONTENT, [*CUSTOMER_ERRORS, *BODY_ERRORS, e.ValidationFailed, e.InvalidPin,
+                         e.Locked], body="PinChange")},
+        "/me/card": {"get": _operation(
+            "get_card", "The card to show at the till, with its image URLs",
+            APP_KEY_AND_TOKEN, {"200": _json(ref("Card"), "Card")}, CARD_IMAGE_ERRORS)},
+        "/me/card/barcode.svg": _image("get_card_barcode_svg", "Barcode (SVG)",
+                                       "image/svg+xml"),
+        "/me/card/barcode.png": _image("get_card_barcode_png", "Barcode (PNG, 300 dpi)",
+                                       "image/png"),
+        "/me/card/qr.svg": _image("get_card_qr_svg", "QR code (SVG)", "image/svg+xml"),
+        "/me/card/qr.png": _image("get_card_qr_png", "QR code (PNG)", "image/png"),
         "/me/cards": {"post": _operation(
+            "link_card",
             "Link a blank plastic card to the account (201; 200 when already linked to it)",
-            APP_KEY_AND_TOKEN, {"201": _json(_ref("LinkedCard"), "Linked"),
-                                "200": _json(_ref("LinkedCard"), "Already linked to you")},
-            "400 401 404 409 415 422", body=_object({"card_number": STRING}))},
-        "/me/balance": {"get": _operation("Points available and pending, their value, the next "
-                                          "expiry", APP_KEY_AND_TOKEN,
-                                          {"200": _json(_ref("Balance"), "Balance")}, "401")},
+            APP_KEY_AND_TOKEN, {"201": _json(ref("LinkedCard"), "Linked"),
+                                "200": _json(ref("LinkedCard"), "Already linked to you")},
+            [*CUSTOMER_ERRORS, *BODY_ERRORS, e.InvalidCardNumber, e.CardNotFound,
+             e.CardAlreadyLinked], body="CardLink")},
+        "/me/balance": {"get": _operation(
+            "get_balance", "Points available and pending, their value, the next expiry",
+            APP_KEY_AND_TOKEN, {"200": _json(ref("Balance"), "Balance")}, CUSTOMER_ERRORS)},
         "/me/history": {"get": _operation(
+            "get_history",
             "Ledger entries, newest first; pass next_cursor back as cursor for the next page",
-            APP_KEY_AND_TOKEN, {"200": _json(_ref("HistoryPage"), "A page of history")},
-            "401 422",
+            APP_KEY_AND_TOKEN, {"200": _json(ref("HistoryPage"), "A page of history")},
+            [*CUSTOMER_ERRORS, e.ValidationFailed],
             parameters=[_query("limit", {"type": "integer", "minimum": 1, "maximum": 100},
                                "Entries per page (default 20)"),
                         _query("cursor", {"type": "string", "pattern": "^[0-9]+$"},
@@ -229,18 +272,20 @@ def _paths() -> dict[str, Any]:
 
 
 def mobile_document() -> dict[str, Any]:
+    paths = _paths()
     return {
-        "openapi": "3.0.3",
+        "openapi": OPENAPI_VERSION,
         "info": {"title": "pos-loyalty mobile API", "version": "1",
                  "description": "The JSON API behind a brand's phone app. Errors are "
-                                "{\"error\": {\"code\", \"message\", \"details\"}}."},
+                                "{\"error\": {\"code\", \"message\", \"details\"?}}; each "
+                                "operation names the codes it may answer."},
         "servers": [{"url": "/api/mobile/v1"}],
-        "paths": _paths(),
+        "paths": paths,
         "components": {
             "securitySchemes": {
                 "appKey": {"type": "apiKey", "in": "header", "name": "X-App-Key"},
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
             },
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **error_schemas(paths)},
         },
     }

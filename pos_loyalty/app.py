@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, jsonify, request
 from flask_migrate import Migrate
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from pos_loyalty import batch
@@ -72,6 +73,11 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path.startswith("/webhooks/")
 
 
+def http_error_code(error: HTTPException | type[HTTPException]) -> str:
+    """The code a JSON answer gives an HTTP error of Werkzeug's (413 request_entity_too_large)."""
+    return HTTP_STATUS_CODES.get(error.code or 0, "Unknown Error").lower().replace(" ", "_")
+
+
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(LoyaltyError)
     def loyalty_error(error: LoyaltyError) -> Any:
@@ -81,8 +87,8 @@ def _register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException) -> Any:
         if not wants_json():
             return error
-        code = (error.name or "error").lower().replace(" ", "_")
-        return jsonify({"error": {"code": code, "message": error.description}}), error.code
+        return jsonify({"error": {"code": http_error_code(error),
+                                  "message": error.description}}), error.code
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> Any:

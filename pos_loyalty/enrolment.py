@@ -25,10 +25,6 @@ def phone_of(program: Program, raw: Any) -> str:
     return accounts.parse_phone(raw, accounts.program_region(program))
 
 
-def require_pin_format(pin: Any, field: str) -> str:
-    return check_new_pin(pin, field)
-
-
 def _account_by_phone(program: Program, phone: str) -> Account | None:
     account = db.session.scalar(select(Account).where(Account.program_id == program.id,
                                                       Account.phone_e164 == phone))
@@ -46,7 +42,7 @@ def complete_registration(program: Program, phone_raw: Any, code: Any, pin: Any,
                           now: dt.datetime, hasher: Any) -> app_sessions.TokenPair:
     """Check the code, then enrol the phone or attach to the account a till already made."""
     phone = phone_of(program, phone_raw)
-    pin = require_pin_format(pin, "pin")
+    pin = check_new_pin(pin)
     one_time_codes.check_code(program, phone, "register", code, now)
     account = _account_by_phone(program, phone)
     if account is None:
@@ -97,7 +93,7 @@ def request_pin_reset_code(program: Program, phone_raw: Any, now: dt.datetime) -
 def reset_pin(program: Program, phone_raw: Any, code: Any, pin: Any, now: dt.datetime,
               hasher: Any) -> app_sessions.TokenPair:
     phone = phone_of(program, phone_raw)
-    pin = require_pin_format(pin, "pin")
+    pin = check_new_pin(pin)
     one_time_codes.check_code(program, phone, "pin_reset", code, now)
     account = _account_by_phone(program, phone)
     if account is None:
@@ -109,7 +105,7 @@ def reset_pin(program: Program, phone_raw: Any, code: Any, pin: Any, now: dt.dat
 def change_pin(program: Program, caller: app_sessions.Caller, old_pin: Any, new_pin: Any,
                now: dt.datetime, policy: LockoutPolicy, hasher: Any) -> None:
     """Check the old PIN (counted like a till's check), set the new one, end other sessions."""
-    new_pin = require_pin_format(new_pin, "new_pin")
+    new_pin = check_new_pin(new_pin, "new_pin")
     if not isinstance(old_pin, str) or not old_pin:
         raise ValidationFailed("old_pin is required.", field="old_pin")
     account = accounts.check_pin(program, caller.account.phone_e164, old_pin, now, policy,

@@ -1,33 +1,36 @@
-"""OpenAPI 3.0 document of the POS API, served at /api/pos/v1/openapi.json.
+"""OpenAPI 3.1 document of the POS API, served at /api/pos/v1/openapi.json.
 
 Built from small schema helpers. The request bounds are the ones `pos_loyalty.payloads` and the
-views check; each operation lists every error code it can answer, so a schema-driven fuzzer
-(tests/integration/test_pos_openapi.py) checks the answers as well as the routes.
+views check; each operation lists every error it can answer (as error classes), so a
+schema-driven fuzzer (tests/integration/test_pos_openapi.py) checks the answers as well as the
+routes, and openapi-core checks real flows against it.
 """
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from typing import Any
 
+from werkzeug import exceptions as http
+
+from pos_loyalty import errors as e
+from pos_loyalty.openapi_schemas import (
+    OPENAPI_VERSION, ErrorClass, Schema, card_number, error_responses, error_schemas,
+    json_content, nullable, phone, ref,
+)
 from pos_loyalty.payloads import MAX_ID, MAX_LINES, MAX_MINOR, MAX_POINTS, MAX_QUANTITY
 
-Schema = dict[str, Any]
-Errors = dict[int, list[str]]
+Errors = Iterable[ErrorClass]
 
 TEXT_MAX_LENGTH = 64           # payloads.text's default
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 HOLD_TTL_MAX_SECONDS = 86_400  # the program's hold_max_ttl_seconds may be lower
-EXAMPLE_CARD = "2900000000018"  # the first card of the default program (prefix 29, serial 1)
 
 CARD_STATUSES = ["blank", "active", "blocked", "lost", "replaced", "closed"]
 ACCOUNT_STATUSES = ["active", "blocked", "closed"]
 
 
 # --- schema helpers -------------------------------------------------------------------------
-
-def ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
 
 def integer(minimum: int | None = None, maximum: int | None = None, **extra: Any) -> Schema:
     schema: Schema = {"type": "integer", "format": "int64", **extra}
@@ -66,33 +69,8 @@ def counts(*names: str) -> Schema:
     return {name: integer() for name in names}
 
 
-def one_of_fields(*names: str) -> list[Schema]:
-    """Exactly one of these fields must be sent."""
-    return [{"required": [name]} for name in names]
-
-
-def json_content(schema: Schema) -> Schema:
-    return {"application/json": {"schema": schema}}
-
-
 def reply(description: str, schema_name: str) -> Schema:
     return {"description": description, "content": json_content(ref(schema_name))}
-
-
-def error_reply(codes: list[str]) -> Schema:
-    error = {"allOf": [ref("Error")], "properties": {"error": {"properties": {
-        "code": {"type": "string", "enum": codes}}}}}
-    return {"description": "Error codes: " + ", ".join(codes) + ".",
-            "content": json_content(error)}
-
-
-def merge_errors(*groups: Errors) -> Errors:
-    merged: Errors = {}
-    for group in groups:
-        for status, codes in group.items():
-            merged.setdefault(status, [])
-            merged[status] += [code for code in codes if code not in merged[status]]
-    return merged
 
 
 # --- components -----------------------------------------------------------------------------
@@ -105,20 +83,18 @@ BASKET_LINE = request_object({
 }, ["sku", "quantity", "unit_price_minor"])
 
 BASKET = {
-    "total_minor": integer(1, MAX_MINOR, description="The bill, when no lines are sent."),
+    "total_minor": integer(1, MAX_MINOR, description="The bill; required when no lines are "
+                                                     "sent, and their sum when both are."),
     "lines": {"type": "array", "items": ref("BasketLine"), "minItems": 1, "maxItems": MAX_LINES,
               "description": f"The bill line by line; the lines' total is 1 to {MAX_MINOR}."},
 }
+# The views enforce these rules (422 validation_error); a schema-level oneOf of required-only
+# branches would leave generated clients with an untyped body.
+BASKET_RULE = "Send total_minor, or lines (then total_minor, if sent, must be their sum)."
 
-CARD_NUMBER = string(example=EXAMPLE_CARD, description="EAN-13 (or Code 128) with its check "
-                                                      "character; spaces and dashes are ignored.")
+CARD_NUMBER = card_number()
 
 SCHEMAS: dict[str, Schema] = {
-    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
-        "type": "object", "required": ["code", "message"], "properties": {
-            "code": {"type": "string", "description": "Stable machine-readable code."},
-            "message": {"type": "string", "description": "For people; may change."},
-            "details": {"type": "object", "description": "Extra facts, e.g. the field."}}}}},
     "Balance": reply_object(counts("available", "pending")),
     "Account": reply_object({
         "id": integer(1), "first_name": {"type": "string"}, "phone_masked": {"type": "string"},
@@ -128,14 +104,14 @@ SCHEMAS: dict[str, Schema] = {
     "CardView": reply_object({
         "card_number": {"type": "string"},
         "status": {"type": "string", "enum": CARD_STATUSES},
-        "account": {"allOf": [ref("Account")], "nullable": True,
+        "account": {**nullable(ref("Account")),
                     "description": "null for a blank card not yet given to a customer."}}),
     "BasketLine": BASKET_LINE,
-    "IdentifyRequest": request_object({"phone": string(), "pin": string()}, ["phone", "pin"]),
+    "IdentifyRequest": request_object({"phone": phone(), "pin": string()}, ["phone", "pin"]),
     "QuoteRequest": request_object({
         "card_number": CARD_NUMBER, **BASKET,
         "redeem_points": integer(0, MAX_POINTS, default=0)},
-        ["card_number"], oneOf=one_of_fields("total_minor", "lines")),
+        ["card_number"], description=BASKET_RULE),
     "Quote": reply_object(counts(
         "total_minor", "eligible_earn_minor", "max_redeem_points", "max_redeem_minor",
         "min_cash_minor", "points_if_no_redeem", "redeem_points", "redeemed_minor",
@@ -144,17 +120,19 @@ SCHEMAS: dict[str, Schema] = {
         "card_number": CARD_NUMBER, "receipt_number": non_blank(), **BASKET,
         "redeem_points": integer(0, MAX_POINTS, default=0),
         "hold_id": integer(1, MAX_ID, description="Spend from this hold of the terminal.")},
-        ["card_number", "receipt_number"], oneOf=one_of_fields("total_minor", "lines")),
+        ["card_number", "receipt_number"], description=BASKET_RULE),
     "Sale": reply_object({
         "sale_id": integer(1), "receipt_number": {"type": "string"},
         **counts("total_minor", "points_redeemed", "redeemed_minor", "cash_due_minor",
                  "points_earned", "points_capped"),
         "balance": ref("Balance")}),
+    "ReturnedLine": request_object({"sku": non_blank(), "quantity": integer(1, MAX_QUANTITY)},
+                                   ["sku", "quantity"]),
     "ReturnRequest": request_object({
         "amount_minor": integer(1, MAX_MINOR),
-        "lines": {"type": "array", "minItems": 1, "maxItems": MAX_LINES, "items": request_object(
-            {"sku": non_blank(), "quantity": integer(1, MAX_QUANTITY)}, ["sku", "quantity"])}},
-        [], oneOf=one_of_fields("amount_minor", "lines")),
+        "lines": {"type": "array", "minItems": 1, "maxItems": MAX_LINES,
+                  "items": ref("ReturnedLine")}},
+        [], description="Send exactly one of amount_minor (the refunded value) or lines."),
     "Return": reply_object({
         "return_id": integer(1), "sale_id": integer(1),
         **counts("amount_minor", "points_reversed", "points_restored", "refund_cash_minor"),
@@ -184,17 +162,17 @@ SCHEMAS: dict[str, Schema] = {
 
 # --- operations -----------------------------------------------------------------------------
 
-AUTH_ERRORS: Errors = {401: ["unauthorized"]}
-BODY_ERRORS: Errors = {400: ["malformed_request"], 413: ["request_entity_too_large"],
-                       415: ["unsupported_media_type"], 422: ["validation_error"]}
+AUTH_ERRORS: Errors = [e.Unauthorized]
+BODY_ERRORS: Errors = [e.MalformedRequest, http.RequestEntityTooLarge, e.UnsupportedMediaType,
+                       e.ValidationFailed]
 # A write that carries an Idempotency-Key: an empty key is refused, a long one is invalid.
-IDEMPOTENT_ERRORS: Errors = {400: ["idempotency_key_required"], 422: ["validation_error"],
-                             409: ["idempotency_conflict", "conflict"]}
-CARD_ERRORS: Errors = {404: ["card_not_found"], 422: ["invalid_card_number"]}
+IDEMPOTENT_ERRORS: Errors = [e.IdempotencyKeyMissing, e.ValidationFailed, e.IdempotencyConflict,
+                             e.ConcurrentChange]
+CARD_ERRORS: Errors = [e.CardNotFound, e.InvalidCardNumber]
 # Unmatched URLs (a slash in a card number, a sale id that is not a number) get a plain 404.
-ROUTE_ERRORS: Errors = {404: ["not_found"]}
-SPENDING_ERRORS: Errors = {403: ["card_blocked", "account_blocked"], 409: ["card_not_linked"],
-                           422: ["insufficient_points"]}
+ROUTE_ERRORS: Errors = [http.NotFound]
+SPENDING_ERRORS: Errors = [e.CardBlocked, e.AccountBlocked, e.CardNotLinked,
+                           e.InsufficientPoints]
 
 
 def path_id(name: str, what: str) -> Schema:
@@ -206,8 +184,7 @@ def operation(operation_id: str, summary: str, replies: dict[int, Schema], error
               body: str | None = None, body_required: bool = True,
               parameters: list[Schema] | None = None) -> Schema:
     responses = {str(status): response for status, response in replies.items()}
-    for status, codes in sorted(merge_errors(AUTH_ERRORS, errors).items()):
-        responses[str(status)] = error_reply(codes)
+    responses.update(error_responses([*AUTH_ERRORS, *errors]))
     spec: Schema = {"operationId": operation_id, "summary": summary, "responses": responses}
     if parameters:
         spec["parameters"] = parameters
@@ -221,8 +198,7 @@ def write(operation_id: str, summary: str, replies: dict[int, Schema], errors: E
     """A POST run once per Idempotency-Key (the key is optional where the contract allows)."""
     key = {"$ref": "#/components/parameters/" + (
         "IdempotencyKey" if key_required else "OptionalIdempotencyKey")}
-    return {"post": operation(operation_id, summary, replies,
-                              merge_errors(IDEMPOTENT_ERRORS, errors),
+    return {"post": operation(operation_id, summary, replies, [*IDEMPOTENT_ERRORS, *errors],
                               parameters=[*(parameters or []), key], **options)}
 
 
@@ -235,81 +211,80 @@ def idempotency_key(required: bool) -> Schema:
 
 def paths() -> Schema:
     sale_id, hold_id = path_id("sale_id", "sale"), path_id("hold_id", "hold")
-    card_number = {"name": "card_number", "in": "path", "required": True, "schema": CARD_NUMBER}
+    card = {"name": "card_number", "in": "path", "required": True, "schema": CARD_NUMBER}
     return {
         "/openapi.json": {"get": {
             "operationId": "openapi_document", "summary": "This document.", "security": [],
-            "responses": {"200": {"description": "OpenAPI 3.0 document.",
+            "responses": {"200": {"description": "OpenAPI 3.1 document.",
                                   "content": json_content({"type": "object"})}}}},
         "/cards/{card_number}": {"get": operation(
             "get_card", "A card and its customer's balance.",
             {200: reply("The card; account is null for a blank card.", "CardView")},
-            merge_errors(CARD_ERRORS, ROUTE_ERRORS), parameters=[card_number])},
+            [*CARD_ERRORS, *ROUTE_ERRORS], parameters=[card])},
         "/identify": {"post": operation(
             "identify", "Find a customer by phone and PIN.",
             {200: reply("The customer's newest active card.", "CardView")},
-            merge_errors(BODY_ERRORS, {401: ["invalid_pin"], 423: ["locked"],
-                                       404: ["account_not_found", "card_not_found"]}),
+            [*BODY_ERRORS, e.InvalidPin, e.Locked, e.AccountNotFound, e.CardNotFound],
             body="IdentifyRequest")},
         "/quote": {"post": operation(
             "quote_basket", "What a basket may spend and earn; nothing is written.",
             {200: reply("The quote.", "Quote")},
-            merge_errors(BODY_ERRORS, CARD_ERRORS, {422: ["redeem_limit_exceeded"]}),
-            body="QuoteRequest")},
+            [*BODY_ERRORS, *CARD_ERRORS, e.RedeemLimitExceeded], body="QuoteRequest")},
         "/sales": write(
             "create_sale", "Record a sale: spend points, earn on the cash part.",
             {201: reply("The sale.", "Sale")},
-            merge_errors(BODY_ERRORS, CARD_ERRORS, SPENDING_ERRORS, {
-                404: ["hold_not_found"], 409: ["duplicate_receipt", "hold_closed"],
-                422: ["redeem_limit_exceeded"]}),
+            [*BODY_ERRORS, *CARD_ERRORS, *SPENDING_ERRORS, e.HoldNotFound, e.DuplicateReceipt,
+             e.HoldClosed, e.RedeemLimitExceeded],
             key_required=True, body="SaleRequest"),
         "/sales/{sale_id}/returns": write(
             "create_return", "Return part of a sale: earned points back, spent points restored.",
             {201: reply("The return.", "Return")},
-            merge_errors(BODY_ERRORS, ROUTE_ERRORS, {
-                404: ["sale_not_found"], 409: ["sale_voided"], 422: ["return_exceeds_sale"]}),
+            [*BODY_ERRORS, *ROUTE_ERRORS, e.SaleNotFound, e.SaleVoided, e.ReturnExceedsSale],
             key_required=True, parameters=[sale_id], body="ReturnRequest"),
         "/sales/{sale_id}/void": write(
-            "void_sale", "Undo what is left of a sale, once, on the terminal that made it.",
+            "void_sale", "Undo what is left of a sale, once, on the terminal that made it, while "
+            "the program's void window is open.",
             {200: reply("The voided sale.", "VoidedSale")},
-            merge_errors(ROUTE_ERRORS, {404: ["sale_not_found"], 409: ["sale_voided"]}),
+            [*ROUTE_ERRORS, e.SaleNotFound, e.SaleVoided, e.VoidWindowClosed],
             key_required=False, parameters=[sale_id]),
         "/holds": write(
             "create_hold", "Set points aside for a receipt.",
             {201: reply("The hold.", "Hold")},
-            merge_errors(BODY_ERRORS, CARD_ERRORS, SPENDING_ERRORS),
+            [*BODY_ERRORS, *CARD_ERRORS, *SPENDING_ERRORS],
             key_required=False, body="HoldRequest"),
         "/holds/{hold_id}/capture": write(
             "capture_hold", "Spend held points (all, or fewer).",
             {200: reply("The captured hold.", "CapturedHold")},
-            merge_errors(BODY_ERRORS, ROUTE_ERRORS, {404: ["hold_not_found"],
-                                                     409: ["hold_closed"]}),
+            [*BODY_ERRORS, *ROUTE_ERRORS, e.HoldNotFound, e.HoldClosed],
             key_required=False, parameters=[hold_id], body="CaptureRequest",
             body_required=False),
         "/holds/{hold_id}/void": write(
             "void_hold", "Give held points back.",
             {200: reply("The voided hold.", "VoidedHold")},
-            merge_errors(ROUTE_ERRORS, {404: ["hold_not_found"], 409: ["hold_closed"]}),
+            [*ROUTE_ERRORS, e.HoldNotFound, e.HoldClosed],
             key_required=False, parameters=[hold_id]),
     }
 
 
 def pos_document() -> dict[str, Any]:
     """A fresh copy each time: callers may change it without touching the module's schemas."""
+    operations = paths()
     return copy.deepcopy({
-        "openapi": "3.0.3",
+        "openapi": OPENAPI_VERSION,
         "info": {"title": "pos-loyalty POS API", "version": "1",
                  "description": "Server-to-server API for tills. Amounts are integers in minor "
-                                "units (*_minor); points are integers."},
+                                "units (*_minor); points are integers. Errors are "
+                                "{\"error\": {\"code\", \"message\", \"details\"?}}; each "
+                                "operation names the codes it may answer."},
         "servers": [{"url": "/api/pos/v1"}],
         "security": [{"terminalKey": []}],
-        "paths": paths(),
+        "paths": operations,
         "components": {
             "securitySchemes": {"terminalKey": {
                 "type": "http", "scheme": "bearer",
                 "description": "The terminal's API key: Authorization: Bearer tk_..."}},
             "parameters": {"IdempotencyKey": idempotency_key(True),
                            "OptionalIdempotencyKey": idempotency_key(False)},
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **error_schemas(operations)},
         },
     })

@@ -7,10 +7,12 @@ is due first, so a till never shows points as pending that could be spent.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import exists, select
 
 from pos_loyalty import holds, ledger
+from pos_loyalty.accounts import account_of_card, find_card
 from pos_loyalty.db import db
 from pos_loyalty.models import Account, Hold, PointLot, Program
 
@@ -26,6 +28,13 @@ def bring_up_to_date(program: Program, account: Account, now: dt.datetime) -> bo
     if changed:
         db.session.refresh(account)
     return changed
+
+
+def bring_card_up_to_date(program: Program, card_number: Any, now: dt.datetime) -> None:
+    """Settle the card's account before a write that needs its spendable points."""
+    account = account_of_card(find_card(program, card_number))
+    if account is not None:
+        bring_up_to_date(program, account, now)
 
 
 def _has_due_pending(account_id: int, now: dt.datetime) -> bool:

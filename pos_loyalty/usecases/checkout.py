@@ -15,6 +15,7 @@ from pos_loyalty.idempotency import once_per_key
 from pos_loyalty.models import Program, Terminal
 from pos_loyalty.rules import BasketLine, Quote
 from pos_loyalty.sales import ReturnedLine, SaleRequest
+from pos_loyalty.upkeep import bring_card_up_to_date
 
 
 def _scope(terminal: Terminal) -> str:
@@ -73,11 +74,12 @@ def hold_points(program: Program, terminal: Terminal, card_number: Any, receipt_
                 points: int, ttl_seconds: int | None, now: dt.datetime,
                 idempotency_key: str | None = None) -> dict[str, Any]:
     """Set points aside for a receipt while the customer pays."""
+    def work() -> dict[str, Any]:
+        bring_card_up_to_date(program, card_number, now)   # due points can be held too
+        return holds.create_hold(program, terminal, card_number, receipt_number, points,
+                                 ttl_seconds, now)
     request = ("hold", card_number, receipt_number, points, ttl_seconds)
-    return once_per_key(_scope(terminal), idempotency_key, request,
-                        lambda: holds.create_hold(program, terminal, card_number,
-                                                  receipt_number, points, ttl_seconds, now),
-                        required=False)
+    return once_per_key(_scope(terminal), idempotency_key, request, work, required=False)
 
 
 def capture_hold(program: Program, terminal: Terminal, hold_id: int, points: int | None,

@@ -11,6 +11,7 @@ from pos_loyalty.models import Account, Card, Program
 from pos_loyalty.programs import rules_for
 from pos_loyalty.rules import points_value_minor
 from pos_loyalty.security import app_hasher, app_lockout_policy
+from pos_loyalty.upkeep import bring_card_up_to_date
 
 
 def card_view(program: Program, card: Card, now: dt.datetime) -> dict[str, Any]:
@@ -62,10 +63,13 @@ def enrol(program: Program, phone: Any, pin: Any, now: dt.datetime, *, first_nam
 def adjust_points(program: Program, card_number: Any, points: int, reason: str, actor: str,
                   now: dt.datetime, *, staff_id: int | None = None,
                   store_id: int | None = None) -> dict[str, int]:
-    """A manager's credit or withdrawal, with its reason, audited."""
-    return run_in_transaction(lambda: adjustments.adjust_points(
-        program, card_number, points, reason, actor, now, staff_id=staff_id,
-        store_id=store_id))
+    """A manager's credit or withdrawal, with its reason, audited; the balance it starts from
+    is the one shown (due points released first)."""
+    def work() -> dict[str, int]:
+        bring_card_up_to_date(program, card_number, now)
+        return adjustments.adjust_points(program, card_number, points, reason, actor, now,
+                                         staff_id=staff_id, store_id=store_id)
+    return run_in_transaction(work)
 
 
 def set_account_status(program: Program, card_number: Any, status: str, actor: str,

@@ -79,3 +79,14 @@ def test_an_expired_hold_shows_its_points_back_before_anything_is_written(till, 
     freeze(app, SALE_DAY + dt.timedelta(minutes=5))
     assert till.balance(card) == {"available": 300, "pending": 0}
     assert entries_of_kind("hold_release") == 0
+
+
+def test_due_pending_points_can_be_held_at_once(till, app):
+    till.set_rules(pending_days=1)
+    freeze(app, SALE_DAY)
+    card = till.customer()
+    till.sell(card, total_minor=5000)
+    freeze(app, SALE_DAY + dt.timedelta(days=2))
+    hold = till.post("/holds", {"card_number": card, "receipt_number": "H1", "points": 50})
+    assert hold.status_code == 201, hold.get_json()
+    assert hold.get_json()["balance"] == {"available": 0, "pending": 0}

@@ -4,22 +4,24 @@ from __future__ import annotations
 import re
 import uuid
 
+from openapi_check import CheckedClient, error_code
 from openapi_spec_validator import validate
 from schema_fuzz import fuzz_failures
 
-from pos_loyalty import accounts
+from pos_loyalty import accounts, cards
 from pos_loyalty.db import run_in_transaction, utcnow
-from pos_loyalty.openapi import EXAMPLE_CARD, pos_document
+from pos_loyalty.openapi import pos_document
+from pos_loyalty.openapi_schemas import EXAMPLE_CARD
 
 PREFIX = "/api/pos/v1"
 
 
-def test_the_document_is_valid_openapi_3_0(client):
+def test_the_document_is_valid_openapi_3_1(client):
     reply = client.get(f"{PREFIX}/openapi.json")
     assert reply.status_code == 200
     assert reply.get_json() == pos_document()
     validate(reply.get_json())
-    assert reply.get_json()["openapi"] == "3.0.3"
+    assert reply.get_json()["openapi"] == "3.1.0"
 
 
 def test_the_document_lists_exactly_the_routes_of_the_blueprint(app):
@@ -77,3 +79,88 @@ def test_text_the_database_cannot_store_is_refused_with_a_documented_error(till)
         content_type="application/json", headers={**till.headers, "Idempotency-Key": "k1"})
     assert lone_surrogate.status_code == 400
     assert lone_surrogate.get_json()["error"]["code"] == "malformed_request"
+
+
+def test_a_till_s_day_keeps_to_the_document_as_openapi_core_reads_it(till):
+    card = till.customer(points=5_000)
+    phone = till.last_phone
+    blank = run_in_transaction(lambda: accounts.issue_cards(till.program(), 1, utcnow()))[0]
+    pos = CheckedClient(till.client, PREFIX, pos_document(), till.headers)
+
+    assert pos.get(f"/cards/{card}").get_json()["account"]["available_points"] == 5_000
+    assert pos.get(f"/cards/{blank[:4]} {blank[4:]}").get_json()["account"] is None
+    assert pos.post("/identify", {"phone": phone, "pin": "1234"}).get_json()["card_number"] \
+        == card
+    quote = pos.post("/quote", {"card_number": card, "total_minor": 2_000, "redeem_points": 50})
+    assert quote.get_json()["cash_due_minor"] == 1_500
+    lines = [{"sku": "BREAD", "category": "bakery", "quantity": 2, "unit_price_minor": 1_500},
+             {"sku": "CIGS", "category": "tobacco", "quantity": 1, "unit_price_minor": 1_000}]
+    assert pos.post("/quote", {"card_number": card, "lines": lines}).get_json()[
+        "eligible_earn_minor"] == 3_000
+
+    sale = pos.post("/sales", {"card_number": card, "receipt_number": "R1", "lines": lines,
+                               "redeem_points": 100}, headers={"Idempotency-Key": "k-R1"})
+    assert sale.status_code == 201
+    sale_id = sale.get_json()["sale_id"]
+    returned = pos.post(f"/sales/{sale_id}/returns", {"lines": [{"sku": "BREAD", "quantity": 1}]},
+                        headers={"Idempotency-Key": "k-R1-return-1"})
+    assert returned.status_code == 201
+    assert pos.post(f"/sales/{sale_id}/returns", {"amount_minor": 500},
+                    headers={"Idempotency-Key": "k-R1-return-2"}).status_code == 201
+    assert pos.post(f"/sales/{sale_id}/void").get_json()["status"] == "voided"
+
+    hold = pos.post("/holds", {"card_number": card, "receipt_number": "R2", "points": 300})
+    hold_id = hold.get_json()["hold_id"]
+    assert pos.post(f"/holds/{hold_id}/capture", {"points": 200}).get_json()["status"] \
+        == "captured"
+    other_hold = pos.post("/holds", {"card_number": card, "receipt_number": "R3", "points": 10})
+    other_id = other_hold.get_json()["hold_id"]
+    assert pos.post(f"/holds/{other_id}/void").get_json()["status"] == "voided"
+    assert pos.get("/openapi.json").get_json()["openapi"] == "3.1.0"
+
+    assert pos.operations_answered_with_success() == {
+        op["operationId"] for item in pos_document()["paths"].values() for op in item.values()}
+
+
+def test_a_till_s_mistakes_get_the_documented_errors_as_openapi_core_reads_them(till):
+    card = till.customer(points=100)
+    unknown = cards.make_card_number("29", 99_999_999)
+    wrong_check_digit = card[:-1] + str((int(card[-1]) + 1) % 10)
+    pos = CheckedClient(till.client, PREFIX, pos_document(), till.headers)
+    sale = {"card_number": card, "receipt_number": "R1", "total_minor": 1_000}
+
+    assert error_code(pos.get(f"/cards/{unknown}")) == (404, "card_not_found")
+    assert error_code(pos.get(f"/cards/{wrong_check_digit}")) == (422, "invalid_card_number")
+    assert error_code(pos.get("/cards/29.00", valid=False)) == (422, "invalid_card_number")
+    assert error_code(pos.get(f"/cards/{card}", headers={"Authorization": "Bearer nope"})) \
+        == (401, "unauthorized")
+    assert error_code(pos.post("/identify", {"phone": till.last_phone, "pin": "0000"})) \
+        == (401, "invalid_pin")
+    assert error_code(pos.post("/identify", {"phone": "+33699999999", "pin": "1234"})) \
+        == (404, "account_not_found")
+    assert error_code(pos.post("/quote", {"card_number": card})) == (422, "validation_error")
+    assert error_code(pos.post("/quote", {"card_number": card, "total_minor": 0},
+                               valid=False)) == (422, "validation_error")
+    assert error_code(pos.post("/quote", data=b"{", valid=False)) == (400, "malformed_request")
+    assert error_code(pos.post("/quote", data=b"total_minor=1", content_type="text/plain",
+                               valid=False)) == (415, "unsupported_media_type")
+    assert error_code(pos.post("/quote", {**sale, "redeem_points": 1_000})) \
+        == (422, "redeem_limit_exceeded")
+
+    assert pos.post("/sales", sale, headers={"Idempotency-Key": "k1"}).status_code == 201
+    assert error_code(pos.post("/sales", {**sale, "total_minor": 2_000},
+                               headers={"Idempotency-Key": "k1"})) == (409, "idempotency_conflict")
+    assert error_code(pos.post("/sales", sale, headers={"Idempotency-Key": "k2"})) \
+        == (409, "duplicate_receipt")
+    assert error_code(pos.post("/sales", sale, valid=False)) == (400, "idempotency_key_required")
+    assert error_code(pos.post("/sales/999999/returns", {"amount_minor": 100},
+                               headers={"Idempotency-Key": "k3"})) == (404, "sale_not_found")
+    assert error_code(pos.post("/sales/1/returns", {"amount_minor": 100, "lines": [
+        {"sku": "TOTAL", "quantity": 1}]}, headers={"Idempotency-Key": "k4"})) \
+        == (422, "validation_error")
+    assert error_code(pos.post("/holds", {"card_number": card, "receipt_number": "H1",
+                                          "points": 500})) == (422, "insufficient_points")
+    assert error_code(pos.post("/holds/999999/void")) == (404, "hold_not_found")
+    assert error_code(pos.post("/quote", {"card_number": card, "total_minor": 100,
+                                          "padding": "x" * 1_100_000})) \
+        == (413, "request_entity_too_large")
