@@ -174,8 +174,14 @@ def link_card(program: Program, account: Account, card_number: Any, now: dt.date
         return card
     if card.status != "blank":
         raise CardAlreadyLinked()
-    card.account_id, card.status, card.linked_at = account.id, "active", now
-    db.session.flush()
+    # Conditional, so two customers linking one blank card at once cannot both win: the
+    # second UPDATE waits for the first, then finds the card no longer blank.
+    linked = db.session.execute(
+        update(Card).where(Card.id == card.id, Card.status == "blank")
+        .values(account_id=account.id, status="active", linked_at=now)).rowcount
+    if linked != 1:
+        raise CardAlreadyLinked()
+    db.session.refresh(card)
     return card
 
 

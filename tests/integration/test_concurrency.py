@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 
 from pos_loyalty import verification
 from pos_loyalty.db import db
+from pos_loyalty.db import utcnow
 from pos_loyalty.models import Card, DailyIssuance, PointLot, Sale
 
 THREADS = 20
@@ -106,3 +107,35 @@ def test_sales_waiting_for_one_account_draw_its_oldest_lots_first(app, till):
     assert seeded == [0, 0, 0, 20, 30]
     assert till.balance(card)["available"] == 150 - 100 + 10 * 19   # 19.00 paid in cash
     assert verification.verify_accounts() == []
+
+
+def test_two_customers_linking_one_blank_card_at_once_only_one_gets_it(app, till):
+    from pos_loyalty import accounts
+    from pos_loyalty.db import run_in_transaction
+    from pos_loyalty.models import Account
+    blank = run_in_transaction(lambda: accounts.issue_cards(till.program(), 1, utcnow()))[0]
+    owners = [db.session.get(Card, db.session.scalar(select(Card.id).where(
+        Card.number == till.customer()))).account_id for _ in range(2)]
+    db.session.remove()
+    barrier = threading.Barrier(2)
+    outcomes = [None, None]
+
+    def link(index):
+        with app.app_context():
+            def work():
+                account = db.session.get(Account, owners[index])
+                return accounts.link_card(till.program(), account, blank, utcnow()).number
+            barrier.wait()
+            try:
+                outcomes[index] = run_in_transaction(work)
+            except Exception as error:  # the loser's refusal is what this test checks
+                outcomes[index] = type(error).__name__
+            db.session.remove()
+
+    threads = [threading.Thread(target=link, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == sorted([blank, "CardAlreadyLinked"])
+    assert db.session.scalar(select(Card.account_id).where(Card.number == blank)) in owners
