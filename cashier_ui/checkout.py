@@ -1,7 +1,6 @@
 """The main screen: identify the customer, quote the basket, sell, print the receipt, enrol."""
 from __future__ import annotations
 
-import secrets
 import uuid
 from typing import Any
 
@@ -15,7 +14,7 @@ from cashier_ui.messages import FormError, error_sentence
 from pos_loyalty import sales
 from pos_loyalty.clock import now
 from pos_loyalty.errors import LoyaltyError
-from pos_loyalty.programs import local_day, rules_for
+from pos_loyalty.programs import rules_for
 from pos_loyalty.rules import BasketLine, Quote
 from pos_loyalty.usecases import checkout, customers, store_reports
 
@@ -113,8 +112,7 @@ def clear_customer() -> Any:
 
 
 def new_receipt_number() -> str:
-    """A receipt number for the web till: the local day and random digits, unique enough."""
-    return f"{local_day(g.program, now()):%Y%m%d}-{secrets.token_hex(3).upper()}"
+    return checkout.new_receipt_number(g.program, now())
 
 
 @bp.post("/quote")

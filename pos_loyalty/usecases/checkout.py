@@ -7,12 +7,14 @@ is the terminal, whichever face the till uses.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 
 from pos_loyalty import holds, sales
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.idempotency import once_per_key
 from pos_loyalty.models import Program, Terminal
+from pos_loyalty.programs import local_day
 from pos_loyalty.rules import BasketLine, Quote
 from pos_loyalty.sales import ReturnedLine, SaleRequest
 from pos_loyalty.upkeep import bring_card_up_to_date
@@ -20,6 +22,12 @@ from pos_loyalty.upkeep import bring_card_up_to_date
 
 def _scope(terminal: Terminal) -> str:
     return f"terminal:{terminal.id}"
+
+
+def new_receipt_number(program: Program, now: dt.datetime) -> str:
+    """A receipt number for a till that has none of its own (the web till): the local day
+    and random digits; a clash is refused as a duplicate receipt, never merged."""
+    return f"{local_day(program, now):%Y%m%d}-{secrets.token_hex(3).upper()}"
 
 
 def quote(program: Program, card_number: Any, lines: list[BasketLine], now: dt.datetime,
