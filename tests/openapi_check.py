@@ -73,3 +73,25 @@ class CheckedClient:
 
 def error_code(reply: TestResponse) -> tuple[int, str]:
     return reply.status_code, reply.get_json()["error"]["code"]
+
+
+def served_document(client: FlaskClient, prefix: str) -> dict[str, Any]:
+    """The document the API serves, checked as valid OpenAPI 3.1."""
+    from openapi_spec_validator import validate
+    reply = client.get(f"{prefix}/openapi.json")
+    assert reply.status_code == 200
+    document = reply.get_json()
+    validate(document)
+    assert document["openapi"] == "3.1.0"
+    return document
+
+
+def routes_and_documented(app: Any, prefix: str,
+                          document: dict[str, Any]) -> tuple[set[Any], set[Any]]:
+    """(path, method) of every route under `prefix`, and of every documented operation."""
+    routes = {(re.sub(r"<(?:[^:<>]+:)?(\w+)>", r"{\1}", rule.rule.removeprefix(prefix)), method)
+              for rule in app.url_map.iter_rules() if rule.rule.startswith(prefix + "/")
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    documented = {(path, method.upper()) for path, item in document["paths"].items()
+                  for method in item}
+    return routes, documented
