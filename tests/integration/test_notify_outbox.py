@@ -140,22 +140,23 @@ def test_long_text_with_accents_beyond_gsm_is_counted_in_ucs2_segments(till):
 
 
 def test_expiry_warning_is_queued_once_per_lot_before_the_points_expire(app, till, runner):
+    # 00:30 on 22 December in Paris. The old lot expires twelve months after it was earned:
+    # 31 December at 23:30 UTC, which is already 1 January in Paris.
+    now = dt.datetime(2026, 12, 21, 23, 30)
+    app.extensions["pos_loyalty.clock"] = lambda: now
     card = till.customer()
     program = till.program()
-    twelve_months_ago_plus_ten_days = utcnow() - dt.timedelta(days=355)
     run_in_transaction(lambda: adjustments.adjust_points(
-        program, card, 300, "old points", "tests", twelve_months_ago_plus_ten_days))
-    till.adjust(card, 40)  # expires in a year: no warning yet
+        program, card, 300, "old points", "tests", dt.datetime(2025, 12, 31, 23, 30)))
+    run_in_transaction(lambda: adjustments.adjust_points(
+        program, card, 40, "new points", "tests", now))
     result = runner.invoke(args=["expire"])
     assert result.exit_code == 0, result.output
-    [warning] = outbox("expiry")
+    [warning] = outbox("expiry")  # the 40 points expire in a year: no warning yet
+    assert warning.body == ("Demo Boulangerie : 300 points expirent le 1 janvier 2027. "
+                            "Solde : 340 points (34,00 €).")
     lot = db.session.scalar(select(PointLot).where(PointLot.points == 300))
-    expiry_day = lot.expires_at.replace(tzinfo=dt.UTC).astimezone(
-        dt.timezone(dt.timedelta(hours=1))).date()
-    assert warning.body.startswith("Demo Boulangerie : 300 points expirent le ")
-    assert warning.body.endswith(" Solde : 340 points (34,00 €).")
-    assert str(expiry_day.year) in warning.body
-    assert lot.expiry_warned_at is not None
+    assert lot.expiry_warned_at == now
     assert runner.invoke(args=["expire"]).exit_code == 0
     assert len(outbox("expiry")) == 1
 
