@@ -132,6 +132,19 @@ def test_429_and_5xx_are_retried_later_with_backoff(till, twilio, fake_twilio, c
     assert (rows()[row_id].status, rows()[row_id].attempts) == ("sent", 3)
 
 
+def test_a_retry_sends_the_text_written_for_the_first_try(till, twilio, fake_twilio, clock):
+    card = till.customer()
+    till.sell(card, total_minor=1500)
+    fake_twilio.answer(till.last_phone, "server_error")
+    assert process_batch(twilio).retried == 1
+    run_in_transaction(lambda: setattr(account(till), "locale", "en_GB"))
+    [row] = rows().values()
+    clock.moment = row.send_after
+    assert process_batch(twilio).sent == 1
+    assert fake_twilio.bodies() == ["Merci ! +15 points chez Boulangerie Lyon. "
+                                    "Solde : 15 points (1,50 €)."] * 2
+
+
 def test_a_row_is_dead_once_its_attempts_are_used_up(app, till, twilio, fake_twilio, clock):
     app.config["LOYALTY"]["sms"]["max_attempts"] = 3
     till.customer()
