@@ -8,7 +8,7 @@ import itertools
 import pytest
 from sqlalchemy import select
 
-from mobile_api import customers
+from mobile_app import MobileApp, mobile  # noqa: F401
 from pos_loyalty import accounts, adjustments, notify
 from pos_loyalty.db import db, run_in_transaction, utcnow
 from pos_loyalty.models import Account, OutboxMessage, PointLot
@@ -211,20 +211,19 @@ def test_segments_are_counted_once_the_text_is_written(till):
     assert notify.sms_stats()["segments_sent"] == 2
 
 
-def test_the_export_shows_an_sms_not_sent_yet_as_it_would_go_now(till):
-    card = till.customer()
-    till.sell(card, total_minor=2000)
-    exported = customers.export(till.program(), account_of(card, till), utcnow())
-    assert exported["sms"] == [{
-        "kind": "balance", "to_phone": till.last_phone, "status": "queued",
-        "body": "Merci ! +20 points chez Boulangerie Lyon. Solde : 20 points (2,00 €).",
-        "created_at": exported["sms"][0]["created_at"]}]
+def test_the_export_shows_an_sms_not_sent_yet_as_it_would_go_now(mobile: MobileApp, till):
+    customer = mobile.register()
+    till.sell(customer.card_number, total_minor=2000)
+    exported = mobile.get("/me/export", customer.access_token).get_json()
+    assert [(m["kind"], m["status"], m["body"]) for m in exported["sms"]] == [
+        ("balance", "queued",
+         "Merci ! +20 points chez Boulangerie Lyon. Solde : 20 points (2,00 €).")]
 
 
-def test_erasure_blanks_and_cancels_an_sms_not_sent_yet(till):
-    card = till.customer()
-    till.sell(card, total_minor=2000)
-    run_in_transaction(lambda: customers.erase(till.program(), account_of(card, till), utcnow()))
+def test_erasure_blanks_and_cancels_an_sms_not_sent_yet(mobile: MobileApp, till):
+    customer = mobile.register()
+    till.sell(customer.card_number, total_minor=2000)
+    assert mobile.call("DELETE", "/me", token=customer.access_token).status_code == 204
     [message] = outbox("balance")
     assert (message.status, message.to_phone, message.body, message.payload) == \
         ("cancelled", "", "", None)
