@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from pos_loyalty import accounts, balances, holds
+from pos_loyalty import accounts, balances, holds, notify
 from pos_loyalty.db import db
 from pos_loyalty.errors import ValidationFailed
 from pos_loyalty.models import (
@@ -184,7 +184,8 @@ def export(program: Program, account: Account, now: dt.datetime) -> dict[str, An
         "history": [_entry_view(entry, store) for entry, store in entries],
         "sessions": [{"created_at": iso(s.created_at), "revoked_at": iso(s.revoked_at)}
                      for s in sessions],
-        "sms": [{"kind": m.kind, "to_phone": m.to_phone, "body": m.body, "status": m.status,
+        "sms": [{"kind": m.kind, "to_phone": m.to_phone,
+                 "body": notify.message_text(program, account, m), "status": m.status,
                  "created_at": iso(m.created_at)} for m in messages],
     }
 

@@ -1,8 +1,9 @@
 """Shared fixtures: an app per database engine, each test on an empty database.
 
 SQLite always; PostgreSQL too when LOYALTY_TEST_DATABASE_URL is set (CI) or the local server
-answers. The schema is built once per engine with the real Alembic migrations; each test then
-starts from empty tables (a copied SQLite file, a TRUNCATE on PostgreSQL).
+answers; LOYALTY_TEST_ENGINES=sqlite (or sqlite,postgresql) chooses instead. The schema is built
+once per engine with the real Alembic migrations; each test then starts from empty tables (a
+copied SQLite file, a TRUNCATE on PostgreSQL).
 """
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def postgres_admin_url() -> str | None:
         return None
 
 
-ENGINES = ["sqlite"] + (["postgresql"] if postgres_admin_url() else [])
+ENGINES = (os.environ["LOYALTY_TEST_ENGINES"].split(",") if os.environ.get("LOYALTY_TEST_ENGINES")
+           else ["sqlite"] + (["postgresql"] if postgres_admin_url() else []))
 
 
 def test_settings(database_url: str) -> dict:

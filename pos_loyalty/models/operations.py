@@ -12,6 +12,8 @@ from pos_loyalty.db import Base, utcnow
 OUTBOX_STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed", "dead",
                    "cancelled")
 OUTBOX_STATUSES_SQL = ", ".join(f"'{status}'" for status in OUTBOX_STATUSES)
+# Statuses of a row never handed to a worker's sender: the only ones that may lack a text.
+UNSENT_STATUSES_SQL = "'queued', 'dead', 'cancelled'"
 
 
 class IdempotencyKey(Base):
@@ -55,7 +57,9 @@ class OutboxMessage(Base):
     store_id: Mapped[int | None] = mapped_column(ForeignKey("store.id"))
     kind: Mapped[str] = mapped_column(String(32))
     to_phone: Mapped[str] = mapped_column(String(20))
-    body: Mapped[str] = mapped_column(Text)
+    # The text. None until the worker writes it from `payload` when it sends the SMS (balance
+    # changes, expiry warnings: in the customer's language then); a one-time code has it at once.
+    body: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(default=0)
     send_after: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -64,8 +68,10 @@ class OutboxMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
     # SMS delivery (pos_loyalty.notify): see that package's docstring for the status life cycle.
-    segments: Mapped[int] = mapped_column(default=1, server_default="1")
-    encoding: Mapped[str] = mapped_column(String(8), default="GSM-7", server_default="GSM-7")
+    # What the text costs, known with the text.
+    segments: Mapped[int | None]
+    encoding: Mapped[str | None] = mapped_column(String(8))
+    # The event an SMS tells about and its numbers, e.g. {"change": 25, "balance": 1250, ...}.
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     locked_until: Mapped[dt.datetime | None]
     provider_status: Mapped[str | None] = mapped_column(String(20))
@@ -82,4 +88,8 @@ class OutboxMessage(Base):
                       CheckConstraint("segments >= 1", name="segments_positive"),
                       CheckConstraint("attempts >= 0", name="attempts_not_negative"),
                       CheckConstraint("status <> 'sending' OR locked_until IS NOT NULL",
-                                      name="sending_has_lease"))
+                                      name="sending_has_lease"),
+                      CheckConstraint("body IS NOT NULL OR payload IS NOT NULL",
+                                      name="text_or_event"),
+                      CheckConstraint(f"body IS NOT NULL OR status IN ({UNSENT_STATUSES_SQL})",
+                                      name="handed_over_has_text"))

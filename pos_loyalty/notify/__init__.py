@@ -2,8 +2,9 @@
 
 Ledger use cases call `queue_balance_change` (the checkout: `defer_balance_change`) inside
 their transaction, so the SMS row (the
-outbox) is saved with the change or not at all. `pos-loyalty worker` sends due rows with the
-Twilio sender (or the console one) and records each outcome.
+outbox) is saved with the change or not at all. The row holds the event and its numbers;
+`pos-loyalty worker` writes its text when it sends it (in the customer's language then), with
+the Twilio sender (or the console one), and records each outcome.
 
 Outbox status life cycle:
   queued -> sending (claimed, with a lease) -> sent (the provider took it) -> delivered,
@@ -16,7 +17,8 @@ from __future__ import annotations
 from flask import Flask
 
 from pos_loyalty.notify.outbox import (
-    defer_balance_change, queue_balance_change, queue_expiry_warnings, queue_message, sms_stats,
+    defer_balance_change, message_text, queue_balance_change, queue_expiry_warnings,
+    queue_message, sms_stats,
 )
 from pos_loyalty.notify.worker import start_demo_worker
 
@@ -27,5 +29,6 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(command)
 
 
-__all__ = ["defer_balance_change", "queue_balance_change", "queue_expiry_warnings", "queue_message", "register_commands",
-           "sms_stats", "start_demo_worker"]
+__all__ = ["defer_balance_change", "message_text", "queue_balance_change",
+           "queue_expiry_warnings", "queue_message", "register_commands", "sms_stats",
+           "start_demo_worker"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass
@@ -92,7 +91,9 @@ class FakeTwilio:
                 with fake._lock:
                     fake.requests.append(RecordedRequest(
                         "POST", self.path, form, self.headers.get("Authorization", ""), answer))
-                time.sleep(fake.reply_delay_seconds)  # a slow network: time to kill a worker
+                # A slow network: time to kill a worker. Not time.sleep, which fails under
+                # `faketime` with a real monotonic clock (libfaketime issue 426, Python 3.11).
+                threading.Event().wait(fake.reply_delay_seconds)
                 if answer in ERRORS:
                     status, code, message = ERRORS[answer]
                     self._reply(status, {"code": code, "message": message, "status": status,

@@ -1,7 +1,10 @@
 """Writing SMS into the outbox, inside the caller's transaction, and counting them.
 
 A row is written in the same transaction as the ledger change it tells about, so a sale and its
-SMS are saved together or not at all; the worker sends it later.
+SMS are saved together or not at all; the worker sends it later. A balance change or an expiry
+warning is saved as its event and numbers (`payload`), not as text: the worker writes the text
+when it sends it (`render_event`), in the customer's language then, which also keeps Babel's
+formatting off the checkout.
 """
 from __future__ import annotations
 
@@ -30,9 +33,10 @@ def can_text(account: Account | None) -> bool:
 
 
 def queue_message(program: Program, account_id: int | None, kind: str, to_phone: str,
-                  body: str, now: dt.datetime, payload: dict[str, Any] | None = None,
+                  body: str | None, now: dt.datetime, payload: dict[str, Any] | None = None,
                   send_after: dt.datetime | None = None) -> OutboxMessage:
-    """Any SMS (a one-time code too): one outbox row with its encoding and segment count."""
+    """Any SMS: with its text (a one-time code, which cannot wait to be written), or with
+    `body` None and its event in `payload`, for the worker to write at send time."""
     return _saved(message_row(program, account_id, kind, to_phone, body, now, payload,
                               send_after))
 
@@ -44,20 +48,27 @@ def _saved(row: dict[str, Any]) -> OutboxMessage:
     return message
 
 
-def message_row(program: Program, account_id: int | None, kind: str, to_phone: str, body: str,
-                now: dt.datetime, payload: dict[str, Any] | None = None,
+def message_row(program: Program, account_id: int | None, kind: str, to_phone: str,
+                body: str | None, now: dt.datetime, payload: dict[str, Any] | None = None,
                 send_after: dt.datetime | None = None,
                 store_id: int | None = None) -> dict[str, Any]:
-    """The values of one outbox row: when it may go, its encoding and segment count."""
+    """The values of one outbox row: when it may go, and its text if it has one yet."""
     config = sms_config(program)
     if send_after is None:
         send_after = now if kind in config["urgent_kinds"] else \
             after_quiet_hours(now, program.timezone, config)
-    size = count_segments(body)
     return {"program_id": program.id, "account_id": account_id, "store_id": store_id, "kind": kind,
-            "to_phone": to_phone, "body": body, "status": "queued", "attempts": 0,
-            "send_after": send_after, "segments": size.segments, "encoding": size.encoding,
-            "payload": payload, "created_at": now, "status_changed_at": now}
+            "to_phone": to_phone, **_sized_text(body), "status": "queued", "attempts": 0,
+            "send_after": send_after, "payload": payload, "created_at": now,
+            "status_changed_at": now}
+
+
+def _sized_text(body: str | None) -> dict[str, Any]:
+    """A row's text columns: the text, its encoding and segment count (all None until written)."""
+    if body is None:
+        return {"body": None, "segments": None, "encoding": None}
+    size = count_segments(body)
+    return {"body": body, "segments": size.segments, "encoding": size.encoding}
 
 
 def queue_balance_change(program: Program, account_id: int, *, change: int, balance: int,
@@ -67,7 +78,7 @@ def queue_balance_change(program: Program, account_id: int, *, change: int, bala
 
     A sale that both earned and spent points says both. Within the merge window, a change joins
     the customer's SMS still waiting to go, which then tells the summed change and the final
-    balance.
+    balance. The row holds these numbers; its text is written when it is sent.
     """
     config = sms_config(program)
     if not _tells_change(config, change, earned, spent):
@@ -79,8 +90,9 @@ def queue_balance_change(program: Program, account_id: int, *, change: int, bala
     if config["merge_window_seconds"]:
         waiting = _waiting_balance_message(account_id, now)
         if waiting is not None:
-            return _merge(program, account, waiting, payload, config, now)
-    return _saved(_balance_row(program, account_id, account, payload, config, now, store_id))
+            return _merge(waiting, payload, now)
+    return _saved(_balance_row(program, account_id, account.phone_e164, payload, config, now,
+                               store_id))
 
 
 def defer_balance_change(program: Program, account: Any, *, change: int, balance: int,
@@ -99,8 +111,8 @@ def defer_balance_change(program: Program, account: Any, *, change: int, balance
                              now=now, store_id=store_id, earned=earned, spent=spent)
         return
     payload = _change_payload(change, balance, store_id, earned, spent)
-    batch.defer(batch.Step(INSERT_MESSAGE, _balance_row(program, account.account_id, account,
-                                                        payload, config, now, store_id)))
+    batch.defer(batch.Step(INSERT_MESSAGE, _balance_row(
+        program, account.account_id, account.phone_e164, payload, config, now, store_id)))
 
 
 INSERT_MESSAGE = insert(OutboxMessage.__table__)
@@ -119,14 +131,38 @@ def _change_payload(change: int, balance: int, store_id: int | None, earned: int
     return payload
 
 
-def _balance_row(program: Program, account_id: int, account: Any, payload: dict[str, Any],
+def _balance_row(program: Program, account_id: int, to_phone: str, payload: dict[str, Any],
                  config: dict[str, Any], now: dt.datetime,
                  store_id: int | None) -> dict[str, Any]:
     window = dt.timedelta(seconds=config["merge_window_seconds"])
-    body = balance_text(program, account, payload, config)
-    return message_row(program, account_id, BALANCE_KIND, account.phone_e164, body, now,
-                       payload, after_quiet_hours(now + window, program.timezone, config),
-                       store_id)
+    return message_row(program, account_id, BALANCE_KIND, to_phone, None, now, payload,
+                       after_quiet_hours(now + window, program.timezone, config), store_id)
+
+
+def event_text(program: Program, account: Account | None, kind: str, payload: dict[str, Any],
+               config: dict[str, Any]) -> str:
+    """The text of an event row, in the language `account` has now."""
+    if kind == BALANCE_KIND:
+        return balance_text(program, account, payload, config)
+    if kind == EXPIRY_KIND:
+        return render(program, account, "expiry", config, points=payload["points"],
+                      date=dt.date.fromisoformat(payload["date"]), balance=payload["balance"])
+    raise ValueError(f"no text for an outbox event of kind {kind!r}")
+
+
+def render_event(message: OutboxMessage, program: Program, account: Account | None,
+                 config: dict[str, Any]) -> None:
+    """Write the text of a row that holds only its event (the worker, just before sending)."""
+    text = event_text(program, account, message.kind, message.payload, config)
+    for column, value in _sized_text(text).items():
+        setattr(message, column, value)
+
+
+def message_text(program: Program, account: Account | None, message: OutboxMessage) -> str:
+    """What an SMS says: its text once written, else its event as it would be written now."""
+    if message.body is not None:
+        return message.body
+    return event_text(program, account, message.kind, message.payload, sms_config(program))
 
 
 def balance_text(program: Program, account: Account | None, payload: dict[str, Any],
@@ -150,18 +186,15 @@ def _waiting_balance_message(account_id: int, now: dt.datetime) -> OutboxMessage
         .with_for_update().execution_options(populate_existing=True))
 
 
-def _merge(program: Program, account: Account, message: OutboxMessage,
-           payload: dict[str, Any], config: dict[str, Any], now: dt.datetime) -> OutboxMessage:
+def _merge(message: OutboxMessage, payload: dict[str, Any], now: dt.datetime) -> OutboxMessage:
+    """The waiting SMS tells the summed change now; a text written by older code is dropped."""
     merged = {"change": message.payload["change"] + payload["change"],
               "balance": payload["balance"], "store": payload["store"] or message.payload["store"]}
     message.payload = merged
+    message.body = message.segments = message.encoding = None
     if merged["change"] == 0:
         message.status, message.last_error = "cancelled", "the merged changes cancel out"
         message.status_changed_at = now
-    else:
-        message.body = balance_text(program, account, merged, config)
-        size = count_segments(message.body)
-        message.segments, message.encoding = size.segments, size.encoding
     db.session.flush()
     return message
 
@@ -208,10 +241,8 @@ def queue_expiry_warnings(program: Program, now: dt.datetime) -> int:
         balance = ledger.lock_account(account_id)  # the account first, as every change does
         account = db.session.get(Account, account_id)
         points = sum(remaining for _, remaining in members)
-        body = render(program, account, "expiry", config, points=points, date=day,
-                      balance=balance.available)
-        queue_message(program, account_id, EXPIRY_KIND, account.phone_e164, body, now,
-                      {"points": points, "date": day.isoformat()})
+        queue_message(program, account_id, EXPIRY_KIND, account.phone_e164, None, now,
+                      {"points": points, "date": day.isoformat(), "balance": balance.available})
         db.session.execute(update(PointLot).where(PointLot.id.in_([i for i, _ in members]))
                            .values(expiry_warned_at=now))
         written += 1

@@ -6,6 +6,10 @@ called outside any transaction, then a second transaction records the outcome. A
 between the two leaves the row "sending"; once the lease ends another worker sends it again.
 That is the at-least-once boundary: only a row in flight at the crash can go twice.
 
+A row that holds only its event (a balance change, an expiry warning) gets its text in the
+claim, in the customer's language at that moment; a resend after a crash sends that same text.
+Rows with a text (one-time codes, rows written by older versions) are sent as they are.
+
 A one-time code is readable in the outbox only while it may still be sent: the update that
 records it sent, dead or cancelled also replaces its text.
 """
@@ -24,7 +28,9 @@ from sqlalchemy import and_, or_, select, update
 from pos_loyalty.clock import now as clock_now
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.models import Account, OutboxMessage, Program
-from pos_loyalty.notify.outbox import after_quiet_hours, can_text, cancel_waiting
+from pos_loyalty.notify.outbox import (
+    after_quiet_hours, can_text, cancel_waiting, render_event,
+)
 from pos_loyalty.notify.segments import count_segments
 from pos_loyalty.notify.senders import (
     INVALID_NUMBER_CODES, OPTED_OUT_CODES, SendFailed, Sender, make_sender,
@@ -91,6 +97,8 @@ def _claim(limit: int, report: BatchReport) -> list[Claimed]:
             configs[row.program_id] = (program, sms_config(program))
         program, config = configs[row.program_id]
         decision = _decide(row, program, config, moment)
+        if decision == "send" and row.body is None:
+            decision = _render(row, program, config, moment)
         if decision != "send":
             report.count(row.id, decision)
             continue
@@ -122,6 +130,20 @@ def _decide(row: OutboxMessage, program: Program, config: dict[str, Any],
     if wake > moment:
         row.status, row.send_after, row.locked_until = "queued", wake, None
         return "deferred"
+    return "send"
+
+
+def _render(row: OutboxMessage, program: Program, config: dict[str, Any],
+            moment: dt.datetime) -> str:
+    """send, once the event's text is written; dead when the program's template cannot be
+    filled (an unknown placeholder, say): no retry would help, and the rest must still go."""
+    account = db.session.get(Account, row.account_id) if row.account_id else None
+    try:
+        render_event(row, program, account, config)
+    except (KeyError, IndexError, ValueError) as error:
+        log.exception("outbox row %s: its text cannot be written", row.id)
+        _close(row, "dead", moment, f"cannot write the text: {error!r}")
+        return "dead"
     return "send"
 
 

@@ -573,7 +573,7 @@ def test_a_managers_adjustment_and_its_sms_name_the_store(till, manager):
     message = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
     assert (entry.points, entry.store_id) == (25, till.store_id)
     assert message.store_id == till.store_id
-    assert "Boulangerie Lyon" in message.body
+    assert message.payload["store"] == "Boulangerie Lyon"
 
 
 # --- languages -----------------------------------------------------------------------------

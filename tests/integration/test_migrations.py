@@ -2,6 +2,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
+from sqlalchemy import text
 
 from pos_loyalty.app import MIGRATIONS_DIR
 from pos_loyalty.db import db
@@ -22,3 +23,16 @@ def test_downgrade_to_empty_and_upgrade_again(app):
     upgrade(directory=str(MIGRATIONS_DIR))
     with db.engine.connect() as connection:
         assert "ledger_entry" in db.inspect(connection).get_table_names()
+
+
+def test_undoing_0006_cancels_the_sms_still_waiting_for_their_text(app, till):
+    till.sell(till.customer(), total_minor=1500)  # its SMS holds the event, no text yet
+    db.session.remove()
+    downgrade(directory=str(MIGRATIONS_DIR), revision="0005")
+    try:
+        with db.engine.connect() as connection:
+            row = connection.execute(text(
+                "SELECT status, body, segments, encoding, last_error FROM outbox_message")).one()
+    finally:
+        upgrade(directory=str(MIGRATIONS_DIR))
+    assert tuple(row) == ("cancelled", "", 1, "GSM-7", "no text: migration 0006 was undone")
