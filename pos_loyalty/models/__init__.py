@@ -23,7 +23,7 @@ from pos_loyalty.models.ledger import DailyIssuance, Hold, LedgerEntry, LotDraw,
 from pos_loyalty.models.mobile import (
     AppKey, CustomerProfile, MobileSession, OneTimeCode, Promotion, RefreshToken,
 )
-from pos_loyalty.models.operations import AuditEvent, IdempotencyKey, OutboxMessage
+from pos_loyalty.models.service_records import AuditEvent, IdempotencyKey, OutboxMessage
 from pos_loyalty.models.program import Program, Staff, Store, Terminal
 from pos_loyalty.models.sale import Sale, SaleLine, SaleReturn
 

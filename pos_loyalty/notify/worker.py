@@ -57,7 +57,7 @@ class Claimed:
 
 
 @dataclass
-class BatchReport:
+class RoundReport:
     claimed: int = 0
     sent: int = 0
     retried: int = 0
@@ -65,7 +65,7 @@ class BatchReport:
     deferred: int = 0
     cancelled: int = 0
     outcomes: dict[int, str] = field(default_factory=dict)
-    # Numbers Twilio refused during this run: the rest of the batch skips them.
+    # Numbers Twilio refused during this run: the rest of the round skips them.
     refused_phones: set[str] = field(default_factory=set)
 
     def count(self, outbox_id: int, outcome: str) -> None:
@@ -73,16 +73,16 @@ class BatchReport:
         self.outcomes[outbox_id] = outcome
 
 
-def process_batch(sender: Sender, report: BatchReport | None = None) -> BatchReport:
+def process_round(sender: Sender, report: RoundReport | None = None) -> RoundReport:
     """One round: claim what is due, send each row, record each outcome as it comes."""
-    report = report or BatchReport()
+    report = report or RoundReport()
     base = sms_config()
     for row in run_in_transaction(lambda: _claim(base["worker_batch_size"], report)):
         _deliver(sender, row, report)
     return report
 
 
-def _claim(limit: int, report: BatchReport) -> list[Claimed]:
+def _claim(limit: int, report: RoundReport) -> list[Claimed]:
     moment = clock_now()
     rows = db.session.scalars(
         select(OutboxMessage)
@@ -159,7 +159,7 @@ def _forget_secret(row: OutboxMessage) -> None:
         row.body = SECRET_REMOVED
 
 
-def _deliver(sender: Sender, row: Claimed, report: BatchReport) -> None:
+def _deliver(sender: Sender, row: Claimed, report: RoundReport) -> None:
     config = row.config
     if row.to_phone in report.refused_phones and not row.urgent:
         report.count(row.id, run_in_transaction(lambda: _record_cancelled(row)))
@@ -206,7 +206,7 @@ def _record_sent(row: Claimed, sid: str, provider_status: str) -> str:
 
 def _record_cancelled(row: Claimed) -> str:
     message = _locked_row(row.id)
-    _close(message, "cancelled", clock_now(), "Twilio refused this number earlier in the batch")
+    _close(message, "cancelled", clock_now(), "Twilio refused this number earlier in the round")
     return "cancelled"
 
 
@@ -250,16 +250,16 @@ def retry_delay(attempts: int, config: dict[str, Any],
 
 
 def run_worker(app: Flask, sender: Sender, stop: threading.Event, *, once: bool = False,
-               poll_seconds: float | None = None) -> BatchReport:
+               poll_seconds: float | None = None) -> RoundReport:
     """Send rounds until `stop` is set (or once); sleep only when a round found nothing."""
-    total = BatchReport()
+    total = RoundReport()
     while not stop.is_set():
         with app.app_context():
             poll = poll_seconds if poll_seconds is not None else \
                 sms_config()["worker_poll_seconds"]
             before = total.claimed + total.deferred + total.dead + total.cancelled
             try:
-                process_batch(sender, total)
+                process_round(sender, total)
             except Exception:  # the database went away, say: log, wait, try again
                 log.exception("SMS worker round failed")
                 stop.wait(poll)

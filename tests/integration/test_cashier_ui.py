@@ -23,7 +23,7 @@ from pos_loyalty.models import (
     Account, AuditEvent, Card, LedgerEntry, OutboxMessage, Sale, Staff, Terminal,
 )
 from pos_loyalty.notify.senders import ConsoleSender, SendFailed, SendResult
-from pos_loyalty.notify.worker import process_batch
+from pos_loyalty.notify.worker import process_round
 from pos_loyalty.security import app_hasher
 from pos_loyalty.staff_auth import WEB_TILL_NAME
 
@@ -542,9 +542,9 @@ class RefusingSender:
 def test_shift_report_counts_the_sms_of_the_day_by_status(app, till, cashier, manager):
     app.config["LOYALTY"]["sms"].update(quiet_hours_start="", quiet_hours_end="")
     card = till.customer(points=500)  # "+500 points" SMS, made outside any store...
-    process_batch(ConsoleSender())  # ...sent
+    process_round(ConsoleSender())  # ...sent
     till.customer(points=100)  # another customer's SMS...
-    process_batch(RefusingSender())  # ...dead: the number is invalid
+    process_round(RefusingSender())  # ...dead: the number is invalid
     cashier.sell(card, total="20.00", redeem=100)  # this store's sale: its SMS still queued
     other_store = run_in_transaction(lambda: programs.create_store(till.program(), "Other").id)
     add_staff(till, "olivier", "cashier", other_store)

@@ -19,7 +19,7 @@ from pos_loyalty.models import OutboxMessage
 from pos_loyalty.notify.fake_twilio import FakeTwilio
 from pos_loyalty.notify.senders import make_sender
 from pos_loyalty.notify.texts import sms_config
-from pos_loyalty.notify.worker import process_batch
+from pos_loyalty.notify.worker import process_round
 
 SMS = {"twilio_account_sid": "AC" + "0" * 32, "twilio_auth_token": "secret-token",
        "twilio_from": "+15005550006", "quiet_hours_start": "", "lease_seconds": 2,
@@ -65,7 +65,7 @@ def test_killed_worker_process_loses_nothing_and_resends_only_the_sms_in_flight(
         later = utcnow() + dt.timedelta(seconds=SMS["lease_seconds"] + 1)
         app.extensions["pos_loyalty.clock"] = lambda: later
         sender = make_sender(sms_config())
-        process_batch(sender)
+        process_round(sender)
         sender.close()
         bodies = Counter(twilio.bodies())
     db.session.expire_all()

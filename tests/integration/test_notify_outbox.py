@@ -13,7 +13,7 @@ from pos_loyalty import accounts, adjustments, notify
 from pos_loyalty.db import db, run_in_transaction, utcnow
 from pos_loyalty.models import Account, OutboxMessage, PointLot
 from pos_loyalty.notify.senders import SendResult
-from pos_loyalty.notify.worker import process_batch
+from pos_loyalty.notify.worker import process_round
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +44,7 @@ class AcceptingSender:
 
 def sent(kind: str | None = None) -> list[OutboxMessage]:
     """The outbox once the worker has sent what is due, each row with the text it sent."""
-    process_batch(AcceptingSender())
+    process_round(AcceptingSender())
     return outbox(kind)
 
 

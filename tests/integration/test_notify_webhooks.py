@@ -9,7 +9,7 @@ from pos_loyalty import notify
 from pos_loyalty.db import db, run_in_transaction, utcnow
 from pos_loyalty.models import Account, OutboxMessage
 from pos_loyalty.notify.senders import SendResult
-from pos_loyalty.notify.worker import process_batch
+from pos_loyalty.notify.worker import process_round
 
 TOKEN = "secret-token"
 PUBLIC = "https://loyalty.example.com"
@@ -182,6 +182,6 @@ def test_a_callback_that_beats_the_worker_is_kept(client, till):
     till.customer()
     message = run_in_transaction(lambda: notify.queue_message(
         till.program(), None, "balance", till.last_phone, "hello", utcnow()))
-    assert process_batch(CallsBackAtOnce()).sent == 1
+    assert process_round(CallsBackAtOnce()).sent == 1
     stored = reload(message.id)
     assert (stored.status, stored.provider_sid, stored.locked_until) == ("delivered", "SM9", None)

@@ -17,7 +17,7 @@ from pos_loyalty.models import Account, OutboxMessage
 from pos_loyalty.notify.fake_twilio import FakeTwilio
 from pos_loyalty.notify.senders import ConsoleSender, SendResult, TwilioSender, make_sender
 from pos_loyalty.notify.texts import sms_config
-from pos_loyalty.notify.worker import process_batch, run_worker, start_background_worker
+from pos_loyalty.notify.worker import process_round, run_worker, start_background_worker
 
 ACCOUNT_SID = "AC" + "0" * 32
 PUBLIC = "https://loyalty.example.com"
@@ -85,7 +85,7 @@ def account(till) -> Account:
 def test_worker_sends_each_row_once_through_twilio(till, twilio, fake_twilio):
     card = till.customer()
     till.sell(card, total_minor=1500)
-    report = process_batch(twilio)
+    report = process_round(twilio)
     assert (report.claimed, report.sent) == (1, 1)
     [request] = fake_twilio.messages()
     assert request.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
@@ -97,7 +97,7 @@ def test_worker_sends_each_row_once_through_twilio(till, twilio, fake_twilio):
         "StatusCallback": f"{PUBLIC}/webhooks/twilio/status?outbox_id={message.id}"}
     assert (message.status, message.attempts) == ("sent", 1)
     assert message.provider_sid.startswith("SM") and message.sent_at is not None
-    assert process_batch(twilio).claimed == 0
+    assert process_round(twilio).claimed == 0
     assert len(fake_twilio.messages()) == 1
 
 
@@ -106,7 +106,7 @@ def test_messaging_service_sid_is_used_when_configured(app, till, twilio, fake_t
     sender = make_sender(sms_config())
     till.customer()
     queue(till)
-    process_batch(sender)
+    process_round(sender)
     sender.close()
     form = fake_twilio.messages()[0].form
     assert form["MessagingServiceSid"] == "MG" + "1" * 32 and "From" not in form
@@ -117,18 +117,18 @@ def test_429_and_5xx_are_retried_later_with_backoff(till, twilio, fake_twilio, c
     till.customer()
     [row_id] = queue(till)
     fake_twilio.answer(till.last_phone, answer, answer)
-    assert process_batch(twilio).retried == 1
+    assert process_round(twilio).retried == 1
     first = rows()[row_id]
     assert first.status == "queued" and first.error_code in (20429, 20500)
     first_wait = first.send_after - clock.moment
     assert dt.timedelta(seconds=15) <= first_wait <= dt.timedelta(seconds=30)
-    assert process_batch(twilio).claimed == 0  # not due yet
+    assert process_round(twilio).claimed == 0  # not due yet
     clock.moment = first.send_after
-    assert process_batch(twilio).retried == 1
+    assert process_round(twilio).retried == 1
     second_wait = rows()[row_id].send_after - clock.moment
     assert dt.timedelta(seconds=30) <= second_wait <= dt.timedelta(seconds=60)
     clock.moment = rows()[row_id].send_after
-    assert process_batch(twilio).sent == 1
+    assert process_round(twilio).sent == 1
     assert (rows()[row_id].status, rows()[row_id].attempts) == ("sent", 3)
 
 
@@ -136,11 +136,11 @@ def test_a_retry_sends_the_text_written_for_the_first_try(till, twilio, fake_twi
     card = till.customer()
     till.sell(card, total_minor=1500)
     fake_twilio.answer(till.last_phone, "server_error")
-    assert process_batch(twilio).retried == 1
+    assert process_round(twilio).retried == 1
     run_in_transaction(lambda: setattr(account(till), "locale", "en_GB"))
     [row] = rows().values()
     clock.moment = row.send_after
-    assert process_batch(twilio).sent == 1
+    assert process_round(twilio).sent == 1
     assert fake_twilio.bodies() == ["Merci ! +15 points chez Boulangerie Lyon. "
                                     "Solde : 15 points (1,50 €)."] * 2
 
@@ -151,9 +151,9 @@ def test_a_row_is_dead_once_its_attempts_are_used_up(app, till, twilio, fake_twi
     [row_id] = queue(till)
     fake_twilio.answer(till.last_phone, *["server_error"] * 5)
     for _ in range(3):
-        process_batch(twilio)
+        process_round(twilio)
         clock.advance(hours=1)
-    assert process_batch(twilio).claimed == 0
+    assert process_round(twilio).claimed == 0
     assert (rows()[row_id].status, rows()[row_id].attempts) == ("dead", 3)
     assert len(fake_twilio.messages()) == 3
 
@@ -166,7 +166,7 @@ def test_network_errors_are_retried(app, till, clock):
     sender = make_sender(sms_config())
     till.customer()
     [row_id] = queue(till)
-    assert process_batch(sender).retried == 1
+    assert process_round(sender).retried == 1
     sender.close()
     assert rows()[row_id].last_error.startswith("network:")
 
@@ -176,7 +176,7 @@ def test_21610_opts_the_customer_out_and_drops_their_queued_sms(till, twilio, fa
     first, second = queue(till, 2)
     otp = queue(till, 1, kind="otp")[0]
     fake_twilio.answer(till.last_phone, "opted_out")
-    report = process_batch(twilio)
+    report = process_round(twilio)
     assert report.outcomes[first] == "dead"
     assert report.outcomes[second] == "cancelled"  # checked again at claim time
     assert report.outcomes[otp] == "sent"  # codes still go: Twilio itself refuses if it must
@@ -191,7 +191,7 @@ def test_invalid_numbers_are_dead_at_once_and_flagged(till, twilio, fake_twilio,
     till.customer()
     [row_id] = queue(till)
     fake_twilio.answer(till.last_phone, answer)
-    assert process_batch(twilio).dead == 1
+    assert process_round(twilio).dead == 1
     assert (rows()[row_id].status, rows()[row_id].error_code) == ("dead", code)
     assert account(till).sms_invalid is True
     assert len(fake_twilio.messages()) == 1
@@ -221,13 +221,13 @@ def test_worker_killed_mid_batch_loses_nothing_and_resends_only_the_sms_in_fligh
     till.customer()
     ids = queue(till, 5)
     with pytest.raises(WorkerKilled):
-        process_batch(DiesAfterSending(twilio, die_on=3))
+        process_round(DiesAfterSending(twilio, die_on=3))
     db.session.rollback()
     statuses = {i: rows()[i].status for i in ids}
     assert list(statuses.values()) == ["sent", "sent", "sending", "sending", "sending"]
-    assert process_batch(twilio).claimed == 0  # leases still run
+    assert process_round(twilio).claimed == 0  # leases still run
     clock.advance(seconds=sms_config()["lease_seconds"] + 1)
-    assert process_batch(twilio).sent == 3
+    assert process_round(twilio).sent == 3
     assert all(rows()[i].status == "sent" for i in ids)
     sends = Counter(fake_twilio.bodies())
     # Twilio had accepted "message 2" when the worker died, before the worker could record it:
@@ -265,22 +265,22 @@ def test_quiet_hours_hold_balance_sms_until_morning_but_never_codes(app, till, t
     clock.moment = dt.datetime(2026, 1, 15, 21, 30)  # 22:30 in Paris (UTC+1 in winter)
     till.sell(card, total_minor=1500)
     otp = queue(till, 1, kind="otp")[0]
-    report = process_batch(twilio)
+    report = process_round(twilio)
     assert report.outcomes == {otp: "sent"}
     balance = next(m for m in rows().values() if m.kind == "balance")
     morning = dt.datetime(2026, 1, 16, 7, 0)  # 08:00 in Paris
     assert (balance.status, balance.send_after) == ("queued", morning)
     clock.moment = morning - dt.timedelta(minutes=1)
-    assert process_batch(twilio).claimed == 0
+    assert process_round(twilio).claimed == 0
     clock.moment = morning
-    assert process_batch(twilio).outcomes == {balance.id: "sent"}
+    assert process_round(twilio).outcomes == {balance.id: "sent"}
 
 
 def test_a_row_due_during_quiet_hours_is_put_back_not_sent(app, till, twilio, clock):
     till.customer()
     [row_id] = queue(till)  # written with quiet hours off
     app.config["LOYALTY"]["sms"].update(quiet_hours_start="00:00", quiet_hours_end="23:59")
-    report = process_batch(twilio)
+    report = process_round(twilio)
     assert report.outcomes == {row_id: "deferred"}
     assert (rows()[row_id].status, rows()[row_id].attempts) == ("queued", 0)
 
@@ -289,7 +289,7 @@ def test_stale_balance_sms_is_dead_not_sent(till, twilio, clock):
     till.customer()
     [row_id] = queue(till)
     clock.advance(hours=25)
-    assert process_batch(twilio).outcomes == {row_id: "dead"}
+    assert process_round(twilio).outcomes == {row_id: "dead"}
     assert rows()[row_id].last_error.startswith("stale")
 
 
@@ -307,7 +307,7 @@ def test_a_sent_one_time_code_is_no_longer_readable_in_the_outbox(till, twilio, 
     till.customer()
     [balance] = queue(till)
     code = queue_code(till)
-    assert process_batch(twilio).outcomes == {balance: "sent", code: "sent"}
+    assert process_round(twilio).outcomes == {balance: "sent", code: "sent"}
     assert sorted(fake_twilio.bodies()) == sorted([CODE_TEXT, "message 0"])
     sent = rows()
     assert sent[code].body == "[one-time code removed after sending]"
@@ -321,7 +321,7 @@ def test_a_one_time_code_twilio_refuses_is_dead_and_no_longer_readable(
     till.customer()
     code = queue_code(till)
     fake_twilio.answer(till.last_phone, answer)
-    assert process_batch(twilio).outcomes == {code: "dead"}
+    assert process_round(twilio).outcomes == {code: "dead"}
     assert rows()[code].body == "[one-time code removed after sending]"
 
 
@@ -330,7 +330,7 @@ def test_a_stale_one_time_code_is_dead_unsent_and_no_longer_readable(till, twili
     till.customer()
     code = queue_code(till)
     clock.advance(minutes=sms_config()["urgent_stale_after_minutes"] + 1)
-    assert process_batch(twilio).outcomes == {code: "dead"}
+    assert process_round(twilio).outcomes == {code: "dead"}
     assert rows()[code].body == "[one-time code removed after sending]"
     assert fake_twilio.messages() == []
 
@@ -339,10 +339,10 @@ def test_a_one_time_code_waiting_for_a_retry_keeps_its_text(till, twilio, fake_t
     till.customer()
     code = queue_code(till)
     fake_twilio.answer(till.last_phone, "server_error")
-    assert process_batch(twilio).outcomes == {code: "retried"}
+    assert process_round(twilio).outcomes == {code: "retried"}
     assert rows()[code].body == CODE_TEXT
     clock.moment = rows()[code].send_after
-    assert process_batch(twilio).outcomes == {code: "sent"}
+    assert process_round(twilio).outcomes == {code: "sent"}
     assert fake_twilio.bodies() == [CODE_TEXT, CODE_TEXT]
     assert rows()[code].body == "[one-time code removed after sending]"
 
@@ -350,7 +350,7 @@ def test_a_one_time_code_waiting_for_a_retry_keeps_its_text(till, twilio, fake_t
 def test_the_console_sender_prints_a_code_before_it_is_removed(till, capsys):
     till.customer()
     code = queue_code(till)
-    process_batch(ConsoleSender())
+    process_round(ConsoleSender())
     assert capsys.readouterr().out.endswith(f"SMS to {till.last_phone}: {CODE_TEXT}\n")
     assert rows()[code].body == "[one-time code removed after sending]"
 
@@ -363,7 +363,7 @@ def test_without_twilio_settings_the_console_sender_prints(app, till, capsys, mo
     assert isinstance(sender, ConsoleSender)
     card = till.customer()
     till.sell(card, total_minor=1500)
-    process_batch(sender)
+    process_round(sender)
     assert capsys.readouterr().out.endswith(
         f"SMS to {till.last_phone}: Merci ! +15 points chez Boulangerie Lyon. "
         "Solde : 15 points (1,50 €).\n")
@@ -388,7 +388,7 @@ def test_sms_stats_command_counts_rows_per_status(till, twilio, fake_twilio, run
     till.customer()
     queue(till, 3)
     fake_twilio.answer(till.last_phone, "ok", "invalid")
-    process_batch(twilio)
+    process_round(twilio)
     result = runner.invoke(args=["sms", "stats"])
     assert result.exit_code == 0, result.output
     lines = dict(line.split() for line in result.output.splitlines())
