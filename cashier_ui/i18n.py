@@ -14,6 +14,7 @@ import flask_babel
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import Domain
 
+from pos_loyalty.brand import category_name as program_category_name
 from pos_loyalty.rules import currency_exponent
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
@@ -75,6 +76,19 @@ def date(day: dt.date) -> str:
     return flask_babel.format_date(day, "long")
 
 
+def category_name(category: str) -> str:
+    """A product category id in the till's language ("gift_card" -> "cartes cadeaux")."""
+    return program_category_name(g.program, category, current_language())
+
+
+def category_names(categories: Any) -> list[str]:
+    return sorted((category_name(category) for category in categories), key=str.casefold)
+
+
+def current_language() -> str:
+    return str(flask_babel.get_locale() or "en").split("_")[0]
+
+
 def role_name(role: str) -> str:
     return str(ROLE_NAMES.get(role, role))
 
@@ -82,5 +96,5 @@ def role_name(role: str) -> str:
 def template_helpers() -> dict[str, Any]:
     return {"_": gettext, "role_name": role_name, "money": money, "points": points,
             "format_datetime": datetime, "format_date": date, "amount_field": amount_field,
-            "LANGUAGES": LANGUAGES,
-            "current_language": str(flask_babel.get_locale() or "en")}
+            "category_name": category_name, "category_names": category_names,
+            "LANGUAGES": LANGUAGES, "current_language": current_language()}
