@@ -10,6 +10,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import babel
+import babel.dates
+import babel.localedata
 import flask_babel
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import Domain
@@ -68,12 +71,30 @@ def amount_field(amount_minor: int, currency: str) -> str:
                                       format="0." + "0" * exponent if exponent else "0")
 
 
+def date_locale() -> str:
+    """Dates follow the program's country, in the till's language: a Paris store in English
+    writes 30/11/2026, 14:05 (en_FR), not the American 11/30/26, 2:05 PM."""
+    language = current_language()
+    chosen = current_app.config["LOYALTY"]["cashier_ui"].get("date_locales", {}).get(language)
+    if chosen:
+        return str(chosen)
+    program = g.get("program")
+    program_locale = program.locale if program is not None else \
+        current_app.config["LOYALTY"]["program"]["locale"]
+    territory = babel.Locale.parse(str(program_locale)).territory
+    regional = f"{language}_{territory}"
+    return regional if territory and babel.localedata.exists(regional) else language
+
+
 def datetime(moment: dt.datetime | None) -> str:
-    return flask_babel.format_datetime(moment, "short") if moment else ""
+    if moment is None:
+        return ""
+    return babel.dates.format_datetime(moment, "short", tzinfo=flask_babel.get_timezone(),
+                                       locale=date_locale())
 
 
 def date(day: dt.date) -> str:
-    return flask_babel.format_date(day, "long")
+    return babel.dates.format_date(day, "long", locale=date_locale())
 
 
 def category_name(category: str) -> str:

@@ -8,6 +8,7 @@ import re
 import time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -298,6 +299,16 @@ def test_sale_with_part_in_points_prints_the_receipt(till, cashier):
     assert till.balance(card) == {"available": 410, "pending": 0}
     sale = db.session.scalar(select(Sale))
     assert sale.staff_id is not None and sale.store_id == till.store_id
+
+
+def test_an_english_receipt_of_a_paris_store_writes_the_date_as_in_france(till, cashier):
+    page = cashier.sell(till.customer(), total="20.00")
+    receipt = words(cashier.get(page.location))
+    created = db.session.scalar(select(Sale.created_at))
+    paris = created.replace(tzinfo=created.tzinfo or dt.timezone.utc).astimezone(
+        ZoneInfo(till.program().timezone))
+    assert f"Boulangerie Lyon · {paris:%d/%m/%Y, %H:%M}" in receipt
+    assert " AM" not in receipt and " PM" not in receipt
 
 
 def test_live_figures_come_from_the_core(till, cashier):
