@@ -299,3 +299,43 @@ def test_pages_load_without_a_console_error(page: Page, shop):
     scan(page, shop.cards["Léa"])
     open_basket(page, "20.00")
     assert errors == []
+
+
+CONTROL_ROLES = ("button", "link", "textbox", "spinbutton", "combobox", "checkbox", "radio",
+                 "searchbox", "form", "region", "group", "status")
+
+
+def controls_without_a_unique_name(page: Page) -> list[str]:
+    """Controls (and named landmarks) of the page whose role and name do not single them out."""
+    found = re.findall(r'^\s*- (\w+)(?: "((?:[^"\\]|\\.)*)")?', page.locator("body").aria_snapshot(),
+                       flags=re.M)
+    seen = [(role, name) for role, name in found if role in CONTROL_ROLES]
+    unnamed = [f"{role} without a name" for role, name in seen
+               if not name and role not in ("group", "status", "form", "region")]
+    twice = sorted({f'{role} "{name}"' for role, name in seen if name and seen.count((role, name)) > 1})
+    return unnamed + twice
+
+
+def test_every_control_of_every_page_has_its_own_role_and_name(page: Page, shop):
+    log_in(page, "manager")
+    problems = {"login": [], "checkout": controls_without_a_unique_name(page)}
+    scan(page, shop.cards["Léa"])
+    open_basket(page, "20.00")
+    page.get_by_text(re.compile("^Itemised basket")).click()
+    problems["quote"] = controls_without_a_unique_name(page)
+    page.get_by_role("button", name="Confirm sale").click()
+    problems["receipt"] = controls_without_a_unique_name(page)
+    page.get_by_role("link", name="Return items from this sale").click()
+    problems["return form"] = controls_without_a_unique_name(page)
+    for name in ("Returns", "Enrol", "Manager"):
+        page.get_by_role("navigation").get_by_role("link", name=name).click()
+        problems[name] = controls_without_a_unique_name(page)
+    page.get_by_role("link", name="Identify a customer").click()
+    scan(page, shop.cards["Hugo"])
+    page.get_by_role("navigation").get_by_role("link", name="Manager").click()
+    problems["Manager with a customer"] = controls_without_a_unique_name(page)
+    page.get_by_role("link", name="Shift report").click()
+    problems["report"] = controls_without_a_unique_name(page)
+    page.get_by_role("button", name="Log out").click()
+    problems["login"] = controls_without_a_unique_name(page)
+    assert {screen: found for screen, found in problems.items() if found} == {}
