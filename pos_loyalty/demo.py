@@ -30,13 +30,16 @@ def run_demo(host: str, port: int, serve: bool = True) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{DEMO_DB}{suffix}").unlink(missing_ok=True)
     DEMO_DB.parent.mkdir(parents=True, exist_ok=True)
-    app = create_app({"service": {"database_url": f"sqlite:///{DEMO_DB}"}})
-    with app.app_context():
+    database = {"service": {"database_url": f"sqlite:///{DEMO_DB}"}}
+    app = create_app(database)
+    seeding = create_app({**database, "security": app.config["LOYALTY"]["demo"]})
+    with seeding.app_context():
         from pos_loyalty.cli import migrate_schema
         migrate_schema()
         key, customers = run_in_transaction(load_demo_data)
         from pos_loyalty.app_keys import create_app_key
         app_key = run_in_transaction(lambda: create_app_key(programs.default_program(), "demo"))
+        db.engine.dispose()
     base = f"http://{host}:{port}"
     click.echo(f"Demo data loaded into {DEMO_DB}")
     if serve:
