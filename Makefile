@@ -9,8 +9,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-install: $(BIN)/python
+# Installed once; again only when the package's metadata changes (the stamp is older).
+INSTALLED := $(VENV)/.installed
+
+install: $(INSTALLED)
+
+$(INSTALLED): $(BIN)/python setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e .
+	touch $@
 
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'

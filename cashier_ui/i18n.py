@@ -10,10 +10,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import babel
+import babel.dates
+import babel.localedata
 import flask_babel
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import Domain
 
+from pos_loyalty.brand import category_name as program_category_name
 from pos_loyalty.rules import currency_exponent
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
@@ -67,12 +71,43 @@ def amount_field(amount_minor: int, currency: str) -> str:
                                       format="0." + "0" * exponent if exponent else "0")
 
 
+def date_locale() -> str:
+    """Dates follow the program's country, in the till's language: a Paris store in English
+    writes 30/11/2026, 14:05 (en_FR), not the American 11/30/26, 2:05 PM."""
+    language = current_language()
+    chosen = current_app.config["LOYALTY"]["cashier_ui"].get("date_locales", {}).get(language)
+    if chosen:
+        return str(chosen)
+    program = g.get("program")
+    program_locale = program.locale if program is not None else \
+        current_app.config["LOYALTY"]["program"]["locale"]
+    territory = babel.Locale.parse(str(program_locale)).territory
+    regional = f"{language}_{territory}"
+    return regional if territory and babel.localedata.exists(regional) else language
+
+
 def datetime(moment: dt.datetime | None) -> str:
-    return flask_babel.format_datetime(moment, "short") if moment else ""
+    if moment is None:
+        return ""
+    return babel.dates.format_datetime(moment, "short", tzinfo=flask_babel.get_timezone(),
+                                       locale=date_locale())
 
 
 def date(day: dt.date) -> str:
-    return flask_babel.format_date(day, "long")
+    return babel.dates.format_date(day, "long", locale=date_locale())
+
+
+def category_name(category: str) -> str:
+    """A product category id in the till's language ("gift_card" -> "cartes cadeaux")."""
+    return program_category_name(g.program, category, current_language())
+
+
+def category_names(categories: Any) -> list[str]:
+    return sorted((category_name(category) for category in categories), key=str.casefold)
+
+
+def current_language() -> str:
+    return str(flask_babel.get_locale() or "en").split("_")[0]
 
 
 def role_name(role: str) -> str:
@@ -82,5 +117,5 @@ def role_name(role: str) -> str:
 def template_helpers() -> dict[str, Any]:
     return {"_": gettext, "role_name": role_name, "money": money, "points": points,
             "format_datetime": datetime, "format_date": date, "amount_field": amount_field,
-            "LANGUAGES": LANGUAGES,
-            "current_language": str(flask_babel.get_locale() or "en")}
+            "category_name": category_name, "category_names": category_names,
+            "LANGUAGES": LANGUAGES, "current_language": current_language()}

@@ -49,6 +49,16 @@ def branding(program: Program) -> dict[str, Any]:
     }
 
 
+def category_name(program: Program, category: str, language: str) -> str:
+    """A category id as people read it: the program's name for it, else [categories], else
+    the id made readable ("gift_card" -> "gift card")."""
+    key = category.lower()
+    configured = current_app.config["LOYALTY"].get("categories", {}).get(key, {})
+    own = ((program.branding or {}).get("categories") or {}).get(key) or {}
+    name = own.get(language) or configured.get(language)
+    return str(name) if name else key.replace("_", " ").replace("-", " ")
+
+
 def create_promotion(program: Program, title: str, starts_at: dt.datetime,
                      ends_at: dt.datetime, body: str = "", image_url: str = "") -> Promotion:
     if not title.strip():

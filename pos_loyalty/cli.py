@@ -92,10 +92,10 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @with_appcontext
 def serve_command(host: str, port: int) -> None:
-    from werkzeug.serving import run_simple
+    from pos_loyalty.demo import serve_app
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     click.echo(f"serving on http://{host}:{port}/")
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    serve_app(app, host, port)
 
 
 @click.group(help="Stores of the program.")
@@ -223,7 +223,10 @@ def verify_command() -> None:
     if mismatches:
         click.echo(f"FAILED: {len(mismatches)} mismatches")
         sys.exit(1)
-    click.echo(f"ok: {accounts_count} accounts match their ledger")
+    if accounts_count == 1:
+        click.echo("ok: 1 account matches its ledger")
+    else:
+        click.echo(f"ok: {accounts_count} accounts match their ledger")
 
 
 @click.command("expire", help="Release due pending points, expire old points, end expired holds.")

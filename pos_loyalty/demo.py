@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import sys
 from pathlib import Path
 
 import click
+from flask import Flask
 
 from pos_loyalty import accounts, programs, sales
 from pos_loyalty.app import create_app
@@ -28,28 +30,44 @@ def run_demo(host: str, port: int, serve: bool = True) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{DEMO_DB}{suffix}").unlink(missing_ok=True)
     DEMO_DB.parent.mkdir(parents=True, exist_ok=True)
-    app = create_app({"service": {"database_url": f"sqlite:///{DEMO_DB}"}})
-    with app.app_context():
+    database = {"service": {"database_url": f"sqlite:///{DEMO_DB}"}}
+    app = create_app(database)
+    seeding = create_app({**database, "security": app.config["LOYALTY"]["demo"]})
+    with seeding.app_context():
         from pos_loyalty.cli import migrate_schema
         migrate_schema()
         key, customers = run_in_transaction(load_demo_data)
         from pos_loyalty.app_keys import create_app_key
         app_key = run_in_transaction(lambda: create_app_key(programs.default_program(), "demo"))
+        db.engine.dispose()
     base = f"http://{host}:{port}"
     click.echo(f"Demo data loaded into {DEMO_DB}")
-    click.echo(f"Cashier UI:   {base}/cashier/")
-    click.echo(f"POS API:      {base}/api/pos/v1/  (OpenAPI: {base}/api/pos/v1/openapi.json)")
+    if serve:
+        click.echo(f"Cashier UI:   {base}/cashier/")
+        click.echo(f"POS API:      {base}/api/pos/v1/  (OpenAPI: {base}/api/pos/v1/openapi.json)")
     for role, username, password in DEMO_LOGINS:
         click.echo(f"Login ({role}): {username} / {password}")
     for phone, card_number, pin in customers[:3]:
         click.echo(f"Customer: card {card_number}, phone {phone}, PIN {pin}")
     click.echo(f"Terminal API key: {key}")
-    click.echo(f"Mobile API:   {base}/api/mobile/v1/  (app key: {app_key})")
     if serve:
-        from pos_loyalty.notify import start_demo_worker
-        start_demo_worker(app)
-        from werkzeug.serving import run_simple
-        run_simple(host, port, app, threaded=True, use_reloader=False)
+        click.echo(f"Mobile API:   {base}/api/mobile/v1/  (app key: {app_key})")
+    else:
+        click.echo(f"Mobile app key: {app_key}")
+        click.echo(f"Not served (--no-serve). To serve this data: "
+                   f"LOYALTY_DATABASE_URL=sqlite:///{DEMO_DB} pos-loyalty serve")
+        return
+    from pos_loyalty.notify import start_demo_worker
+    start_demo_worker(app)
+    serve_app(app, host, port)
+
+
+def serve_app(app: Flask, host: str, port: int) -> None:
+    """Werkzeug's development server; its log is coloured only on a terminal, so a log
+    redirected to a file carries no ANSI codes."""
+    from werkzeug import serving
+    serving._log_add_style = sys.stderr.isatty()
+    serving.run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 def load_demo_data() -> tuple[str, list[tuple[str, str, str]]]:

@@ -8,6 +8,7 @@ import re
 import time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -189,6 +190,13 @@ def test_till_pages_are_never_cached_nor_framed(cashier):
     assert page.headers["X-Frame-Options"] == "DENY"
 
 
+def test_the_site_icon_is_served_where_browsers_ask_for_it(client):
+    for path in ("/favicon.ico", "/cashier/static/favicon.svg"):
+        icon = client.get(path)
+        assert (icon.status_code, icon.mimetype) == (200, "image/svg+xml")
+        icon.close()
+
+
 def test_logging_out_ends_the_session(cashier):
     cashier.post("/cashier/logout")
     assert cashier.client.get("/cashier/").status_code == 302
@@ -259,6 +267,25 @@ def test_excluded_categories_earn_nothing(till, cashier):
     assert "Earns without points 3 pts" in words(page)
 
 
+def test_the_basket_names_the_categories_that_earn_nothing_in_the_till_language(till, cashier):
+    cashier.open_card(till.customer())
+    assert "Itemised basket (no points on: gift cards, lottery, tobacco)" in words(
+        cashier.get("/cashier/"))
+    cashier.post("/cashier/language", {"lang": "fr", "next": "/cashier/"})
+    assert "Panier détaillé (pas de points sur : cartes cadeaux, jeux de loterie, tabac)" in words(
+        cashier.get("/cashier/"))
+
+
+def test_a_program_names_its_own_categories_and_unknown_ids_read_as_words(till, cashier):
+    def rename() -> None:
+        program = till.program()
+        program.branding = {"categories": {"tobacco": {"en": "tobacco and press"}}}
+    run_in_transaction(rename)
+    till.set_rules(excluded_categories=["tobacco", "phone_top_up"])
+    cashier.open_card(till.customer())
+    assert "(no points on: phone top up, tobacco and press)" in words(cashier.get("/cashier/"))
+
+
 def test_sale_with_part_in_points_prints_the_receipt(till, cashier):
     card = till.customer(points=500)
     page = cashier.sell(card, total="20,00", redeem=100)
@@ -272,6 +299,16 @@ def test_sale_with_part_in_points_prints_the_receipt(till, cashier):
     assert till.balance(card) == {"available": 410, "pending": 0}
     sale = db.session.scalar(select(Sale))
     assert sale.staff_id is not None and sale.store_id == till.store_id
+
+
+def test_an_english_receipt_of_a_paris_store_writes_the_date_as_in_france(till, cashier):
+    page = cashier.sell(till.customer(), total="20.00")
+    receipt = words(cashier.get(page.location))
+    created = db.session.scalar(select(Sale.created_at))
+    paris = created.replace(tzinfo=created.tzinfo or dt.timezone.utc).astimezone(
+        ZoneInfo(till.program().timezone))
+    assert f"Boulangerie Lyon · {paris:%d/%m/%Y, %H:%M}" in receipt
+    assert " AM" not in receipt and " PM" not in receipt
 
 
 def test_live_figures_come_from_the_core(till, cashier):

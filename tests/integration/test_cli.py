@@ -1,8 +1,12 @@
 """The operator's command line: each command prints what it created on its last line."""
 import csv
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 
 from pos_loyalty import cards
 
@@ -29,7 +33,7 @@ def test_set_up_a_store_from_the_command_line(runner, client):
     assert entry_id.isdigit()
     reply = client.get(f"/api/pos/v1/cards/{card}", headers={"Authorization": f"Bearer {key}"})
     assert reply.get_json()["account"]["available_points"] == 150
-    assert "ok: 1 accounts" in last_line(runner.invoke(args=["verify"]))
+    assert last_line(runner.invoke(args=["verify"])) == "ok: 1 account matches its ledger"
 
 
 def test_issue_blank_cards_to_csv_then_enrol_one(runner, tmp_path):
@@ -70,3 +74,35 @@ def test_flask_command_finds_the_app_factory(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "demo"
+
+
+def _wait_until_served(url: str, server: subprocess.Popen) -> None:
+    for _ in range(150):
+        assert server.poll() is None, "the server stopped"
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing answered at {url}")
+
+
+def test_served_log_redirected_to_a_file_has_no_colour_codes(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "LOYALTY_DATABASE_URL": f"sqlite:///{tmp_path / 'served.sqlite3'}"}
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen([sys.executable, "-m", "pos_loyalty", "serve", "--port",
+                                   str(port)], env=env, stdout=log, stderr=log)
+        try:
+            _wait_until_served(f"http://127.0.0.1:{port}/api/pos/v1/openapi.json", server)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    text = log_path.read_text()
+    assert "GET /api/pos/v1/openapi.json" in text and "development server" in text
+    assert "\x1b[" not in text

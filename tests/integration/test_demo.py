@@ -13,3 +13,14 @@ def test_demo_data_loads_twenty_customers_with_history_and_a_consistent_ledger(a
     # Every customer made 2 to 6 visits, all in the one transaction that loads the demo.
     assert 40 <= db.session.scalar(select(func.count()).select_from(Sale)) <= 120
     assert verification.verify_accounts() == []
+
+
+def test_demo_without_serving_prints_no_url_and_says_how_to_serve(runner, tmp_path, monkeypatch):
+    monkeypatch.setattr(demo, "DEMO_DB", tmp_path / "demo.sqlite3")
+    result = runner.invoke(args=["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    assert "http://" not in result.output
+    assert "Terminal API key: tk_" in result.output
+    assert result.output.strip().splitlines()[-1] == (
+        f"Not served (--no-serve). To serve this data: "
+        f"LOYALTY_DATABASE_URL=sqlite:///{tmp_path / 'demo.sqlite3'} pos-loyalty serve")
