@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import re
 import random
 import sys
 from pathlib import Path
@@ -66,8 +68,17 @@ def serve_app(app: Flask, host: str, port: int) -> None:
     """Werkzeug's development server; its log is coloured only on a terminal, so a log
     redirected to a file carries no ANSI codes."""
     from werkzeug import serving
-    serving._log_add_style = sys.stderr.isatty()
+    if not sys.stderr.isatty():
+        logging.getLogger("werkzeug").addFilter(_without_colours)
     serving.run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _without_colours(record: logging.LogRecord) -> bool:
+    record.msg, record.args = ANSI_CODES.sub("", record.getMessage()), None
+    return True
 
 
 def load_demo_data() -> tuple[str, list[tuple[str, str, str]]]:
