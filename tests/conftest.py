@@ -2,7 +2,8 @@
 
 SQLite always; PostgreSQL too when LOYALTY_TEST_DATABASE_URL is set (CI) or the local server
 answers. The schema is built once per engine with the real Alembic migrations; each test then
-starts from empty tables (a copied SQLite file, a TRUNCATE on PostgreSQL).
+starts from empty tables: a copied SQLite file, or on PostgreSQL a DELETE of every table with
+the sequences set back to their start (a TRUNCATE of two dozen tables took 50 times longer).
 """
 from __future__ import annotations
 
@@ -70,6 +71,21 @@ def postgres_url() -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def postgres_cleaner(postgres_url: str) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(postgres_url, poolclass=sa.pool.StaticPool)
+    yield engine
+    engine.dispose()
+
+
+def _empty_postgres(engine: sa.Engine) -> None:
+    """Every table emptied, children first, and every sequence back at its start."""
+    with engine.begin() as connection:
+        connection.execute(sa.text("; ".join(
+            f'DELETE FROM "{table.name}"' for table in reversed(db.metadata.sorted_tables))))
+        connection.execute(sa.text("SELECT setval(seqrelid, seqstart, false) FROM pg_sequence"))
+
+
 def _migrate(url: str) -> None:
     app = create_app(test_settings(url))
     with app.app_context():
@@ -83,15 +99,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         path = tmp_path / "test.sqlite3"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
-    url = request.getfixturevalue("postgres_url")
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        tables = [t.name for t in db.metadata.sorted_tables if t.name != "program"]
-        connection.execute(sa.text(
-            "TRUNCATE " + ", ".join(f'"{t}"' for t in tables + ["program"])
-            + " RESTART IDENTITY CASCADE"))
-    engine.dispose()
-    return url
+    _empty_postgres(request.getfixturevalue("postgres_cleaner"))
+    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture
