@@ -159,12 +159,14 @@ def app(database_url: str, module_apps: dict[str, BuiltApp]) -> Iterator[Flask]:
     if built is None:
         built = module_apps[database_url] = BuiltApp.build(database_url)
     limiter.reset()  # one limiter for every app: no counts left from an earlier test
-    with built.app.app_context():
-        yield built.app
-        db.session.remove()
-        if database_url.startswith("sqlite"):
-            db.engine.dispose()  # the next test gets a new file at the same path
-    built.restore()
+    try:
+        with built.app.app_context():
+            yield built.app
+            db.session.remove()
+            if database_url.startswith("sqlite"):
+                db.engine.dispose()  # the next test gets a new file at the same path
+    finally:
+        built.restore()
 
 
 @pytest.fixture
