@@ -30,5 +30,9 @@ browser:
 demo: install
 	$(BIN)/pos-loyalty demo
 
+# One pytest worker per core (pytest-xdist); each worker builds its own SQLite template and
+# PostgreSQL database. `make test PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= auto
+
 test: install-test browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --numprocesses=$(PYTEST_WORKERS) --dist=worksteal $(PYTEST_ARGS)

@@ -45,7 +45,9 @@ class FakeTwilio:
         self._lock = threading.Lock()
         self._server = QuietServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = False
+        # Leaving the `with` waits for the serving loop to look up: 0.5 s by default.
         self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05},
                                         name="fake-twilio", daemon=True)
 
     @property

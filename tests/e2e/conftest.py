@@ -82,7 +82,9 @@ def shop(sqlite_template: Path, tmp_path: Path) -> Iterator[Shop]:
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     shop = Shop(app, f"http://127.0.0.1:{server.server_port}")
     shop.read(lambda: run_in_transaction(lambda: _load(shop)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the serving loop to look up: every 0.5 s by default.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     yield shop
     server.shutdown()

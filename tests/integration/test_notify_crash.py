@@ -39,7 +39,7 @@ def worker_environment(database_url: str, twilio_url: str) -> dict[str, str]:
 
 def test_killed_worker_process_loses_nothing_and_resends_only_the_sms_in_flight(
         app, till, database_url):
-    app.config["LOYALTY"]["sms"].update(SMS)  # no quiet hours for the rows written here either
+    app.config["LOYALTY"]["sms"].update(SMS)  # no quiet hours: the rows are due at any hour
     till.customer()
     program = till.program()
     ids = [run_in_transaction(lambda i=i: notify.queue_message(
