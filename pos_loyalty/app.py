@@ -10,7 +10,6 @@ from flask_migrate import Migrate
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from pos_loyalty import batch
 from pos_loyalty.config import PROJECT_ROOT, load_settings
 from pos_loyalty.db import db, engine_options, init_engine_events
 from pos_loyalty.errors import LoyaltyError
@@ -43,7 +42,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["pos_loyalty.hasher"] = make_hasher(settings["security"])
     db.init_app(app)
     init_engine_events(app)
-    batch.install_hooks()
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     _register_blueprints(app)
     _register_error_handlers(app)

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Update, bindparam, insert, select, update
 
-from pos_loyalty import batch
 from pos_loyalty.db import TryAgain, db
 from pos_loyalty.errors import AccountBlocked, InsufficientPoints
 from pos_loyalty.lots import draw_steps, plan_draws, spendable_lots
 from pos_loyalty.models import Account, LedgerEntry, LotDraw, PointLot
 from pos_loyalty.rules import Balance
+from pos_loyalty.statements import Step, Writes
 
 account_table = Account.__table__
 entry_table = LedgerEntry.__table__
@@ -148,22 +148,23 @@ def _add_lot(ctx: EntryContext, account_id: int, entry: LedgerEntry, points: int
 
 def settle_sale(ctx: EntryContext, account_id: int, before: Balance, *, redeem: int, earn: int,
                 available_at: dt.datetime, expires_at: dt.datetime | None,
-                entry_ids: Sequence[int], lots: Sequence[tuple[int, int]]) -> Balance:
-    """Spend `redeem` and earn `earn` for one sale; the new balance, its writes deferred.
+                entry_ids: Sequence[int], lots: Sequence[tuple[int, int]],
+                writes: Writes) -> Balance:
+    """Spend `redeem` and earn `earn` for one sale; the new balance. Its rows join `writes`.
 
     The hot path of every checkout. The caller holds the account's row lock and read `before`
     and the spendable `lots` under it, so the new balance is known without asking the server.
     The writes (one balance UPDATE guarded by the balance read, both entries with the
     `entry_ids` allocated for them, the lot draws, the new lot) need nothing back, so they go
-    out together at commit; if the guard finds another balance, nothing is committed and the
-    sale runs again (TryAgain).
+    out with the sale's other writes; if the guard finds another balance, nothing is
+    committed and the sale runs again (TryAgain).
     """
     if redeem > 0 and redeem > before.available:
         raise InsufficientPoints()
     pending = earn if available_at > ctx.now else 0
     earned_now = earn - pending
     after = Balance(before.available + earned_now - redeem, before.pending + pending)
-    batch.defer(batch.Step(SETTLE_BALANCE, {
+    writes.add(Step(SETTLE_BALANCE, {
         "account_id": account_id, "available": earned_now - redeem, "pending": pending,
         "earned": earn, "redeemed": redeem, "was_available": before.available,
         "was_pending": before.pending}), expect_rows=1, error=TryAgain)
@@ -176,13 +177,13 @@ def settle_sale(ctx: EntryContext, account_id: int, before: Balance, *, redeem: 
         earn_id = next(ids)
         rows.append({"id": earn_id, **_entry_row(ctx, account_id, "earn", earned_now, pending,
                                                   after)})
-    if rows:
-        batch.defer(batch.Step(INSERT_ENTRY, rows))
+    writes.add(Step(INSERT_ENTRY, rows))
     if redeem:
-        _defer_draws(redeem_id, plan_draws(account_id, lots, redeem, prefer_sale_id=None))
+        writes.add_all(draw_steps(redeem_id, plan_draws(account_id, lots, redeem,
+                                                        prefer_sale_id=None)))
     if earn:
         into_lots = pending or _lots_share(after.available - earned_now, after.available)
-        batch.defer(batch.Step(INSERT_LOT, {
+        writes.add(Step(INSERT_LOT, {
             "program_id": ctx.program_id, "account_id": account_id, "entry_id": earn_id,
             "sale_id": ctx.sale_id, "points": earn, "remaining": into_lots,
             "released": not pending, "available_at": available_at, "expires_at": expires_at,
@@ -299,11 +300,6 @@ def _draw_lots(account_id: int, entry: LedgerEntry | int, points: int,
     first = spendable_lots(account_id, prefer_sale_id)
     for statement in draw_steps(entry_id, plan_draws(account_id, first, points, prefer_sale_id)):
         db.session.execute(statement.statement, statement.params)
-
-
-def _defer_draws(entry_id: int, taken_from: Sequence[tuple[int, int]]) -> None:
-    for step in draw_steps(entry_id, taken_from):
-        batch.defer(step)
 
 
 # --- give-backs ----------------------------------------------------------------------------

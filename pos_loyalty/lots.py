@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, Select, bindparam, case, insert, select, update
 
-from pos_loyalty import batch
 from pos_loyalty.db import db
 from pos_loyalty.models import LotDraw, PointLot
+from pos_loyalty.statements import Step
 
 lot_table = PointLot.__table__
 # Lots read at a time when drawing points; a spend rarely needs more than a few.
@@ -67,12 +67,12 @@ def plan_draws(account_id: int, lots: Sequence[tuple[int, int]], points: int,
     return taken_from
 
 
-def draw_steps(entry_id: int, taken_from: Sequence[tuple[int, int]]) -> list[batch.Step]:
+def draw_steps(entry_id: int, taken_from: Sequence[tuple[int, int]]) -> list[Step]:
     """Take the planned points from their lots and record each draw against the entry."""
-    return [batch.Step(TAKE_FROM_LOT, [{"lot": lot_id, "taken": taken}
-                                       for lot_id, taken in taken_from]),
-            batch.Step(INSERT_DRAWS, [{"entry_id": entry_id, "lot_id": lot_id, "points": taken,
-                                       "restored": 0} for lot_id, taken in taken_from])]
+    return [Step(TAKE_FROM_LOT, [{"lot": lot_id, "taken": taken}
+                                 for lot_id, taken in taken_from]),
+            Step(INSERT_DRAWS, [{"entry_id": entry_id, "lot_id": lot_id, "points": taken,
+                                 "restored": 0} for lot_id, taken in taken_from])]
 
 
 def accounts_with_expiring_lots(program_id: int, now: dt.datetime) -> Sequence[int]:
