@@ -52,9 +52,10 @@ class SqlRecorder:
         self._watch_statements_sent_together()
 
     def _watch_statements_sent_together(self) -> None:
-        """pos_loyalty.batch sends some statements past SQLAlchemy's events: count them too."""
-        from pos_loyalty import batch
-        send = batch._as_one_statement
+        """pos_loyalty.statements sends some statements past SQLAlchemy's events: count them
+        too."""
+        from pos_loyalty import statements
+        send = statements._as_one_statement
         names: dict[int, str] = {}   # rendering a statement costs more than running it
 
         def name(statement: Any) -> str:
@@ -72,7 +73,7 @@ class SqlRecorder:
                     parts = ", ".join(name(step.statement) for step in steps)
                     self.statements.append((f"WITH ... ({len(steps)} parts: {parts})",
                                             seconds))
-        batch._as_one_statement = watched
+        statements._as_one_statement = watched
 
     def _count(self, name: str) -> None:
         if self.enabled:

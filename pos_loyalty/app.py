@@ -11,7 +11,6 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from pos_loyalty import batch
 from pos_loyalty.config import PROJECT_ROOT, load_settings
 from pos_loyalty.db import db, engine_options, init_engine_events
 from pos_loyalty.errors import LoyaltyError
@@ -44,7 +43,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["pos_loyalty.hasher"] = make_hasher(settings["security"])
     db.init_app(app)
     init_engine_events(app)
-    batch.install_hooks()
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     _register_blueprints(app)
     _register_error_handlers(app)

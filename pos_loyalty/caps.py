@@ -2,7 +2,8 @@
 
 The program's cap is a counter row per program and day. Adding to it locks the row until the
 sale commits, so every sale of the program would wait in line there; a sale that surely fits
-(read without the lock) adds to it at commit instead, with the condition checked then.
+(read without the lock) adds to it with its other writes, right before the commit, with the
+condition checked then.
 """
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 
-from pos_loyalty.batch import Step, defer
 from pos_loyalty.db import TryAgain, db, insert_or_ignore
 from pos_loyalty.models import DailyIssuance, LedgerEntry, Program
 from pos_loyalty.programs import local_day, local_day_start_utc, rules_for
 from pos_loyalty.rules import within_daily_cap
+from pos_loyalty.statements import Step, Writes
 
 
 def points_within_customer_cap(program: Program, account_id: int, points: int,
@@ -32,21 +33,21 @@ def points_within_customer_cap(program: Program, account_id: int, points: int,
 
 
 def points_within_program_cap(program: Program, points: int, issued_estimate: int | None,
-                               now: dt.datetime) -> int:
+                               now: dt.datetime, writes: Writes) -> int:
     """Grant only what fits under the program's daily cap (0 = no cap).
 
     `issued_estimate` is the day's counter read without its lock. When it leaves room for
-    `points`, the addition is deferred to the commit with that condition; if concurrent sales
-    took the room meanwhile, the whole sale runs again (TryAgain) and, seeing the counter near
-    the cap, takes the locked path below.
+    `points`, the addition joins `writes`, with that condition; if concurrent sales took the
+    room meanwhile, the whole sale runs again (TryAgain) and, seeing the counter near the cap,
+    takes the locked path below, which adds to the counter now.
     """
     cap = rules_for(program).daily_program_cap_points
     if cap <= 0 or points <= 0:
         return points
     params = {"b_program": program.id, "b_day": local_day(program, now), "b_points": points}
     if issued_estimate is not None and within_daily_cap(points, cap, issued_estimate) == points:
-        defer(Step(ADD_TO_DAILY_ISSUANCE_IF_ROOM, {**params, "b_cap": cap}),
-              expect_rows=1, error=TryAgain)
+        writes.add(Step(ADD_TO_DAILY_ISSUANCE_IF_ROOM, {**params, "b_cap": cap}),
+                   expect_rows=1, error=TryAgain)
         return points
     return _count_program_issuance(params, cap)
 

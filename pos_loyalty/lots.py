@@ -1,21 +1,25 @@
 """Point lots as spends see them: which lots a spend draws from, and in what order.
 
 Spends take released lots oldest expiry first (lots that never expire last; a return's own
-sale first when it gives points back to it). This module reads lots and plans draws; the
-statements it builds are run by `pos_loyalty.ledger`, the only code that changes balances.
+sale first when it gives points back to it). This module reads lots, plans draws and
+give-backs, and builds the statements that change lots; `pos_loyalty.ledger`, the only code
+that changes balances, runs them.
 """
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
 
+from collections.abc import Iterable
+
 from sqlalchemy import ColumnElement, Select, bindparam, case, insert, select, update
 
-from pos_loyalty import batch
 from pos_loyalty.db import db
 from pos_loyalty.models import LotDraw, PointLot
+from pos_loyalty.statements import Step
 
 lot_table = PointLot.__table__
+draw_table = LotDraw.__table__
 # Lots read at a time when drawing points; a spend rarely needs more than a few.
 LOTS_PER_READ = 32
 OLDEST_FIRST = (lot_table.c.expires_at.is_(None), lot_table.c.expires_at, lot_table.c.id)
@@ -35,7 +39,13 @@ SPENDABLE_LOTS_SALE_FIRST = (
     .order_by(case((lot_table.c.sale_id == bindparam("sale_id"), 0), else_=1), *OLDEST_FIRST))
 TAKE_FROM_LOT = (update(lot_table).where(lot_table.c.id == bindparam("lot"))
                  .values(remaining=lot_table.c.remaining - bindparam("taken")))
-INSERT_DRAWS = insert(LotDraw.__table__)
+GIVE_TO_LOT = (update(lot_table).where(lot_table.c.id == bindparam("lot"))
+               .values(remaining=lot_table.c.remaining + bindparam("given")))
+RELEASE_LOT = (update(lot_table).where(lot_table.c.id == bindparam("lot"))
+               .values(released=True, remaining=bindparam("spendable")))
+INSERT_DRAWS = insert(draw_table)
+RESTORE_DRAW = (update(draw_table).where(draw_table.c.id == bindparam("draw"))
+                .values(restored=draw_table.c.restored + bindparam("given")))
 
 
 def spendable_lots(account_id: int, prefer_sale_id: int | None = None,
@@ -51,28 +61,67 @@ def spendable_lots(account_id: int, prefer_sale_id: int | None = None,
 def plan_draws(account_id: int, lots: Sequence[tuple[int, int]], points: int,
                prefer_sale_id: int | None) -> list[tuple[int, int]]:
     """(lot id, points taken) from `lots` in their order, reading more lots if they fall short."""
-    need, taken_from, batch_of_lots = points, [], list(lots)
+    need, taken_from, lots_read = points, [], list(lots)
     while need:
-        if not batch_of_lots:
+        if not lots_read:
             raise AssertionError(f"account {account_id}: lots short by {need} points")
-        for lot_id, remaining in batch_of_lots:
+        for lot_id, remaining in lots_read:
             taken = min(need, remaining)
             taken_from.append((lot_id, taken))
             need -= taken
             if need == 0:
                 break
         if need:
-            batch_of_lots = spendable_lots(account_id, prefer_sale_id,
-                                           skip=[lot_id for lot_id, _ in taken_from])
+            lots_read = spendable_lots(account_id, prefer_sale_id,
+                                       skip=[lot_id for lot_id, _ in taken_from])
     return taken_from
 
 
-def draw_steps(entry_id: int, taken_from: Sequence[tuple[int, int]]) -> list[batch.Step]:
-    """Take the planned points from their lots and record each draw against the entry."""
-    return [batch.Step(TAKE_FROM_LOT, [{"lot": lot_id, "taken": taken}
-                                       for lot_id, taken in taken_from]),
-            batch.Step(INSERT_DRAWS, [{"entry_id": entry_id, "lot_id": lot_id, "points": taken,
-                                       "restored": 0} for lot_id, taken in taken_from])]
+def draw_steps(entry_id: int, taken_from: Sequence[tuple[int, int]]) -> list[Step]:
+    """Take the planned points from their lots and record each draw against the entry.
+
+    Each lot appears once in a plan: parts of one statement must not change one row twice.
+    """
+    return [Step(TAKE_FROM_LOT, [{"lot": lot_id, "taken": taken}
+                                 for lot_id, taken in taken_from]),
+            Step(INSERT_DRAWS, [{"entry_id": entry_id, "lot_id": lot_id, "points": taken,
+                                 "restored": 0} for lot_id, taken in taken_from])]
+
+
+def plan_give_back(account_id: int, spent_entry_ids: Iterable[int],
+                   points: int) -> list[tuple[int, int, int]]:
+    """(draw id, lot id, points given) returning `points` to the lots the entries drew from,
+    longest-lived lots first, so the customer keeps the latest expiry."""
+    draws = db.session.execute(
+        select(draw_table.c.id, draw_table.c.lot_id,
+               draw_table.c.points - draw_table.c.restored)
+        .join(lot_table, lot_table.c.id == draw_table.c.lot_id)
+        .where(draw_table.c.entry_id.in_(list(spent_entry_ids)),
+               draw_table.c.restored < draw_table.c.points)
+        .order_by(lot_table.c.expires_at.is_(None).desc(), lot_table.c.expires_at.desc(),
+                  draw_table.c.id)).all()
+    plan, need = [], points
+    for draw_id, lot_id, restorable in draws:
+        if need == 0:
+            break
+        given = min(need, restorable)
+        plan.append((draw_id, lot_id, given))
+        need -= given
+    if need:
+        raise AssertionError(f"account {account_id}: gave back {need} points never drawn")
+    return plan
+
+
+def give_back_steps(plan: Sequence[tuple[int, int, int]]) -> list[Step]:
+    """Refill the lots and mark the draws restored; a lot drawn by several entries is
+    refilled once, with the sum (one row changed once per statement)."""
+    by_lot: dict[int, int] = {}
+    for _, lot_id, given in plan:
+        by_lot[lot_id] = by_lot.get(lot_id, 0) + given
+    return [Step(GIVE_TO_LOT, [{"lot": lot_id, "given": given}
+                               for lot_id, given in by_lot.items()]),
+            Step(RESTORE_DRAW, [{"draw": draw_id, "given": given}
+                                for draw_id, _, given in plan])]
 
 
 def accounts_with_expiring_lots(program_id: int, now: dt.datetime) -> Sequence[int]:

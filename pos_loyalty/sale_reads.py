@@ -1,4 +1,5 @@
-"""The checkout's first round trip: card, account (locked), its first lots, and new ids.
+"""The checkout's first round trip: the key's claim, card, account (locked), its first lots,
+and new ids.
 
 A sale knows its balance after it before writing anything because it holds the account's row
 lock: FOR NO KEY UPDATE on PostgreSQL (the lock its UPDATE takes anyway, which still lets other
@@ -14,27 +15,33 @@ from typing import Any
 from sqlalchemy import Select, bindparam, case, exists, func, literal, literal_column, select
 
 from pos_loyalty import lots
-from pos_loyalty.batch import Step, run_together
 from pos_loyalty.db import db
+from pos_loyalty.idempotency import Claim
 from pos_loyalty.models import Account, Card, DailyIssuance, Hold, LedgerEntry, PointLot, Sale
+from pos_loyalty.statements import Step, run_together
 
 _issuance = DailyIssuance.__table__
 
 
-def read_locked(params: dict[str, Any], spends_lots: bool) -> tuple[Any,
-                                                                     list[tuple[int, int]]]:
+def read_locked(params: dict[str, Any], spends_lots: bool,
+                claim: Claim | None = None) -> tuple[Any, list[tuple[int, int]]]:
     """The locked row of card and account and, for a spend, the first lots (None if no row).
 
-    One statement on PostgreSQL (the idempotency claim rides along), one by one on SQLite. In
-    one statement the lots are read as they were when it began; if the account lock had to
-    wait for another change, they may be older than the account row. The row says so (its
-    version is not the one the statement began with), and the lots are read again.
+    With a `claim`, the Idempotency-Key is claimed in the same round trip and checked first
+    (AnsweredAlready). One statement on PostgreSQL, one by one on SQLite. In one statement
+    the lots are read as they were when it began; if the account lock had to wait for another
+    change, they may be older than the account row. The row says so (its version is not the
+    one the statement began with), and the lots are read again.
     """
     locked = locked_statements()
     steps = [Step(locked.card_and_account, params)]
     if spends_lots:
         steps.append(Step(LOTS_OF_CARD, params))
-    outcomes = run_together(steps, as_one_statement=True)
+    if claim is not None:
+        claimed, *outcomes = run_together([claim.step(), *steps])
+        claim.check(claimed)
+    else:
+        outcomes = run_together(steps)
     if not outcomes[0].rows:
         return None, []
     row = locked.row(*outcomes[0].rows[0])

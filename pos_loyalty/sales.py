@@ -1,7 +1,8 @@
 """Checkout use cases: quote a basket, record a sale, a return, a void.
 
 Each runs inside one transaction that the caller commits; every points change goes through
-`pos_loyalty.ledger`. The sale's first read is in `sale_reads`, its caps in `caps`.
+`pos_loyalty.ledger`. The sale's first read is in `sale_reads`, its caps in `caps`; it sends
+its writes itself, together (`statements.Writes`).
 """
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from sqlalchemy import insert, select
 
 from pos_loyalty import balances, caps, holds, ledger, notify, sale_reads
 from pos_loyalty.accounts import account_of_card, find_card, normalize_number
-from pos_loyalty.batch import Step, defer, send_deferred
 from pos_loyalty.db import db
 from pos_loyalty.errors import (
     AccountBlocked, CardBlocked, CardNotLinked, ReturnExceedsSale, SaleNotFound,
     SaleVoided, ValidationFailed, VoidWindowClosed,
 )
+from pos_loyalty.idempotency import Claim
 from pos_loyalty.models import (
     Account, Hold, LedgerEntry, Program, Sale, SaleLine, SaleReturn, Terminal,
 )
@@ -28,6 +29,7 @@ from pos_loyalty.rules import (
     UNUSABLE_CARD_STATUSES, BasketLine, Quote, expiry_for, quote, return_split, returned_earn_base,
     returned_line_base, void_window_open,
 )
+from pos_loyalty.statements import Step, Writes
 from pos_loyalty.upkeep import bring_up_to_date
 
 
@@ -50,30 +52,34 @@ def quote_for_card(program: Program, card_number: Any, lines: list[BasketLine],
     return quote(lines, available, can_redeem, rules_for(program), redeem_points)
 
 
-def record_sale(program: Program, terminal: Terminal, request: SaleRequest,
-                now: dt.datetime) -> dict[str, Any]:
-    """One receipt: spend the chosen points, earn on the money part, in one transaction.
+def record_sale(program: Program, terminal: Terminal, request: SaleRequest, now: dt.datetime,
+                claim: Claim | None = None) -> dict[str, Any]:
+    """One receipt: spend the chosen points, earn on the money part, in the caller's
+    transaction; with a `claim`, once per Idempotency-Key.
 
     This is every till's hot path, and its cost is round trips to the database, so it makes
-    two and the commit: the first locks the account and reads card, account, lots and the ids
-    the rows will take (the idempotency claim rides along); every write is deferred and sent
-    together before the commit (see `pos_loyalty.batch`).
+    two (then the caller commits): the first claims the key, locks the account and reads card,
+    account, lots and the ids the rows will take; the second sends every row of the sale, and
+    the answer for the key, together (see `pos_loyalty.statements`). A hold, a customer cap,
+    a program near its cap or points due for release cost a few more.
     """
     rules = rules_for(program)
     spends_lots = request.redeem_points > 0 and request.hold_id is None
-    found, lots = _locked_card_and_account(program, request.card_number, now, spends_lots)
+    # Round trip 1: the key's claim, card, account (locked), its first lots, the new ids.
+    found, lots = _locked_card_and_account(program, request.card_number, now, spends_lots,
+                                           claim)
     held = _held_points(program, terminal, request, now)
     q = quote(request.lines, found.available_points + held, True, rules,
               request.redeem_points)
+    writes = Writes()   # the sale's rows, sent together at the end
     earnable = caps.points_within_customer_cap(program, found.account_id, q.points_earned, now)
-    granted = caps.points_within_program_cap(program, earnable, found.issued_today, now)
+    granted = caps.points_within_program_cap(program, earnable, found.issued_today, now, writes)
     sale_id = found.next_sale_id
-    sale_row = _sale_row(program, terminal, request, found, q, granted, now)
+    writes.add(Step(INSERT_SALE, _sale_row(program, terminal, request, found, q, granted, now)))
     before = ledger.Balance(found.available_points, found.pending_points)
     entry_ids: Sequence[int] = (found.next_entry_id, found.next_entry_id_2)
-    defer(Step(INSERT_SALE, sale_row))   # a reused receipt: DuplicateReceipt at commit
     if request.hold_id is not None:   # the capture's entries name the sale: it must exist first
-        send_deferred(db.session())
+        writes.send()
         _spend_hold(program, terminal, request.hold_id, q.points_redeemed, sale_id, now)
         before = ledger.lock_account(found.account_id)
         entry_ids = sale_reads.next_entry_ids()
@@ -82,27 +88,35 @@ def record_sale(program: Program, terminal: Terminal, request: SaleRequest,
         _ctx(program, terminal, now, sale_id, request.staff_id), found.account_id, before,
         redeem=0 if request.hold_id is not None else q.points_redeemed, earn=granted,
         available_at=available_at, expires_at=expiry_for(rules, available_at),
-        entry_ids=entry_ids, lots=lots)
-    _insert_lines(sale_id, request.lines, q)
+        entry_ids=entry_ids, lots=lots, writes=writes)
+    writes.add(_line_rows(sale_id, request.lines, q))
     balance = {"available": after.available, "pending": after.pending}
     notify.defer_balance_change(program, found, change=granted - q.points_redeemed,
                                 balance=balance["available"], now=now,
                                 store_id=terminal.store_id, earned=granted,
-                                spent=q.points_redeemed)
-    return {"sale_id": sale_id, "receipt_number": request.receipt_number,
-            "total_minor": q.total_minor, "points_redeemed": q.points_redeemed,
-            "redeemed_minor": q.redeemed_minor, "cash_due_minor": q.cash_minor,
-            "points_earned": granted, "points_capped": q.points_earned - granted,
-            "balance": balance}
+                                spent=q.points_redeemed, writes=writes)
+    reply = {"sale_id": sale_id, "receipt_number": request.receipt_number,
+             "total_minor": q.total_minor, "points_redeemed": q.points_redeemed,
+             "redeemed_minor": q.redeemed_minor, "cash_due_minor": q.cash_minor,
+             "points_earned": granted, "points_capped": q.points_earned - granted,
+             "balance": balance}
+    if claim is not None:
+        writes.add(claim.answer(reply))
+    # Round trip 2: every row of the sale, one statement on PostgreSQL. A reused receipt
+    # fails here (DuplicateReceipt), a balance or cap guard too (TryAgain).
+    writes.send()
+    return reply
 
 
 def _locked_card_and_account(program: Program, card_number: Any, now: dt.datetime,
-                             spends_lots: bool) -> tuple[Any, list[tuple[int, int]]]:
-    """The card and its account, locked, settled and allowed to buy, and its spendable lots."""
+                             spends_lots: bool,
+                             claim: Claim | None) -> tuple[Any, list[tuple[int, int]]]:
+    """The card and its account, locked, settled and allowed to buy, and its spendable lots;
+    the key claimed in the same round trip."""
     number = normalize_number(card_number, rules_for(program))
     params = {"program_id": program.id, "number": number, "now": now,
               "day": local_day(program, now)}
-    row, lots = sale_reads.read_locked(params, spends_lots)
+    row, lots = sale_reads.read_locked(params, spends_lots, claim)
     if row is None:
         account_of_card(find_card(program, number))   # raises CardNotFound
         raise CardNotLinked()
@@ -159,12 +173,12 @@ def _spend_hold(program: Program, terminal: Terminal, hold_id: int, points: int,
 INSERT_LINES = SaleLine.__table__.insert()
 
 
-def _insert_lines(sale_id: int, lines: list[BasketLine], q: Quote) -> None:
-    defer(Step(INSERT_LINES, [
+def _line_rows(sale_id: int, lines: list[BasketLine], q: Quote) -> Step:
+    return Step(INSERT_LINES, [
         {"sale_id": sale_id, "line_no": number, "sku": line.sku, "category": line.category,
          "quantity": line.quantity, "unit_price_minor": line.unit_price_minor,
          "amount_minor": line.amount_minor, "earn_base_minor": base, "returned_quantity": 0}
-        for number, (line, base) in enumerate(zip(lines, q.line_earn_base_minor), start=1)]))
+        for number, (line, base) in enumerate(zip(lines, q.line_earn_base_minor), start=1)])
 
 
 # --- returns and voids ---------------------------------------------------------------------

@@ -15,11 +15,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select, update
 
-from pos_loyalty import batch, ledger
+from pos_loyalty import ledger
 from pos_loyalty.db import db
 from pos_loyalty.models import Account, OutboxMessage, PointLot, Program, Store
 from pos_loyalty.notify.segments import count_segments
 from pos_loyalty.notify.texts import render, sms_config
+from pos_loyalty.statements import Step, Writes
 
 BALANCE_KIND = "balance"
 EXPIRY_KIND = "expiry"
@@ -97,8 +98,9 @@ def queue_balance_change(program: Program, account_id: int, *, change: int, bala
 
 def defer_balance_change(program: Program, account: Any, *, change: int, balance: int,
                          now: dt.datetime, store_id: int | None = None, earned: int = 0,
-                         spent: int = 0) -> None:
-    """As queue_balance_change, for a caller holding the account's row: the insert is deferred.
+                         spent: int = 0, writes: Writes) -> None:
+    """As queue_balance_change, for a caller holding the account's row: the insert joins
+    the caller's `writes`.
 
     `account` is anything with the Account columns the SMS needs (the checkout's locked row).
     With a merge window the waiting SMS must be read first, so that case queues as usual.
@@ -111,7 +113,7 @@ def defer_balance_change(program: Program, account: Any, *, change: int, balance
                              now=now, store_id=store_id, earned=earned, spent=spent)
         return
     payload = _change_payload(change, balance, store_id, earned, spent)
-    batch.defer(batch.Step(INSERT_MESSAGE, _balance_row(
+    writes.add(Step(INSERT_MESSAGE, _balance_row(
         program, account.account_id, account.phone_e164, payload, config, now, store_id)))
 
 

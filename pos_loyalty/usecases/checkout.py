@@ -12,7 +12,7 @@ from typing import Any
 
 from pos_loyalty import holds, sales
 from pos_loyalty.db import db, run_in_transaction
-from pos_loyalty.idempotency import once_per_key
+from pos_loyalty.idempotency import once_per_key, once_per_key_with_claim
 from pos_loyalty.models import Program, Terminal
 from pos_loyalty.programs import local_day
 from pos_loyalty.rules import BasketLine, Quote
@@ -39,10 +39,14 @@ def quote(program: Program, card_number: Any, lines: list[BasketLine], now: dt.d
 
 def sell(program: Program, terminal: Terminal, request: SaleRequest, now: dt.datetime,
          idempotency_key: str | None) -> dict[str, Any]:
-    """One receipt: spend the chosen points and earn on the money part, once per key."""
-    return once_per_key(_scope(terminal), idempotency_key, ("sale", request),
-                        lambda: sales.record_sale(program, terminal, request, now),
-                        claim_with_first_read=True)
+    """One receipt: spend the chosen points and earn on the money part, once per key.
+
+    The sale claims the key in its first round trip and stores the answer with its writes in
+    its second (`sales.record_sale`); then the transaction commits.
+    """
+    return once_per_key_with_claim(_scope(terminal), idempotency_key, ("sale", request),
+                                   lambda claim: sales.record_sale(program, terminal, request,
+                                                                   now, claim))
 
 
 def return_sale(program: Program, terminal: Terminal, sale_id: int, now: dt.datetime,
