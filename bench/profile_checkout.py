@@ -63,10 +63,10 @@ class SqlRecorder:
                 names[id(statement)] = " ".join(str(statement).split()[:3])
             return names[id(statement)]
 
-        def watched(connection: Any, steps: Any) -> Any:
+        def watched(connection: Any, steps: Any, parts: Any) -> Any:
             started = time.perf_counter()
             try:
-                return send(connection, steps)
+                return send(connection, steps, parts)
             finally:
                 if self.enabled:
                     seconds = time.perf_counter() - started

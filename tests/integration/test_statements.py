@@ -158,10 +158,10 @@ def test_a_sale_is_two_statements_on_postgresql(till, monkeypatch):
     assert till.sell(card, total_minor=1000, redeem_points=10).status_code == 201
     sent, one_statement = [], statements._as_one_statement
 
-    def watched(connection, steps):
+    def watched(connection, steps, parts):
         sent.append([step.statement.table.name if step.statement.is_dml else "select"
                      for step in steps])
-        return one_statement(connection, steps)
+        return one_statement(connection, steps, parts)
     monkeypatch.setattr(statements, "_as_one_statement", watched)
     others = []
     listener = (lambda _conn, _cursor, sql, *_: others.append(sql))
