@@ -22,6 +22,8 @@ def iso(moment: dt.datetime) -> str:
 
 def create_hold(program: Program, terminal: Terminal, card_number: Any, receipt_number: str,
                 points: int, ttl_seconds: int | None, now: dt.datetime) -> dict[str, Any]:
+    """Set points aside; the caller settled the account first (`upkeep.bring_card_up_to_date`:
+    due points released, expired holds ended), so every point shown can be held."""
     rules = rules_for(program)
     ttl = rules.hold_default_ttl_seconds if ttl_seconds is None else ttl_seconds
     if not 1 <= ttl <= rules.hold_max_ttl_seconds:
@@ -32,7 +34,6 @@ def create_hold(program: Program, terminal: Terminal, card_number: Any, receipt_
         raise CardNotLinked()
     if account.status != "active":
         raise AccountBlocked()
-    release_expired_holds(program, account.id, now)
     hold = Hold(program_id=program.id, account_id=account.id, terminal_id=terminal.id,
                 receipt_number=receipt_number, points=points, expires_at=now + dt.timedelta(
                     seconds=ttl), created_at=now)

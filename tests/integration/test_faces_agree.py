@@ -20,16 +20,21 @@ def entries_of_kind(kind):
                              .where(LedgerEntry.kind == kind))
 
 
-def test_due_pending_points_show_alike_on_every_face_without_a_write(till, mobile, app):
-    till.set_rules(pending_days=1)
+def pos_and_phone_two_days_after_a_sale(till, mobile, app, pending_days):
+    """An app customer who earned 20 points, seen two days later by the POS API and the app."""
+    till.set_rules(pending_days=pending_days)
     freeze(app, SALE_DAY)
     customer = mobile.register()
     till.sell(customer.card_number, total_minor=2000)
     freeze(app, SALE_DAY + dt.timedelta(days=2))
-
     pos = till.get(f"/cards/{customer.card_number}").get_json()["account"]
     token = mobile.login(customer)["access_token"]
     phone = mobile.get("/me/balance", token=token).get_json()
+    return customer, pos, phone
+
+
+def test_due_pending_points_show_alike_on_every_face_without_a_write(till, mobile, app):
+    customer, pos, phone = pos_and_phone_two_days_after_a_sale(till, mobile, app, 1)
     add_staff(till, "camille", "cashier")
     cashier = Cashier(till, "camille")
     cashier.log_in()
@@ -45,14 +50,7 @@ def test_due_pending_points_show_alike_on_every_face_without_a_write(till, mobil
 
 
 def test_pending_points_not_yet_due_stay_pending_everywhere(till, mobile, app):
-    till.set_rules(pending_days=3)
-    freeze(app, SALE_DAY)
-    customer = mobile.register()
-    till.sell(customer.card_number, total_minor=2000)
-    freeze(app, SALE_DAY + dt.timedelta(days=2))
-    pos = till.get(f"/cards/{customer.card_number}").get_json()["account"]
-    token = mobile.login(customer)["access_token"]
-    phone = mobile.get("/me/balance", token=token).get_json()
+    _, pos, phone = pos_and_phone_two_days_after_a_sale(till, mobile, app, 3)
     assert (pos["available_points"], pos["pending_points"]) == (0, 20)
     assert (phone["available_points"], phone["pending_points"]) == (0, 20)
 
