@@ -5,13 +5,11 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    """JWT keys, rate limits and the blueprint; called by pos_loyalty.app's factory.
+    """JWT keys and the blueprint; called by pos_loyalty.app's factory.
 
     Loading the keys first makes a bad [mobile] jwt_* setting stop create_app() with ConfigError.
     """
-    from mobile_api.limits import init_limiter
     from pos_loyalty.app_sessions import init_jwt_keys
     from mobile_api.views import bp
     init_jwt_keys(app)
-    init_limiter(app)
     app.register_blueprint(bp)

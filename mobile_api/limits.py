@@ -1,24 +1,8 @@
-"""Per-IP rate limits on the auth endpoints (Flask-Limiter), read from [mobile] per request."""
+"""The mobile API's per-IP limits, read from [mobile] per request (pos_loyalty.rate_limits
+counts them, in the storage every app server shares)."""
 from __future__ import annotations
 
-from flask import Flask, current_app, request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-
-# One limiter, bound to the app by init_app(); its storage belongs to the last app bound, which
-# is the only one in a server process (tests build one app at a time).
-limiter = Limiter(key_func=get_remote_address)
-
-
-def init_limiter(app: Flask) -> None:
-    app.config["RATELIMIT_STORAGE_URI"] = app.config["LOYALTY"]["mobile"]["rate_limit_storage_url"]
-    limiter.init_app(app)
-
-
-@limiter.request_filter
-def outside_mobile_api() -> bool:
-    """Only the mobile API has limits: every other request skips the limiter's work."""
-    return request.blueprint != "mobile_api"
+from flask import current_app
 
 
 def auth_limit() -> str:

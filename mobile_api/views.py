@@ -15,9 +15,10 @@ from pos_loyalty import cards
 from pos_loyalty.clock import now
 from pos_loyalty.errors import InvalidAppKey, InvalidToken, ValidationFailed
 from pos_loyalty.payloads import json_body
+from pos_loyalty.rate_limits import limiter
 from pos_loyalty.usecases import phone_app
 
-from mobile_api.limits import auth_limit, code_limit, limiter
+from mobile_api.limits import auth_limit, code_limit
 from mobile_api.openapi import mobile_document
 
 bp = Blueprint("mobile_api", __name__, url_prefix="/api/mobile/v1")

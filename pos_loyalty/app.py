@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from pos_loyalty.config import PROJECT_ROOT, load_settings
 from pos_loyalty.db import db, engine_options, init_engine_events
 from pos_loyalty.errors import LoyaltyError
+from pos_loyalty.rate_limits import init_rate_limits
 from pos_loyalty.security import make_hasher
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -44,6 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     init_engine_events(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    init_rate_limits(app)
     _register_blueprints(app)
     _register_error_handlers(app)
     from pos_loyalty.cli import register_commands

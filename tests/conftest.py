@@ -25,9 +25,9 @@ from flask import Flask
 
 from flask_migrate import upgrade
 
-from mobile_api.limits import limiter
 from pos_loyalty.app import MIGRATIONS_DIR, create_app
 from pos_loyalty.db import db
+from pos_loyalty.rate_limits import limiter
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 64, "argon2_parallelism": 1}

@@ -1,0 +1,49 @@
+"""Counters every app server shares: the mobile API's per-IP limits and the core's throttles.
+
+One storage ([service] rate_limit_storage_url) holds both, so a limit means the same thing with
+one gunicorn worker or forty behind a load balancer: `memory://` counts per process and is only
+for development and tests; production counts in Redis.
+
+The mobile API's auth endpoints use Flask-Limiter's decorators (`limiter.shared_limit`); the
+core counts its own events (lookups per terminal, wrong PINs per terminal, codes per program)
+with `hit`, which needs no request.
+"""
+from __future__ import annotations
+
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from limits import parse_many
+
+# One limiter, bound to the app by init_app(); its storage belongs to the last app bound, which
+# is the only one in a server process (tests build one app at a time).
+limiter = Limiter(key_func=get_remote_address)
+
+
+def init_rate_limits(app: Flask) -> None:
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["LOYALTY"]["service"][
+        "rate_limit_storage_url"]
+    limiter.init_app(app)
+
+
+@limiter.request_filter
+def outside_mobile_api() -> bool:
+    """Only the mobile API's views carry decorators: every other request skips their work."""
+    from flask import request
+    return request.blueprint != "mobile_api"
+
+
+def hit(limits: str, *key: str) -> bool:
+    """Count one event under `key` against every limit in `limits` ("10 per minute;100 per
+    hour"); False when any of them is already spent. An empty `limits` never refuses."""
+    if not limits.strip():
+        return True
+    within = [limiter.limiter.hit(item, *key) for item in parse_many(limits)]
+    return all(within)
+
+
+def spent(limits: str, *key: str) -> bool:
+    """True when `key` has no event left under `limits`, without counting one."""
+    if not limits.strip():
+        return False
+    return not all(limiter.limiter.test(item, *key) for item in parse_many(limits))
