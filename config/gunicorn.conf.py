@@ -9,8 +9,6 @@ import multiprocessing
 import os
 import tempfile
 
-from prometheus_client import multiprocess
-
 wsgi_app = "pos_loyalty.wsgi:app"
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
@@ -31,7 +29,8 @@ accesslog = "-"
 access_log_format = '"%(m)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
 errorlog = "-"
 
-# Prometheus multiprocess mode: the folder must be known before a worker imports the app.
+# Prometheus multiprocess mode: prometheus_client picks it when first imported, so the folder
+# is set here, before anything imports it (the workers inherit the master's modules).
 metrics_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
                                     tempfile.mkdtemp(prefix="pos-loyalty-metrics-"))
 
@@ -45,4 +44,5 @@ def on_starting(server):
 
 def child_exit(server, worker):
     """A dead worker's live gauges leave the scrape; its counters stay counted."""
+    from prometheus_client import multiprocess
     multiprocess.mark_process_dead(worker.pid)

@@ -33,7 +33,8 @@ def identity_to_create(given: Mapping[str, str | None], *, production: bool,
             "--currency EUR --timezone Europe/Paris --locale fr_FR", field=missing[0])
     chosen = {field: given.get(field) or fallback[field]
               for field in program_setup.IDENTITY_FIELDS}
-    slug = given.get("slug") or (None if production else fallback.get("slug"))
+    named = production or given.get("name")   # a chosen name makes its own slug
+    slug = given.get("slug") or (None if named else fallback.get("slug"))
     return program_setup.checked_identity(slug=slug, **chosen)
 
 

@@ -198,16 +198,16 @@ def healthz_count(port: int) -> float:
 
 @pytest.fixture
 def served(database_url, tmp_path):
-    """gunicorn with config/gunicorn.conf.py, two workers, on a free port."""
+    """gunicorn with config/gunicorn.conf.py, two workers, on a free port, with no
+    PROMETHEUS_MULTIPROC_DIR: the config must choose one before prometheus_client loads."""
     port = free_port()
-    metrics_dir = tmp_path / "metrics"
     log_path = tmp_path / "gunicorn.log"
     environment = {**{k: v for k, v in os.environ.items()
-                      if not k.startswith(("LOYALTY_", "PROMETHEUS_"))},
+                      if not k.startswith(("LOYALTY_", "PROMETHEUS_", "TMPDIR"))},
                    "LOYALTY_DATABASE_URL": database_url, "LOYALTY_SECRET_KEY": "test-secret",
                    "LOYALTY_ENV": "production", "GUNICORN_WORKERS": "2",
                    "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_GRACEFUL_TIMEOUT": "5",
-                   "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "PYTHONPATH": str(PROJECT)}
+                   "TMPDIR": str(tmp_path), "PYTHONPATH": str(PROJECT)}
     with log_path.open("w") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(PROJECT / "config/gunicorn.conf.py")],
@@ -216,7 +216,7 @@ def served(database_url, tmp_path):
     try:
         wait_until(lambda: server.poll() is None and len(workers_of(server.pid)) == 2
                    and _answers(port), "gunicorn to start")
-        yield port, server.pid, log_path, metrics_dir
+        yield port, server.pid, log_path
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -229,13 +229,14 @@ def _answers(port: int) -> bool:
         return False
 
 
-def test_gunicorn_workers_are_all_counted_even_after_one_dies(served):
-    port, master, log_path, metrics_dir = served
+def test_gunicorn_workers_are_all_counted_even_after_one_dies(served, tmp_path):
+    port, master, log_path = served
     start = healthz_count(port)
     for _ in range(20):
         assert get(port, "/healthz")[0] == 200
     assert healthz_count(port) == start + 20
-    assert len(list(metrics_dir.glob("counter_*.db"))) >= 1
+    # The config made the multiprocess folder (TMPDIR here); each worker writes its own file.
+    assert len(list(tmp_path.glob("pos-loyalty-metrics-*/counter_*.db"))) >= 2
     victim = min(workers_of(master))
     os.kill(victim, signal.SIGKILL)
     wait_until(lambda: victim not in workers_of(master) and len(workers_of(master)) == 2,
@@ -243,5 +244,6 @@ def test_gunicorn_workers_are_all_counted_even_after_one_dies(served):
     assert healthz_count(port) == start + 20     # the dead worker's counts stay counted
     status, body = get(port, "/readyz", {"X-Request-Id": "probe-1"})
     assert status == 200, body
-    log = log_path.read_text()
-    assert '"GET" 200' in log and "request_id=probe-1" in log and "/readyz" not in log
+    wait_until(lambda: "request_id=probe-1" in log_path.read_text(), "the access log line")
+    line = next(line for line in log_path.read_text().splitlines() if "probe-1" in line)
+    assert line.startswith('"GET" 200 ') and "/readyz" not in line

@@ -70,9 +70,10 @@ def test_development_init_still_makes_the_demo_program(runner):
 
 
 def test_development_init_takes_the_options_it_is_given(runner):
-    result = runner.invoke(args=["init", "--name", "Café Lumière", "--slug", "lumiere"])
+    result = runner.invoke(args=["init", "--name", "Café Lumière", "--timezone", "America/Montreal"])
     assert result.exit_code == 0, result.output
-    assert saved_programs() == [("lumiere", "Café Lumière", "EUR", "Europe/Paris", "fr_FR")]
+    assert saved_programs() == [("cafe-lumiere", "Café Lumière", "EUR", "America/Montreal",
+                                 "fr_FR")]
 
 
 def test_a_program_can_be_renamed_and_keeps_its_slug(runner, client):
