@@ -16,14 +16,13 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.gunicorn_server import free_port
-from pos_loyalty import notify
+from pos_loyalty import notify, programs
 from pos_loyalty.db import run_in_transaction
+from pos_loyalty.errors import InvalidLogin, StaffLocked
 from pos_loyalty.notify.senders import ConsoleSender
 from pos_loyalty.notify.worker import process_round
 from pos_loyalty.security import app_hasher
-from pos_loyalty import programs
 from pos_loyalty.usecases import staff as staff_usecases
-from pos_loyalty.errors import InvalidLogin, StaffLocked
 
 PROJECT = Path(__file__).resolve().parents[2]
 MIDDAY = dt.datetime(2026, 1, 15, 12, 0)
