@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from pos_loyalty.config import PROJECT_ROOT, load_settings
+from pos_loyalty.config import PROJECT_ROOT, load_settings, secret_key
 from pos_loyalty.db import db, engine_options, init_engine_events
 from pos_loyalty.errors import LoyaltyError
 from pos_loyalty.security import make_hasher
@@ -27,7 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     database_url = settings["service"]["database_url"] or _default_sqlite_url(app)
     app.config.update(
         LOYALTY=settings,
-        SECRET_KEY=settings["service"]["secret_key"] or "dev-only-not-secret",
+        SECRET_KEY=secret_key(settings),
         SQLALCHEMY_DATABASE_URI=database_url,
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(database_url, settings),
         MAX_CONTENT_LENGTH=1024 * 1024,
