@@ -279,3 +279,13 @@ class TooManyCodes(LoyaltyError):
     code = "too_many_codes"
     status = 429
     message = "Too many codes were sent to this phone number; try again later."
+
+
+# --- the service ------------------------------------------------------------------------
+
+class DatabaseUnavailable(LoyaltyError):
+    """The database could not answer (connection lost, refused or locked): nothing was saved.
+    Answered 503 with a Retry-After header; a till retries with the same Idempotency-Key."""
+    code = "database_unavailable"
+    status = 503
+    message = "The database cannot be reached right now; nothing was saved. Retry in a moment."
