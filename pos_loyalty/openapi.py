@@ -173,6 +173,8 @@ CARD_ERRORS: Errors = [e.CardNotFound, e.InvalidCardNumber]
 ROUTE_ERRORS: Errors = [http.NotFound]
 SPENDING_ERRORS: Errors = [e.CardBlocked, e.AccountBlocked, e.CardNotLinked,
                            e.InsufficientPoints]
+# Any call that reaches the database: 503 with Retry-After when it cannot answer.
+SERVICE_ERRORS: Errors = [e.DatabaseUnavailable]
 
 
 def path_id(name: str, what: str) -> Schema:
@@ -184,7 +186,7 @@ def operation(operation_id: str, summary: str, replies: dict[int, Schema], error
               body: str | None = None, body_required: bool = True,
               parameters: list[Schema] | None = None) -> Schema:
     responses = {str(status): response for status, response in replies.items()}
-    responses.update(error_responses([*AUTH_ERRORS, *errors]))
+    responses.update(error_responses([*AUTH_ERRORS, *errors, *SERVICE_ERRORS]))
     spec: Schema = {"operationId": operation_id, "summary": summary, "responses": responses}
     if parameters:
         spec["parameters"] = parameters

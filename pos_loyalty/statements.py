@@ -159,7 +159,8 @@ def _as_one_statement(connection: Connection, steps: Sequence[Step],
         lost = connection.dialect.is_disconnect(error, driver_connection, None)
         if lost:
             connection.invalidate(error)
-        raise DBAPIError.instance(merged.sql, bound, error, psycopg.Error, hide_parameters=connection.engine.hide_parameters,
+        raise DBAPIError.instance(merged.sql, bound, error, psycopg.Error,
+                                  hide_parameters=connection.engine.hide_parameters,
                                   connection_invalidated=lost,
                                   dialect=connection.dialect) from error
     found: dict[int, list[tuple[Any, ...]]] = {number: [] for number in range(len(steps))}
