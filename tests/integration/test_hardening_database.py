@@ -22,7 +22,6 @@ from twilio.request_validator import RequestValidator
 
 from pos_loyalty import accounts, programs
 from pos_loyalty.app import create_app
-from pos_loyalty.app_keys import create_app_key
 from pos_loyalty.db import db, run_in_transaction, utcnow
 from pos_loyalty.models import Account, IdempotencyKey, Sale
 from pos_loyalty.security import app_hasher
@@ -52,7 +51,6 @@ class Shop:
     app: Flask
     key: str
     card: str
-    app_key: str
 
     def sale(self, receipt: str, idempotency_key: str | None = None) -> Any:
         return self.app.test_client().post(
@@ -71,15 +69,15 @@ class Shop:
 
 def open_shop(app: Flask) -> Shop:
     with app.app_context():
-        def setup() -> tuple[str, str, str]:
+        def setup() -> tuple[str, str]:
             program = programs.default_program()
             store = programs.create_store(program, "Lyon")
             _, key = programs.create_terminal(program, store.id)
             card = accounts.create_customer(program, PHONE, "1234", utcnow(), app_hasher())
-            return key, card.number, create_app_key(program, "app")[1]
-        key, card, app_key = run_in_transaction(setup)
+            return key, card.number
+        key, card = run_in_transaction(setup)
         db.session.remove()
-    return Shop(app, key, card, app_key)
+    return Shop(app, key, card)
 
 
 @pytest.fixture
