@@ -173,6 +173,8 @@ CARD_ERRORS: Errors = [e.CardNotFound, e.InvalidCardNumber]
 ROUTE_ERRORS: Errors = [http.NotFound]
 SPENDING_ERRORS: Errors = [e.CardBlocked, e.AccountBlocked, e.CardNotLinked,
                            e.InsufficientPoints]
+# The program's ceilings on one sale: its total and the points it earns.
+CEILING_ERRORS: Errors = [e.ReceiptTooLarge, e.TooManyPoints]
 # Any call that reaches the database: 503 with Retry-After when it cannot answer.
 SERVICE_ERRORS: Errors = [e.DatabaseUnavailable]
 
@@ -231,12 +233,13 @@ def paths() -> Schema:
         "/quote": {"post": operation(
             "quote_basket", "What a basket may spend and earn; nothing is written.",
             {200: reply("The quote.", "Quote")},
-            [*BODY_ERRORS, *CARD_ERRORS, e.RedeemLimitExceeded], body="QuoteRequest")},
+            [*BODY_ERRORS, *CARD_ERRORS, e.RedeemLimitExceeded, *CEILING_ERRORS],
+            body="QuoteRequest")},
         "/sales": write(
             "create_sale", "Record a sale: spend points, earn on the cash part.",
             {201: reply("The sale.", "Sale")},
             [*BODY_ERRORS, *CARD_ERRORS, *SPENDING_ERRORS, e.HoldNotFound, e.DuplicateReceipt,
-             e.HoldClosed, e.RedeemLimitExceeded],
+             e.HoldClosed, e.RedeemLimitExceeded, *CEILING_ERRORS],
             key_required=True, body="SaleRequest"),
         "/sales/{sale_id}/returns": write(
             "create_return", "Return part of a sale: earned points back, spent points restored.",
