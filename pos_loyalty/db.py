@@ -60,9 +60,9 @@ def engine_options(url: str, settings: dict[str, Any]) -> dict[str, Any]:
         return {"connect_args": {"timeout": timeout, "check_same_thread": False},
                 "hide_parameters": True}
     # Pre-ping: a pooled connection the server dropped (restart, failover, an idle timeout
-    # shorter than pool_recycle) is replaced when checked out instead of failing a request;
-    # it costs a round trip per checkout, a fraction of a sale's cost.
-    return {"pool_recycle": 1800, "pool_size": 5, "max_overflow": 5, "pool_pre_ping": True,
+    # shorter than pool_recycle) is replaced when checked out, before the request uses it.
+    return {"pool_recycle": 1800, "pool_size": 5, "max_overflow": 5,
+            "pool_pre_ping": bool(settings["service"]["database_pre_ping"]),
             "isolation_level": "READ COMMITTED", "hide_parameters": True}
 
 
