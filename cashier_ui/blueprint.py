@@ -17,13 +17,12 @@ from flask import (
     Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, session,
     url_for,
 )
-from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from cashier_ui.i18n import gettext as _
 from cashier_ui.i18n import template_helpers
 from cashier_ui.messages import error_sentence, unexpected_sentence
-from pos_loyalty.db import db
+from pos_loyalty.db import db, discard_transaction, is_database_unavailable, retry_after
 from pos_loyalty.errors import LoyaltyError
 from pos_loyalty.usecases import staff
 
@@ -95,11 +94,19 @@ def _load_login() -> Any:
     return None
 
 
+# The till's pages load only its own files, and no other site may frame them. Its script and
+# stylesheet are static files (no inline code, no style attributes), so none needs
+# 'unsafe-inline', and a script or style injected into a page would not run.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; base-uri 'none'; form-action 'self'; "
+                           "frame-ancestors 'none'; object-src 'none'")
+
+
 @bp.after_request
 def protect_response(response: Response) -> Response:
     """Till pages show customer data: never cached, never framed, no referrer sent out."""
     if request.endpoint != "cashier.static":
         response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -151,9 +158,10 @@ def http_error(error: HTTPException) -> Any:
 
 
 @bp.errorhandler(Exception)
-def unexpected_error(error: Exception) -> tuple[str, int]:
+def unexpected_error(error: Exception) -> Any:
     """A bug or an outage: log it, roll back, and say so in a sentence, never a trace."""
-    db.session.rollback()
+    discard_transaction()
     current_app.logger.exception("cashier UI: unhandled error")
-    down = isinstance(error, (OperationalError, InterfaceError))
-    return error_page(unexpected_sentence(down), 503 if down else 500)
+    if is_database_unavailable(error):
+        return (*error_page(unexpected_sentence(True), 503), retry_after())
+    return error_page(unexpected_sentence(False), 500)

@@ -9,7 +9,9 @@ from werkzeug.datastructures import MultiDict
 
 from cashier_ui.i18n import gettext as _
 from cashier_ui.messages import FormError
-from pos_loyalty.payloads import MAX_LINES, MAX_MINOR, MAX_POINTS, MAX_QUANTITY
+from pos_loyalty.payloads import (
+    MAX_LINES, MAX_MINOR, MAX_POINTS, MAX_QUANTITY, is_plain_text,
+)
 from pos_loyalty.rules import BasketLine, currency_exponent
 
 MAX_TEXT = 64
@@ -58,6 +60,9 @@ def parse_text(raw: str | None, label: str, *, required: bool = True,
         raise FormError(_("%(field)s is required.", field=label))
     if len(text) > max_length:
         raise FormError(_("%(field)s is too long.", field=label))
+    if not is_plain_text(text):
+        raise FormError(_("%(field)s cannot contain control or text-direction characters.",
+                          field=label))
     return text
 
 
@@ -111,6 +116,7 @@ def basket_from_json(raw: str | None) -> list[BasketLine]:
     except (ValueError, TypeError):
         raise FormError(_("The basket was lost: enter it again.")) from None
     if not lines or len(lines) > MAX_LINES or any(
-            line.quantity < 1 or line.unit_price_minor < 0 for line in lines):
+            line.quantity < 1 or line.unit_price_minor < 0
+            or not is_plain_text(line.sku + line.category) for line in lines):
         raise FormError(_("The basket was lost: enter it again."))
     return lines

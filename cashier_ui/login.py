@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, session, url_for
 
+from cashier_ui import forms
 from cashier_ui.blueprint import bp, end_session
 from cashier_ui.i18n import LANGUAGES
 from cashier_ui.i18n import gettext as _
@@ -35,6 +36,7 @@ def login_submit() -> Any:
     username = request.form.get("username", "").strip()
     chosen = request.form.get("store_id", type=int)
     try:
+        forms.parse_text(username, _("Username"), required=False, max_length=100)
         till = staff.open_web_till(username, request.form.get("password", ""), chosen, now())
     except LoyaltyError as error:
         return _login_page(error_sentence(error), error.status, username)

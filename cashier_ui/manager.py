@@ -65,8 +65,10 @@ def adjust() -> Any:
 def set_status() -> Any:
     status = request.form.get("status", "")
     try:
-        customers.set_account_status(g.program, _customer_card(), status, actor(),
-                                     request.form.get("reason", "").strip()[:500], now())
+        reason = forms.parse_text(request.form.get("reason"), _("Reason"), required=False,
+                                  max_length=500)
+        customers.set_account_status(g.program, _customer_card(), status, actor(), reason,
+                                     now())
     except LoyaltyError as error:
         return _manage_page(error_sentence(error), error.status)
     flash(_("The account is blocked: its points cannot be spent.") if status == "blocked"

@@ -75,6 +75,12 @@ def error_sentence(error: LoyaltyError) -> str:
     if error.code == "redeem_limit_exceeded" and "max_redeem_points" in details:
         return _("At most %(points)s points can be used on this bill.",
                  points=details["max_redeem_points"])
+    if error.code == "receipt_too_large":
+        return _("This bill is larger than one sale may be: at most %(amount)s.",
+                 amount=money(details["max_total_minor"], g.program.currency))
+    if error.code == "too_many_points":
+        return _("This sale would earn more than %(points)s points, the most one sale may earn.",
+                 points=details["max_points"])
     if error.code == "return_exceeds_sale":
         if "returnable_minor" in details:
             return _("This return is more than what is left of the sale: at most %(amount)s.",

@@ -39,7 +39,11 @@ def _returns_page(error: str = "", found: list[Any] | None = None, receipt_numbe
 
 @bp.post("/returns/find")
 def find_receipt() -> Any:
-    number = request.form.get("receipt_number", "").strip()
+    try:
+        number = forms.parse_text(request.form.get("receipt_number"), _("Receipt number"),
+                                  required=False)
+    except FormError as error:
+        return _returns_page(error.message, status=422)
     if not number:
         return _returns_page(_("Type or scan the receipt number."), status=422)
     found = store_reports.find_receipts(g.program, g.store.id, number)

@@ -147,7 +147,7 @@ def _operation(operation_id: str, summary: str, security: list[dict[str, list[st
                ok: dict[str, Schema], errors: Errors, body: str | None = None,
                parameters: list[Schema] | None = None) -> Schema:
     operation: Schema = {"operationId": operation_id, "summary": summary, "security": security,
-                         "responses": {**ok, **error_responses(errors)}}
+                         "responses": {**ok, **error_responses([*errors, e.DatabaseUnavailable])}}
     if body is not None:
         operation["requestBody"] = {"required": True, "content": json_content(ref(body))}
     if parameters:

@@ -5,15 +5,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from flask_migrate import Migrate
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from pos_loyalty.config import PROJECT_ROOT, load_settings
-from pos_loyalty.db import db, engine_options, init_engine_events
-from pos_loyalty.errors import LoyaltyError
+from pos_loyalty.config import PROJECT_ROOT, load_settings, secret_key
+from pos_loyalty.db import (
+    db, discard_transaction, engine_options, init_engine_events, is_database_unavailable,
+    retry_after,
+)
+from pos_loyalty.errors import DatabaseUnavailable, LoyaltyError
 from pos_loyalty.rate_limits import init_rate_limits
 from pos_loyalty.security import make_hasher
 
@@ -28,7 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     database_url = settings["service"]["database_url"] or _default_sqlite_url(app)
     app.config.update(
         LOYALTY=settings,
-        SECRET_KEY=settings["service"]["secret_key"] or "dev-only-not-secret",
+        SECRET_KEY=secret_key(settings),
         SQLALCHEMY_DATABASE_URI=database_url,
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(database_url, settings),
         MAX_CONTENT_LENGTH=1024 * 1024,
@@ -102,9 +105,20 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> Any:
+        discard_transaction()
+        if is_database_unavailable(error):
+            app.logger.warning("database unavailable: %s", error)
+            return database_unavailable()
         app.logger.exception("unhandled error")
-        db.session.rollback()
         if not wants_json():
             return "Something went wrong on our side; nothing was saved. Please retry.", 500
         return jsonify({"error": {"code": "internal_error",
                                   "message": "Something went wrong; nothing was saved."}}), 500
+
+
+def database_unavailable() -> Any:
+    """503 with Retry-After: JSON under /api and /webhooks, a plain sentence elsewhere."""
+    error = DatabaseUnavailable()
+    if not wants_json():
+        return Response(error.message, 503, retry_after(), mimetype="text/plain")
+    return jsonify(error.to_json()), 503, retry_after()

@@ -28,6 +28,15 @@ ENV_SHORTCUTS = {
     "LOYALTY_TWILIO_API_BASE_URL": ("sms", "twilio_api_base_url"),
 }
 
+# The only names [service] env may take, spelled exactly: anything else ("Production",
+# "prod") would quietly run as development, with its signing key known to the world.
+ENVIRONMENTS = ("development", "production")
+# The secret a development app signs with when none is set; production never uses it.
+DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"
+# Sessions, JWTs and one-time codes are HMAC-SHA256 keyed with the secret: shorter than the
+# hash itself it weakens them (RFC 2104), and a short one can be guessed offline.
+MIN_PRODUCTION_SECRET_BYTES = 32
+
 
 class ConfigError(RuntimeError):
     """The settings cannot run the service (e.g. production without a secret key)."""
@@ -89,8 +98,29 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
 
 def _check(settings: dict[str, Any]) -> None:
     service = settings["service"]
-    if service.get("env") == "production":
-        if not service.get("secret_key"):
+    env = service.get("env")
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"LOYALTY_ENV (or [service] env) is {env!r}: it must be one of "
+                          f"{', '.join(ENVIRONMENTS)}, in lower case")
+    if env == "production":
+        secret = str(service.get("secret_key") or "")
+        if not secret:
             raise ConfigError("production needs LOYALTY_SECRET_KEY")
+        if secret == DEVELOPMENT_SECRET_KEY \
+                or len(secret.encode()) < MIN_PRODUCTION_SECRET_BYTES:
+            raise ConfigError(f"production needs a LOYALTY_SECRET_KEY of at least "
+                              f"{MIN_PRODUCTION_SECRET_BYTES} bytes (e.g. python -c 'import "
+                              f"secrets; print(secrets.token_urlsafe(48))')")
         if not service.get("database_url"):
             raise ConfigError("production needs LOYALTY_DATABASE_URL")
+
+
+def secret_key(settings: Mapping[str, Any]) -> str:
+    """What sessions and tokens are signed with: the configured secret; only a development
+    app without one uses the well-known development secret."""
+    service = settings["service"]
+    if service.get("secret_key"):
+        return str(service["secret_key"])
+    if service.get("env") != "development":
+        raise ConfigError(f"{service.get('env')!r} needs LOYALTY_SECRET_KEY")
+    return DEVELOPMENT_SECRET_KEY

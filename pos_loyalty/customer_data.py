@@ -14,6 +14,7 @@ from pos_loyalty.models import (
     Account, Card, CustomerProfile, LedgerEntry, MobileSession, OutboxMessage, Program,
     Store,
 )
+from pos_loyalty.payloads import plain_text
 from pos_loyalty.programs import local_day, rules_for
 from pos_loyalty.rules import points_value_minor
 
@@ -76,7 +77,7 @@ def _first_name(value: Any) -> str:
     if not isinstance(value, str) or len(value.strip()) > 100:
         raise ValidationFailed("first_name is text of at most 100 characters.",
                                field="first_name")
-    return value.strip()
+    return plain_text(value.strip(), "first_name")
 
 
 def _birthday(value: Any, today: dt.date) -> dt.date | None:

@@ -10,11 +10,14 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import (
+    DBAPIError, IntegrityError, InterfaceError, OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase
 
 from pos_loyalty.errors import (
@@ -50,13 +53,17 @@ def utcnow() -> dt.datetime:
 
 
 def engine_options(url: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """Engine settings per backend. Errors never carry the statement's parameters (names,
+    phones, PIN hashes) into logs or tracebacks: `hide_parameters`."""
     if url.startswith("sqlite"):
         timeout = settings["service"]["sqlite_busy_timeout_seconds"]
-        return {"connect_args": {"timeout": timeout, "check_same_thread": False}}
-    # No pre-ping: it costs a round trip per request; recycling covers idle server timeouts
-    # and a dropped connection fails one request, which the till retries with its key.
+        return {"connect_args": {"timeout": timeout, "check_same_thread": False},
+                "hide_parameters": True}
+    # Pre-ping: a pooled connection the server dropped (restart, failover, an idle timeout
+    # shorter than pool_recycle) is replaced when checked out, before the request uses it.
     return {"pool_recycle": 1800, "pool_size": 5, "max_overflow": 5,
-            "isolation_level": "READ COMMITTED"}
+            "pool_pre_ping": bool(settings["service"]["database_pre_ping"]),
+            "isolation_level": "READ COMMITTED", "hide_parameters": True}
 
 
 def init_engine_events(app: Flask) -> None:
@@ -94,6 +101,42 @@ class TryAgain(Exception):
 
 def is_retryable(error: DBAPIError) -> bool:
     return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """The database could not answer (connection lost or refused, file locked, pool
+    exhausted): nothing was committed, and the same request may succeed in a moment."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, (OperationalError, InterfaceError, PoolTimeout))
+
+
+def retry_read(read: Callable[[], T], retries: int = 5) -> T:
+    """Run a read that opens a request's transaction (the terminal's key), again on a new
+    connection when the one it used was found dead; nothing is committed here."""
+    for attempt in range(retries + 1):
+        try:
+            return read()
+        except DBAPIError as error:
+            discard_transaction()
+            if attempt < retries and error.connection_invalidated:
+                continue
+            raise
+    raise AssertionError("unreachable")
+
+
+def retry_after() -> dict[str, str]:
+    """The Retry-After header of a 503 for a database that could not answer."""
+    seconds = current_app.config["LOYALTY"]["service"]["database_retry_after_seconds"]
+    return {"Retry-After": str(int(seconds))}
+
+
+def discard_transaction() -> None:
+    """Roll the session back; on a connection already lost, drop it instead."""
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        db.session.invalidate()
 
 
 # Unique constraints a concurrent request can break after every pre-check passed, and the
@@ -136,7 +179,7 @@ def run_in_transaction(work: Callable[[], T], retries: int = 5) -> T:
             db.session.rollback()
             raise conflict_error(error) from error
         except DBAPIError as error:
-            db.session.rollback()
+            discard_transaction()
             if attempt < retries and (is_retryable(error) or error.connection_invalidated):
                 continue
             raise

@@ -175,6 +175,20 @@ class RedeemLimitExceeded(LoyaltyError):
     message = "More points than this bill allows."
 
 
+class ReceiptTooLarge(LoyaltyError):
+    """Above the program's max_receipt_total_minor: a typo or a test, not a real sale."""
+    code = "receipt_too_large"
+    status = 422
+    message = "This bill is larger than the program allows for one sale."
+
+
+class TooManyPoints(LoyaltyError):
+    """The sale would earn more than the program's max_points_per_sale."""
+    code = "too_many_points"
+    status = 422
+    message = "This sale would earn more points than the program allows for one sale."
+
+
 class DuplicateReceipt(LoyaltyError):
     code = "duplicate_receipt"
     status = 409
@@ -279,3 +293,13 @@ class TooManyCodes(LoyaltyError):
     code = "too_many_codes"
     status = 429
     message = "Too many codes were sent to this phone number; try again later."
+
+
+# --- the service ------------------------------------------------------------------------
+
+class DatabaseUnavailable(LoyaltyError):
+    """The database could not answer (connection lost, refused or locked): nothing was saved.
+    Answered 503 with a Retry-After header; a till retries with the same Idempotency-Key."""
+    code = "database_unavailable"
+    status = 503
+    message = "The database cannot be reached right now; nothing was saved. Retry in a moment."

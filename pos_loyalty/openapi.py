@@ -173,6 +173,10 @@ CARD_ERRORS: Errors = [e.CardNotFound, e.InvalidCardNumber]
 ROUTE_ERRORS: Errors = [http.NotFound]
 SPENDING_ERRORS: Errors = [e.CardBlocked, e.AccountBlocked, e.CardNotLinked,
                            e.InsufficientPoints]
+# The program's ceilings on one sale: its total and the points it earns.
+CEILING_ERRORS: Errors = [e.ReceiptTooLarge, e.TooManyPoints]
+# Any call that reaches the database: 503 with Retry-After when it cannot answer.
+SERVICE_ERRORS: Errors = [e.DatabaseUnavailable]
 
 
 def path_id(name: str, what: str) -> Schema:
@@ -184,7 +188,7 @@ def operation(operation_id: str, summary: str, replies: dict[int, Schema], error
               body: str | None = None, body_required: bool = True,
               parameters: list[Schema] | None = None) -> Schema:
     responses = {str(status): response for status, response in replies.items()}
-    responses.update(error_responses([*AUTH_ERRORS, *errors]))
+    responses.update(error_responses([*AUTH_ERRORS, *errors, *SERVICE_ERRORS]))
     spec: Schema = {"operationId": operation_id, "summary": summary, "responses": responses}
     if parameters:
         spec["parameters"] = parameters
@@ -229,12 +233,13 @@ def paths() -> Schema:
         "/quote": {"post": operation(
             "quote_basket", "What a basket may spend and earn; nothing is written.",
             {200: reply("The quote.", "Quote")},
-            [*BODY_ERRORS, *CARD_ERRORS, e.RedeemLimitExceeded], body="QuoteRequest")},
+            [*BODY_ERRORS, *CARD_ERRORS, e.RedeemLimitExceeded, *CEILING_ERRORS],
+            body="QuoteRequest")},
         "/sales": write(
             "create_sale", "Record a sale: spend points, earn on the cash part.",
             {201: reply("The sale.", "Sale")},
             [*BODY_ERRORS, *CARD_ERRORS, *SPENDING_ERRORS, e.HoldNotFound, e.DuplicateReceipt,
-             e.HoldClosed, e.RedeemLimitExceeded],
+             e.HoldClosed, e.RedeemLimitExceeded, *CEILING_ERRORS],
             key_required=True, body="SaleRequest"),
         "/sales/{sale_id}/returns": write(
             "create_return", "Return part of a sale: earned points back, spent points restored.",

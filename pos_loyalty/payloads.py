@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import Request
@@ -15,6 +16,15 @@ MAX_QUANTITY = 1_000_000
 MAX_LINES = 500
 MAX_ID = 2**31 - 1          # ids are INTEGER columns: larger ones overflow PostgreSQL
 MAX_HOLD_TTL_SECONDS = 86_400   # a day; each program's hold_max_ttl_seconds is the real limit
+# Our bodies nest three levels (body, lines, a line); 32 leaves room and stops a deep one
+# (a thousand levels) before anything walks it recursively.
+MAX_JSON_DEPTH = 32
+TOO_DEEP = f"The request body nests arrays and objects more than {MAX_JSON_DEPTH} levels deep."
+# Never accepted in text a person typed or a till sent (names, receipt numbers, items): C0
+# and C1 control characters (NUL, tab and line breaks too) and DEL; the invisible marks that
+# change the order text is shown in (LRM, RLM, bidi embeddings, overrides and isolates), with
+# which a name or receipt number reads differently on a screen than it is stored.
+FORBIDDEN_IN_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def json_body(request: Request, *, optional: bool = False) -> dict[str, Any]:
@@ -23,12 +33,28 @@ def json_body(request: Request, *, optional: bool = False) -> dict[str, Any]:
         return {}
     if not request.is_json:
         raise UnsupportedMediaType()
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:   # Python's parser recurses once per level: ~1,000 levels end it
+        raise MalformedRequest(TOO_DEEP) from None
     if not isinstance(body, dict):
         raise MalformedRequest()
+    if not _nested_at_most(body, MAX_JSON_DEPTH):
+        raise MalformedRequest(TOO_DEEP)
     if not _is_unicode(body):
         raise MalformedRequest("The request body is not valid Unicode (a lone \\uD800 escape).")
     return body
+
+
+def _nested_at_most(body: Any, depth: int) -> bool:
+    """Whether no array or object lies deeper than `depth` levels (walked without recursion)."""
+    level = [body]
+    for _ in range(depth):
+        level = [child for value in level if isinstance(value, (dict, list))
+                 for child in (value.values() if isinstance(value, dict) else value)]
+        if not level:
+            return True
+    return not any(isinstance(value, (dict, list)) for value in level)
 
 
 def _is_unicode(body: dict[str, Any]) -> bool:
@@ -63,11 +89,23 @@ def text(body: dict[str, Any], field: str, *, max_length: int = 64, required: bo
         return default
     if not isinstance(value, str) or (required and not value.strip()):
         raise ValidationFailed(f"{field} must be a non-empty string.", field=field)
-    if "\x00" in value:  # PostgreSQL text cannot hold it
-        raise ValidationFailed(f"{field} cannot contain a NUL character.", field=field)
     if len(value) > max_length:
         raise ValidationFailed(f"{field} is longer than {max_length} characters.", field=field)
-    return value.strip()
+    return plain_text(value.strip(), field)
+
+
+def is_plain_text(value: str) -> bool:
+    """Whether `value` is free of control and text-direction characters (FORBIDDEN_IN_TEXT)."""
+    return FORBIDDEN_IN_TEXT.search(value) is None
+
+
+def plain_text(value: str, field: str) -> str:
+    """`value`, or ValidationFailed naming `field` when it holds a control character (NUL,
+    which PostgreSQL cannot store, among them) or an invisible text-direction mark."""
+    if not is_plain_text(value):
+        raise ValidationFailed(f"{field} cannot contain control or text-direction characters.",
+                               field=field)
+    return value
 
 
 def basket(body: dict[str, Any]) -> list[BasketLine]:

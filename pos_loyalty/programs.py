@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select
 
-from pos_loyalty.db import db
+from pos_loyalty.db import db, retry_read
 from pos_loyalty.errors import NotFound, ValidationFailed
 from pos_loyalty.models import Program, Staff, Store, Terminal
 from pos_loyalty.models.program import STAFF_ROLES
@@ -101,10 +101,11 @@ def terminal_for_key(key: str) -> tuple[Terminal, Program, Store] | None:
     cache = current_app.extensions.setdefault("pos_loyalty.terminal_cache", {})
     cached = cache.get(digest)
     if cached is None or cached[0] < time.monotonic():
-        row = db.session.execute(
+        # The request's first statement: a connection lost under it is replaced, not a 503.
+        row = retry_read(lambda: db.session.execute(
             select(Terminal, Program, Store).join(Program, Program.id == Terminal.program_id)
             .join(Store, Store.id == Terminal.store_id)
-            .where(Terminal.api_key_hash == digest, Terminal.active.is_(True))).first()
+            .where(Terminal.api_key_hash == digest, Terminal.active.is_(True))).first())
         if row is None:
             return None
         ttl = float(settings()["service"]["auth_cache_seconds"])

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
-from pos_loyalty.errors import RedeemLimitExceeded, ValidationFailed
+from pos_loyalty.errors import (
+    ReceiptTooLarge, RedeemLimitExceeded, TooManyPoints, ValidationFailed,
+)
 
 # ISO 4217 minor units for the currencies that do not use 2.
 CURRENCY_EXPONENTS = {"JPY": 0, "KRW": 0, "XOF": 0, "XAF": 0, "CLP": 0, "ISK": 0,
@@ -47,6 +49,8 @@ class ProgramRules:
     hold_max_ttl_seconds: int
     void_window_hours: int = 0
     currency_exponent: int = 2
+    max_receipt_total_minor: int = 0   # 0 = no ceiling
+    max_points_per_sale: int = 0       # 0 = no ceiling
 
     @classmethod
     def from_settings(cls, rules: Mapping[str, Any], exponent: int = 2) -> ProgramRules:
@@ -70,6 +74,8 @@ class ProgramRules:
             hold_max_ttl_seconds=int(rules["hold_max_ttl_seconds"]),
             void_window_hours=int(rules["void_window_hours"]),
             currency_exponent=exponent,
+            max_receipt_total_minor=int(rules["max_receipt_total_minor"]),
+            max_points_per_sale=int(rules["max_points_per_sale"]),
         )
         made.check()
         return made
@@ -90,6 +96,9 @@ class ProgramRules:
             raise ValueError("card_symbology must be ean13 or code128")
         if self.void_window_hours < 0:
             raise ValueError("void_window_hours must not be negative (0 = the same local day)")
+        if self.max_receipt_total_minor < 0 or self.max_points_per_sale < 0:
+            raise ValueError("max_receipt_total_minor and max_points_per_sale must not be "
+                             "negative (0 = no ceiling)")
 
 
 def _decimal(rules: Mapping[str, Any], key: str) -> Decimal:
@@ -190,6 +199,7 @@ def quote(lines: Sequence[BasketLine], available_points: int, can_redeem: bool,
     total = sum(amounts)
     if total <= 0:
         raise ValidationFailed("The total must be more than zero.", field="total_minor")
+    check_receipt_total(total, rules)
     max_points, max_minor = max_redeem(total, available_points if can_redeem else 0, rules)
     if redeem_points < 0:
         raise ValidationFailed("redeem_points cannot be negative.", field="redeem_points")
@@ -204,6 +214,8 @@ def quote(lines: Sequence[BasketLine], available_points: int, can_redeem: bool,
     no_redeem_base = [_earn_base(line, amount, rules) for line, amount in zip(lines, amounts)]
     eligible = sum(amount - redeemed for line, amount, redeemed
                    in zip(lines, amounts, line_redeemed) if _earns(line, rules))
+    points_earned = points_for_money(sum(line_base, Decimal(0)), rules)
+    check_points_earned(points_earned, rules)
     return Quote(
         total_minor=total,
         min_cash_minor=min(rules.min_cash_minor, total),
@@ -215,10 +227,28 @@ def quote(lines: Sequence[BasketLine], available_points: int, can_redeem: bool,
         cash_minor=total - redeemed_minor,
         eligible_earn_minor=eligible,
         earn_base_minor=sum(floor_int(b) for b in line_base),
-        points_earned=points_for_money(sum(line_base, Decimal(0)), rules),
+        points_earned=points_earned,
         line_redeemed_minor=tuple(line_redeemed),
         line_earn_base_minor=tuple(floor_int(b) for b in line_base),
     )
+
+
+def check_receipt_total(total_minor: int, rules: ProgramRules) -> None:
+    """A bill above the program's ceiling is refused whole: one mistyped total (10^12) would
+    otherwise earn a fortune and use up the program's daily cap for every later sale."""
+    ceiling = rules.max_receipt_total_minor
+    if ceiling and total_minor > ceiling:
+        raise ReceiptTooLarge(f"A bill may be at most {ceiling} (minor units) in this program.",
+                              max_total_minor=ceiling)
+
+
+def check_points_earned(points: int, rules: ProgramRules) -> None:
+    """A sale may not earn more than the program's ceiling (multipliers can pass it below the
+    total's ceiling); refused, not cut, so the till sees it before the customer leaves."""
+    ceiling = rules.max_points_per_sale
+    if ceiling and points > ceiling:
+        raise TooManyPoints(f"A sale may earn at most {ceiling} points in this program.",
+                            max_points=ceiling, points=points)
 
 
 def _earns(line: BasketLine, rules: ProgramRules) -> bool:

@@ -149,12 +149,20 @@ def _as_one_statement(connection: Connection, steps: Sequence[Step],
     bound = [name if part < 0 else given[part][name] for part, name in merged.slots]
     for position, process in merged.processors:
         bound[position] = process(bound[position])
+    driver_connection = connection.connection.driver_connection
     try:
-        with psycopg.RawCursor(connection.connection.driver_connection) as cursor:
+        with psycopg.RawCursor(driver_connection) as cursor:
             rows = cursor.execute(merged.sql, bound).fetchall()
     except psycopg.Error as error:
-        # The exception SQLAlchemy raises for its own statements: retries and callers see one.
-        raise DBAPIError.instance(merged.sql, bound, error, psycopg.Error) from error
+        # What SQLAlchemy does for its own statements: a lost connection leaves the pool (so
+        # the unit of work retries on a new one), and the error hides the parameters.
+        lost = connection.dialect.is_disconnect(error, driver_connection, None)
+        if lost:
+            connection.invalidate(error)
+        raise DBAPIError.instance(merged.sql, bound, error, psycopg.Error,
+                                  hide_parameters=connection.engine.hide_parameters,
+                                  connection_invalidated=lost,
+                                  dialect=connection.dialect) from error
     found: dict[int, list[tuple[Any, ...]]] = {number: [] for number in range(len(steps))}
     for index, row in rows:
         found[parts[index][0]].append(tuple(row.values()))

@@ -14,6 +14,7 @@ from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.models import Account, OutboxMessage, Program
 from pos_loyalty.notify.outbox import cancel_waiting
 from pos_loyalty.notify.texts import render, sms_config
+from pos_loyalty.payloads import plain_text
 
 bp = Blueprint("twilio_webhooks", __name__, url_prefix="/webhooks/twilio")
 
@@ -65,8 +66,9 @@ def delivery_status() -> tuple[str, int]:
     _check_signature(sms_config())
     form = request.form
     outbox_id = request.args.get("outbox_id", type=int)
-    run_in_transaction(lambda: _record_status(outbox_id, form.get("MessageSid", ""),
-                                              form.get("MessageStatus", ""),
+    sid = plain_text(form.get("MessageSid", ""), "MessageSid")
+    status = plain_text(form.get("MessageStatus", ""), "MessageStatus")
+    run_in_transaction(lambda: _record_status(outbox_id, sid, status,
                                               form.get("ErrorCode", type=int)))
     return "", 204
 
@@ -97,7 +99,7 @@ def _record_status(outbox_id: int | None, sid: str, provider_status: str,
 def inbound_text() -> Response:
     """BALANCE/SOLDE answers the balance; STOP/START follow Twilio's opt-out; else help."""
     _check_signature(sms_config())
-    sender = request.form.get("From", "")
+    sender = plain_text(request.form.get("From", ""), "From")
     word = _keyword(request.form.get("Body", ""))
     reply = run_in_transaction(lambda: _answer(sender, word))
     twiml = MessagingResponse()

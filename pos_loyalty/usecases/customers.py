@@ -8,6 +8,7 @@ from pos_loyalty import accounts, adjustments, balances, metrics
 from pos_loyalty.db import run_in_transaction
 from pos_loyalty.errors import CardNotLinked
 from pos_loyalty.models import Account, Card, Program
+from pos_loyalty.payloads import plain_text
 from pos_loyalty.programs import rules_for
 from pos_loyalty.rules import points_value_minor
 from pos_loyalty.security import app_hasher, app_lockout_policy
@@ -56,8 +57,9 @@ def identify_by_phone(program: Program, phone: Any, pin: Any,
 def enrol(program: Program, phone: Any, pin: Any, now: dt.datetime, *, first_name: str = "",
           card_number: str | None = None, actor: str = "") -> dict[str, Any]:
     """A new customer with a blank plastic card given at the till, or a virtual one."""
+    name = plain_text(first_name, "first_name")   # never stored with control characters
     return run_in_transaction(lambda: card_view(program, accounts.create_customer(
-        program, phone, pin, now, app_hasher(), first_name=first_name,
+        program, phone, pin, now, app_hasher(), first_name=name,
         card_number=card_number, actor=actor), now))
 
 

@@ -17,7 +17,7 @@ DEFAULTS = {
     "daily_program_cap_points": 0, "daily_customer_cap_points": 0,
     "allow_negative_balance": True, "signup_bonus_points": 0, "card_prefix": "29",
     "card_symbology": "ean13", "hold_default_ttl_seconds": 300, "hold_max_ttl_seconds": 3600,
-    "void_window_hours": 0,
+    "void_window_hours": 0, "max_receipt_total_minor": 0, "max_points_per_sale": 0,
 }
 
 
