@@ -203,7 +203,8 @@ def served(database_url, tmp_path):
     log_path = tmp_path / "gunicorn.log"
     environment = {**{k: v for k, v in os.environ.items()
                       if not k.startswith(("LOYALTY_", "PROMETHEUS_", "TMPDIR"))},
-                   "LOYALTY_DATABASE_URL": database_url, "LOYALTY_SECRET_KEY": "test-secret",
+                   "LOYALTY_DATABASE_URL": database_url,
+                   "LOYALTY_SECRET_KEY": "test-secret-of-at-least-32-bytes-x",
                    "LOYALTY_ENV": "production", "GUNICORN_WORKERS": "2",
                    "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_GRACEFUL_TIMEOUT": "5",
                    "TMPDIR": str(tmp_path), "PYTHONPATH": str(PROJECT)}

@@ -132,7 +132,7 @@ print(reply.headers["X-Request-Id"])
 def test_production_logs_are_json_lines_without_personal_data(till, database_url):
     card = till.customer(points=40, first_name="Philippine")
     environment = {**{k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")},
-                   "LOYALTY_ENV": "production", "LOYALTY_SECRET_KEY": "test-secret",
+                   "LOYALTY_ENV": "production", "LOYALTY_SECRET_KEY": "test-secret-of-at-least-32-bytes-x",
                    "LOYALTY_DATABASE_URL": database_url, "PYTHONPATH": str(PROJECT)}
     result = subprocess.run([sys.executable, "-c", LOG_SCRIPT, card, till.key], env=environment,
                             capture_output=True, text=True, timeout=120)
