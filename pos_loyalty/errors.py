@@ -24,6 +24,10 @@ class LoyaltyError(Exception):
             body["details"] = self.details
         return {"error": body}
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides its body (Retry-After, say)."""
+        return {}
+
 
 class Refusal(Exception):
     """A refused try that must be remembered (a wrong PIN, password or code, a reused token).
@@ -84,6 +88,22 @@ class NotFound(LoyaltyError):
     code = "not_found"
     status = 404
     message = "Nothing here."
+
+
+class TooManyRequests(LoyaltyError):
+    """A rate limit is spent (card lookups or identifications per terminal, card links per
+    account): answered 429 with Retry-After, the seconds until a retry can succeed."""
+    code = "too_many_requests"
+    status = 429
+    message = "Too many requests: wait before trying again."
+
+    def __init__(self, message: str | None = None, *, retry_after: int,
+                 **details: Any) -> None:
+        super().__init__(message, retry_after_seconds=retry_after, **details)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 # --- cards and accounts -----------------------------------------------------------------
