@@ -138,6 +138,12 @@ class CardAlreadyLinked(LoyaltyError):
     message = "This card already belongs to a customer."
 
 
+class CardLimitReached(LoyaltyError):
+    code = "card_limit_reached"
+    status = 409
+    message = "This account has as many cards as it may have."
+
+
 class InvalidLogin(LoyaltyError):
     """Wrong username or password for a staff login (the message never says which)."""
     code = "invalid_login"
@@ -161,6 +167,13 @@ class AccountBlocked(LoyaltyError):
     code = "account_blocked"
     status = 403
     message = "This account is blocked: its points cannot be used."
+
+
+class PhoneCountryNotAllowed(LoyaltyError):
+    """The program sends no SMS to this phone's country ([sms] allowed_countries)."""
+    code = "phone_country_not_allowed"
+    status = 422
+    message = "This program cannot send SMS to phone numbers of this country."
 
 
 class PhoneTaken(LoyaltyError):
