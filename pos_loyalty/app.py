@@ -47,6 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     init_rate_limits(app)
     _register_blueprints(app)
+    _register_request_hooks(app)
     _register_error_handlers(app)
     from pos_loyalty.cli import register_commands
     register_commands(app)
@@ -67,6 +68,15 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(twilio_webhooks)
     from cashier_ui import init_cashier_ui
     init_cashier_ui(app)
+    from pos_loyalty.health import bp as operations   # /healthz, /readyz, /metrics
+    app.register_blueprint(operations)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from pos_loyalty.logging_setup import init_request_logging
+    init_request_logging(app)   # request id, JSON logs, one line per request
+    from pos_loyalty.metrics import init_request_metrics
+    init_request_metrics(app)
 
 
 def wants_json() -> bool:

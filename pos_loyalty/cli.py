@@ -20,8 +20,10 @@ from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.errors import LoyaltyError
 from pos_loyalty.security import app_hasher
 from pos_loyalty.usecases import customers as customers_usecases
-from pos_loyalty.usecases import jobs
+from pos_loyalty.usecases import jobs, program_admin
 from mobile_api import cli as mobile_cli
+
+programs_group = mobile_cli.programs  # `pos-loyalty programs ...`: its app keys live there
 
 
 def register_commands(app: Flask) -> None:
@@ -70,12 +72,47 @@ def migrate_schema() -> str:
     return program.slug
 
 
-@click.command("init", help="Create or upgrade the schema (Alembic) and the default program.")
+@click.command("init", help="Create or upgrade the schema (Alembic) and the first program. "
+                             "In production the program's name, currency, time zone and "
+                             "locale must be given (development uses the [program] settings).")
+@click.option("--name", default=None, help="The program's name, e.g. \"Boulangerie Martin\".")
+@click.option("--currency", default=None, help="ISO 4217 code, e.g. EUR.")
+@click.option("--timezone", default=None, help="IANA time zone, e.g. Europe/Paris.")
+@click.option("--locale", default=None, help="Language and country, e.g. fr_FR.")
+@click.option("--slug", default=None, help="Short id for apps and scripts (default: from the name).")
 @with_appcontext
-def init_command() -> None:
-    slug = migrate_schema()
-    click.echo(f"schema is up to date; program {slug!r} is ready")
-    click.echo(slug)
+def init_command(name: str | None, currency: str | None, timezone: str | None,
+                 locale: str | None, slug: str | None) -> None:
+    given = {"name": name, "currency": currency, "timezone": timezone, "locale": locale,
+             "slug": slug}
+    settings = current_app.config["LOYALTY"]
+    identity = None
+    if not program_admin.has_program():   # checked before migrating: a refusal changes nothing
+        identity = exit_on_error(lambda: program_admin.identity_to_create(
+            given, production=settings["service"]["env"] == "production",
+            fallback=settings["program"]))
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    if identity is None:
+        program = run_or_exit(programs.default_program)
+        if any(given.values()):
+            click.echo(f"program {program.slug!r} exists already: --name and the other options "
+                       "only name a new one (see `pos-loyalty programs rename`)", err=True)
+    else:
+        program, _ = exit_on_error(lambda: program_admin.set_up_program(identity))
+    click.echo(f"schema is up to date; program {program.slug!r} ({program.name}, "
+               f"{program.currency}, {program.timezone}, {program.locale}) is ready")
+    click.echo(program.slug)
+
+
+@programs_group.command("rename", help="Give the program a new name (SMS, receipts, the app); "
+                                       "its slug stays.")
+@click.argument("slug")
+@click.argument("name")
+@with_appcontext
+def programs_rename(slug: str, name: str) -> None:
+    program = exit_on_error(lambda: program_admin.rename_program(slug, name))
+    click.echo(f"program {program.slug!r} is now called {program.name!r}")
+    click.echo(program.slug)
 
 
 @click.command("demo", help="Start the product on a fresh SQLite file with demo data.")

@@ -14,6 +14,7 @@ from pos_loyalty.db import db
 from pos_loyalty.errors import NotFound, ValidationFailed
 from pos_loyalty.models import Program, Staff, Store, Terminal
 from pos_loyalty.models.program import STAFF_ROLES
+from pos_loyalty.program_setup import checked_name
 from pos_loyalty.rules import ProgramRules, currency_exponent
 from pos_loyalty.security import hash_api_key, hash_secret, new_terminal_key
 
@@ -137,3 +138,11 @@ def create_staff(program: Program, username: str, role: str, password: str,
     db.session.add(staff)
     db.session.flush()
     return staff
+
+
+def rename_program(program: Program, name: str) -> Program:
+    """A new display name (SMS, receipts, the app's branding); the slug, which apps and
+    scripts use, stays."""
+    program.name = checked_name(name)
+    db.session.flush()
+    return program

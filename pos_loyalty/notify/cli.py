@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
+import sys
 import threading
 
 import click
@@ -11,20 +12,27 @@ from flask.cli import with_appcontext
 
 from pos_loyalty.clock import now
 from pos_loyalty.notify.outbox import sms_stats
-from pos_loyalty.notify.senders import ConsoleSender, make_sender
+from pos_loyalty.notify.senders import ConsoleSender, SenderNotConfigured, make_sender
 from pos_loyalty.notify.texts import sms_config
 from pos_loyalty.notify.worker import run_worker
 
 
-@click.command("worker", help="Send queued SMS (Twilio when configured, else the console).")
+@click.command("worker", help="Send queued SMS through Twilio ([sms] settings); refuses to "
+                              "start without them unless --console (development only).")
 @click.option("--once", is_flag=True, help="One round over what is due, then exit.")
-@click.option("--console", is_flag=True, help="Print SMS instead of sending them.")
+@click.option("--console", is_flag=True,
+              help="Print SMS and mark them sent instead of sending them (not in production).")
 @click.option("--poll", "poll_seconds", type=float, default=None,
               help="Seconds between polls of an empty outbox (default: [sms] setting).")
 @with_appcontext
 def worker_command(once: bool, console: bool, poll_seconds: float | None) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    sender = make_sender(sms_config(), console=console)
+    production = app.config["LOYALTY"]["service"]["env"] == "production"
+    try:
+        sender = make_sender(sms_config(), console=console, production=production)
+    except SenderNotConfigured as error:
+        click.echo(f"error: the SMS worker cannot start: {error}", err=True)
+        sys.exit(2)
     kind = "console" if isinstance(sender, ConsoleSender) else "Twilio"
     click.echo(f"SMS worker started ({kind} sender)", err=True)
     stop = threading.Event()

@@ -1,4 +1,5 @@
-"""Who hands an SMS over: Twilio (the real `twilio` library) or the console (demo, development).
+"""Who hands an SMS over: Twilio (the real `twilio` library) or, when asked for, the console
+(demo, development).
 
 A sender answers a SendResult or raises SendFailed; `retry` says whether another attempt can
 help (network error, 429, 5xx) and `code` carries Twilio's error code (21610: the customer
@@ -18,6 +19,10 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from pos_loyalty.config import ConfigError
+
+TWILIO_SETTINGS = (("TWILIO_ACCOUNT_SID", "twilio_account_sid"),
+                   ("TWILIO_AUTH_TOKEN", "twilio_auth_token"))
 OPTED_OUT_CODES = frozenset({21610})
 INVALID_NUMBER_CODES = frozenset({21211, 21614})
 
@@ -41,7 +46,7 @@ class Sender(Protocol):
 
 
 class ConsoleSender:
-    """Prints each SMS on one line and calls it sent: the demo and development default."""
+    """Prints each SMS on one line and calls it sent: the demo, and `worker --console`."""
 
     def send(self, to: str, body: str, status_callback: str | None) -> SendResult:
         click.echo(f"SMS to {to}: {body}")
@@ -93,10 +98,28 @@ class TwilioSender:
             self.http_client.session.close()
 
 
-def make_sender(config: dict[str, Any], console: bool = False) -> Sender:
-    """Twilio when its account and an origin are configured, else the console."""
-    if console or not (config["twilio_account_sid"] and config["twilio_auth_token"]):
+class SenderNotConfigured(ConfigError):
+    """No sender may start with these settings (no Twilio account; the console in production)."""
+
+
+def make_sender(config: dict[str, Any], console: bool = False, *,
+                production: bool = False) -> Sender:
+    """Twilio when its account and an origin are configured; the console only when asked for,
+    and never in production, where it would print one-time codes and call them sent."""
+    if console:
+        if production:
+            raise SenderNotConfigured(
+                "the console sender prints SMS (one-time codes too) and marks them sent: it is "
+                "refused in production. Configure Twilio (TWILIO_ACCOUNT_SID, "
+                "TWILIO_AUTH_TOKEN, and TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM).")
         return ConsoleSender()
+    missing = [name for name, key in TWILIO_SETTINGS if not config[key]]
+    if not (config["twilio_messaging_service_sid"] or config["twilio_from"]):
+        missing.append("TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM")
+    if missing:
+        hint = "" if production else " In development, `pos-loyalty worker --console` prints them."
+        raise SenderNotConfigured(f"no SMS can be sent without Twilio settings: missing "
+                                  f"{', '.join(missing)} ([sms] in the config).{hint}")
     return TwilioSender(config["twilio_account_sid"], config["twilio_auth_token"],
                         messaging_service_sid=config["twilio_messaging_service_sid"],
                         from_number=config["twilio_from"],

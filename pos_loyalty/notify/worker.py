@@ -25,6 +25,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import ColumnElement, and_, or_, select, true, update
 
+from pos_loyalty import metrics
 from pos_loyalty.clock import now as clock_now
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.models import Account, OutboxMessage, Program
@@ -70,6 +71,7 @@ class RoundReport:
 
     def count(self, outbox_id: int, outcome: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
+        metrics.sms_outcome(outcome)
         self.outcomes[outbox_id] = outcome
 
 

@@ -10,9 +10,9 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from pos_loyalty import holds, sales
+from pos_loyalty import holds, metrics, sales
 from pos_loyalty.db import db, run_in_transaction
-from pos_loyalty.idempotency import once_per_key, once_per_key_with_claim
+from pos_loyalty.idempotency import Claim, once_per_key, once_per_key_with_claim
 from pos_loyalty.models import Program, Terminal
 from pos_loyalty.programs import local_day
 from pos_loyalty.rules import BasketLine, Quote
@@ -44,9 +44,15 @@ def sell(program: Program, terminal: Terminal, request: SaleRequest, now: dt.dat
     The sale claims the key in its first round trip and stores the answer with its writes in
     its second (`sales.record_sale`); then the transaction commits.
     """
-    return once_per_key_with_claim(_scope(terminal), idempotency_key, ("sale", request),
-                                   lambda claim: sales.record_sale(program, terminal, request,
-                                                                   now, claim))
+    recorded: list[dict[str, Any]] = []   # empty when the key's first answer is replayed
+
+    def record(claim: Claim) -> dict[str, Any]:
+        recorded[:] = [sales.record_sale(program, terminal, request, now, claim)]
+        return recorded[0]
+    reply = once_per_key_with_claim(_scope(terminal), idempotency_key, ("sale", request), record)
+    if recorded:
+        metrics.sale_recorded(reply["points_earned"], reply["points_redeemed"])
+    return reply
 
 
 def return_sale(program: Program, terminal: Terminal, sale_id: int, now: dt.datetime,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pos_loyalty import accounts, adjustments, balances
+from pos_loyalty import accounts, adjustments, balances, metrics
 from pos_loyalty.db import run_in_transaction
 from pos_loyalty.errors import CardNotLinked
 from pos_loyalty.models import Account, Card, Program
@@ -49,7 +49,8 @@ def identify_by_phone(program: Program, phone: Any, pin: Any,
         account = accounts.check_pin(program, phone, pin, now, app_lockout_policy(),
                                      app_hasher())
         return card_view(program, accounts.primary_card(account.id), now)
-    return run_in_transaction(work)
+    with metrics.lockouts_counted("customer"):
+        return run_in_transaction(work)
 
 
 def enrol(program: Program, phone: Any, pin: Any, now: dt.datetime, *, first_name: str = "",
@@ -69,7 +70,9 @@ def adjust_points(program: Program, card_number: Any, points: int, reason: str, 
         bring_card_up_to_date(program, card_number, now)
         return adjustments.adjust_points(program, card_number, points, reason, actor, now,
                                          staff_id=staff_id, store_id=store_id)
-    return run_in_transaction(work)
+    result = run_in_transaction(work)
+    metrics.points_adjusted(points)
+    return result
 
 
 def set_account_status(program: Program, card_number: Any, status: str, actor: str,

@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pos_loyalty import app_keys, app_sessions, brand, customer_data, enrolment, rate_limits
+from pos_loyalty import (
+    app_keys, app_sessions, brand, customer_data, enrolment, metrics, rate_limits,
+)
 from pos_loyalty.app_sessions import Caller, TokenPair
 from pos_loyalty.db import run_in_transaction
 from pos_loyalty.models import Card, Program
@@ -60,8 +62,9 @@ def complete_registration(program: Program, phone: Any, code: Any, pin: Any,
 
 def log_in(program: Program, phone: Any, pin: Any, now: dt.datetime) -> TokenPair:
     """PIN login, counted against the lockout the till shares."""
-    return run_in_transaction(lambda: enrolment.log_in(
-        program, phone, pin, now, app_lockout_policy(), app_hasher()))
+    with metrics.lockouts_counted("customer"):
+        return run_in_transaction(lambda: enrolment.log_in(
+            program, phone, pin, now, app_lockout_policy(), app_hasher()))
 
 
 def refresh(program: Program, refresh_token: str, now: dt.datetime) -> TokenPair:
@@ -88,8 +91,9 @@ def reset_pin(program: Program, phone: Any, code: Any, pin: Any,
 def change_pin(program: Program, caller: Caller, old_pin: Any, new_pin: Any,
                now: dt.datetime) -> None:
     """Check the old PIN (counted like the till's check), set the new one."""
-    run_in_transaction(lambda: enrolment.change_pin(
-        program, caller, old_pin, new_pin, now, app_lockout_policy(), app_hasher()))
+    with metrics.lockouts_counted("customer"):
+        run_in_transaction(lambda: enrolment.change_pin(
+            program, caller, old_pin, new_pin, now, app_lockout_policy(), app_hasher()))
 
 
 # --- the customer's own data ------------------------------------------------------------------

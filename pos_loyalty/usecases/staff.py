@@ -5,7 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from pos_loyalty import programs, staff_auth
+from pos_loyalty import metrics, programs, staff_auth
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.models import Program, Staff, Store, Terminal
 from pos_loyalty.security import app_hasher, app_lockout_policy
@@ -29,7 +29,8 @@ def open_web_till(username: Any, password: Any, chosen_store_id: int | None,
         if store is None:
             return OpenedTill(staff.id, None)
         return OpenedTill(staff.id, staff_auth.web_till(program, store.id).id)
-    return run_in_transaction(work)
+    with metrics.lockouts_counted("staff"):
+        return run_in_transaction(work)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,10 @@ PostgreSQL tests when PostgreSQL answers.
 """
 from __future__ import annotations
 
+import fcntl
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -19,6 +22,7 @@ from pos_loyalty.app_keys import create_app_key
 from pos_loyalty.db import db, run_in_transaction
 
 REDIS_URL = "redis://127.0.0.1:6379/7"
+LOCK_PATH = Path(tempfile.gettempdir()) / "pos-loyalty-tests-redis-7.lock"
 FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 64, "argon2_parallelism": 1}
 PHONES = iter(range(60_000_000, 61_000_000))
 
@@ -41,11 +45,25 @@ def storage() -> str:
 
 
 @pytest.fixture
-def new_server(database_url: str, storage: str) -> Iterator[Server]:
+def redis_database() -> Iterator[None]:
+    """Redis database 7 to this test alone, empty: the tests of other processes (xdist
+    workers) wait on a file lock."""
+    with LOCK_PATH.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with redis.Redis.from_url(REDIS_URL) as client:
+                client.flushdb()
+            yield
+            with redis.Redis.from_url(REDIS_URL) as client:
+                client.flushdb()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture
+def new_server(database_url: str, storage: str, redis_database: None) -> Iterator[Server]:
     """Builds app servers on one database, counting limits in `storage`; each one built
     takes the limiter over, as a new worker process would start with its own."""
-    with redis.Redis.from_url(REDIS_URL) as client:
-        client.flushdb()
     built: list[Flask] = []
 
     def build() -> Flask:
@@ -59,8 +77,6 @@ def new_server(database_url: str, storage: str) -> Iterator[Server]:
     for app in built:
         with app.app_context():
             db.engine.dispose()
-    with redis.Redis.from_url(REDIS_URL) as client:
-        client.flushdb()
     create_app({"service": {"database_url": database_url}})  # the limiter back in memory
 
 

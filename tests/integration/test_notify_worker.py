@@ -355,11 +355,11 @@ def test_the_console_sender_prints_a_code_before_it_is_removed(till, capsys):
     assert rows()[code].body == "[one-time code removed after sending]"
 
 
-def test_without_twilio_settings_the_console_sender_prints(app, till, capsys, monkeypatch):
+def test_the_console_sender_asked_for_prints(app, till, capsys, monkeypatch):
     for variable in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
         monkeypatch.delenv(variable, raising=False)
     app.config["LOYALTY"]["sms"].update(quiet_hours_start="")
-    sender = make_sender(sms_config())
+    sender = make_sender(sms_config(), console=True)
     assert isinstance(sender, ConsoleSender)
     card = till.customer()
     till.sell(card, total_minor=1500)
@@ -413,7 +413,7 @@ def test_worker_command_runs_once(till, runner, app, monkeypatch):
     app.config["LOYALTY"]["sms"].update(quiet_hours_start="")
     till.customer()
     queue(till, 2)
-    result = runner.invoke(args=["worker", "--once"])
+    result = runner.invoke(args=["worker", "--once", "--console"])
     assert result.exit_code == 0, result.output
     assert result.output.count("SMS to ") == 2
     assert {m.status for m in rows().values()} == {"sent"}

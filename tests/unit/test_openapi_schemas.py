@@ -22,7 +22,7 @@ from pos_loyalty.rules import ProgramRules
 DOCUMENTS = {"pos": pos_document(), "mobile": mobile_document()}
 # Errors of pos_loyalty.errors that neither API answers, and why.
 NOT_ANSWERED_BY_AN_API = {
-    e.Forbidden: "raised by no code yet",
+    e.Forbidden: "only /metrics without its token (an operations endpoint, in no API document)",
     e.PhoneTaken: "enrolment at a till or the CLI; the app attaches to the phone's account",
     e.InvalidLogin: "staff log in at the cashier UI only",
     e.StaffLocked: "staff log in at the cashier UI only",
