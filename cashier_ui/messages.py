@@ -19,6 +19,9 @@ SENTENCES = {
     "account_not_found": lazy_gettext("No customer has this phone number."),
     "account_blocked": lazy_gettext("This account is blocked: its points cannot be used."),
     "phone_taken": lazy_gettext("A customer with this phone number already exists."),
+    "phone_country_not_allowed": lazy_gettext(
+        "This program sends no SMS to this phone's country: enrol a phone of the program's "
+        "country."),
     "insufficient_points": lazy_gettext(
         "The customer does not have that many points available."),
     "duplicate_receipt": lazy_gettext(

@@ -194,13 +194,15 @@ def _paths() -> Schema:
             "request_registration_code",
             "Send a 6-digit code by SMS to the phone (the answer is the same for every phone)",
             APP_KEY, {"202": _json(ref("CodeSent"), "Code sent")},
-            [*AUTH_ERRORS, e.ValidationFailed, e.TooManyCodes], body="RegistrationRequest")},
+            [*AUTH_ERRORS, e.ValidationFailed, e.PhoneCountryNotAllowed, e.TooManyCodes],
+            body="RegistrationRequest")},
         "/auth/verify": {"post": _operation(
             "complete_registration",
             "Check the code and choose a PIN: enrols the phone (with a virtual card) or attaches "
             "to the account a till made", APP_KEY,
             {"201": _json(ref("Tokens"), "Registered and logged in")},
-            [*AUTH_ERRORS, e.ValidationFailed, *CODE_ERRORS], body="VerificationRequest")},
+            [*AUTH_ERRORS, e.ValidationFailed, e.PhoneCountryNotAllowed, *CODE_ERRORS],
+            body="VerificationRequest")},
         "/auth/login": {"post": _operation(
             "log_in",
             "Log in with phone and PIN (5 wrong PINs in a row lock the account, till included)",
@@ -218,8 +220,8 @@ def _paths() -> Schema:
             "Forgotten PIN: send {phone} to get a code by SMS (202), then {phone, code, pin} to "
             "set the PIN (200, every other session ends)", APP_KEY,
             {"202": _json(ref("CodeSent"), "Code sent if the phone is enrolled"), **TOKENS},
-            [*AUTH_ERRORS, e.ValidationFailed, *CODE_ERRORS, e.TooManyCodes, e.AccountNotFound],
-            body="PinResetRequest")},
+            [*AUTH_ERRORS, e.ValidationFailed, e.PhoneCountryNotAllowed, *CODE_ERRORS,
+             e.TooManyCodes, e.AccountNotFound], body="PinResetRequest")},
         "/me": {
             "get": _operation("get_profile", "The customer's profile", APP_KEY_AND_TOKEN,
                               {"200": _json(ref("Profile"), "Profile")}, CUSTOMER_ERRORS),
@@ -251,11 +253,14 @@ def _paths() -> Schema:
         "/me/card/qr.png": _image("get_card_qr_png", "QR code (PNG)", "image/png"),
         "/me/cards": {"post": _operation(
             "link_card",
-            "Link a blank plastic card to the account (201; 200 when already linked to it)",
+            "Link a blank plastic card to the account (201; 200 when already linked to it). "
+            "An unknown number and another customer's card are both 404 card_not_found; an "
+            "account holds a limited number of cards (409 card_limit_reached) and may try a "
+            "limited number of links per hour (429 too_many_requests, Retry-After)",
             APP_KEY_AND_TOKEN, {"201": _json(ref("LinkedCard"), "Linked"),
                                 "200": _json(ref("LinkedCard"), "Already linked to you")},
             [*CUSTOMER_ERRORS, *BODY_ERRORS, e.InvalidCardNumber, e.CardNotFound,
-             e.CardAlreadyLinked], body="CardLink")},
+             e.CardLimitReached, e.TooManyRequests], body="CardLink")},
         "/me/balance": {"get": _operation(
             "get_balance", "Points available and pending, their value, the next expiry",
             APP_KEY_AND_TOKEN, {"200": _json(ref("Balance"), "Balance")}, CUSTOMER_ERRORS)},

@@ -7,7 +7,7 @@ from typing import Any
 import phonenumbers
 from sqlalchemy import select, update
 
-from pos_loyalty import cards, ledger
+from pos_loyalty import cards, ledger, sms_countries
 from pos_loyalty.db import db
 from pos_loyalty.errors import (
     AccountNotFound, CardAlreadyLinked, CardBlocked, CardNotFound, InvalidCardNumber, InvalidPin,
@@ -105,6 +105,7 @@ def create_customer(program: Program, phone_raw: Any, pin: Any, now: dt.datetime
                     actor: str = "") -> Card:
     """A new account with its first card: the blank plastic card given, or a virtual one."""
     phone = parse_phone(phone_raw, program_region(program))
+    sms_countries.check_destination(program, phone)  # its balance SMS go there
     check_new_pin(pin)
     taken = db.session.scalar(select(Account.id).where(Account.program_id == program.id,
                                                        Account.phone_e164 == phone))

@@ -94,7 +94,7 @@ def http_error_code(error: HTTPException | type[HTTPException]) -> str:
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(LoyaltyError)
     def loyalty_error(error: LoyaltyError) -> Any:
-        return jsonify(error.to_json()), error.status
+        return jsonify(error.to_json()), error.status, error.headers()
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:

@@ -113,6 +113,7 @@ def _check(settings: dict[str, Any]) -> None:
                               f"secrets; print(secrets.token_urlsafe(48))')")
         if not service.get("database_url"):
             raise ConfigError("production needs LOYALTY_DATABASE_URL")
+    _check_shared_limits_and_webhooks(settings)
 
 
 def secret_key(settings: Mapping[str, Any]) -> str:
@@ -124,3 +125,23 @@ def secret_key(settings: Mapping[str, Any]) -> str:
     if service.get("env") != "development":
         raise ConfigError(f"{service.get('env')!r} needs LOYALTY_SECRET_KEY")
     return DEVELOPMENT_SECRET_KEY
+
+
+def _check_shared_limits_and_webhooks(settings: dict[str, Any]) -> None:
+    """Production counts its rate limits where every worker and server sees them, and checks
+    Twilio's signatures against the public URL it was told, never one a request names."""
+    if settings["service"].get("env") != "production":
+        return
+    storage = str(settings["service"].get("rate_limit_storage_url") or "")
+    if not storage or storage.startswith("memory:"):
+        raise ConfigError(
+            "production needs [service] rate_limit_storage_url on storage every worker shares, "
+            "e.g. LOYALTY_SERVICE__RATE_LIMIT_STORAGE_URL=redis://127.0.0.1:6379/0: memory:// "
+            "counts in each worker, so every limit is multiplied by the number of workers")
+    sms = settings["sms"]
+    twilio = sms.get("twilio_account_sid") or sms.get("twilio_auth_token")
+    if twilio and not sms.get("public_base_url"):
+        raise ConfigError(
+            "production with Twilio needs [sms] public_base_url (e.g. "
+            "LOYALTY_SMS__PUBLIC_BASE_URL=https://loyalty.example.com): Twilio's signatures "
+            "are checked against it")

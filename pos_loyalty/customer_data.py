@@ -5,17 +5,17 @@ import datetime as dt
 import re
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
-from pos_loyalty import accounts, balances, holds, notify
+from pos_loyalty import accounts, balances, holds, ledger, notify
 from pos_loyalty.db import db
-from pos_loyalty.errors import ValidationFailed
+from pos_loyalty.errors import CardAlreadyLinked, CardLimitReached, CardNotFound, ValidationFailed
 from pos_loyalty.models import (
     Account, Card, CustomerProfile, LedgerEntry, MobileSession, OutboxMessage, Program,
     Store,
 )
 from pos_loyalty.payloads import plain_text
-from pos_loyalty.programs import local_day, rules_for
+from pos_loyalty.programs import local_day, rules_for, settings
 from pos_loyalty.rules import points_value_minor
 
 from pos_loyalty import app_sessions, one_time_codes
@@ -24,6 +24,10 @@ EMAIL_FORMAT = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 LANGUAGE_FORMAT = re.compile(r"[a-z]{2}(_[A-Z]{2})?")
 PROFILE_FIELDS = ("first_name", "birthday", "email", "language", "sms_notifications")
 OLDEST_BIRTH_YEAR = 1900
+# Cards an account holds, against [mobile] max_cards_per_account (a replaced or closed card
+# is gone).
+HELD_CARD_STATUSES = ("active", "blocked", "lost")
+NO_BLANK_CARD = "No blank card has this number."
 
 
 def iso(moment: dt.datetime | None) -> str | None:
@@ -115,10 +119,27 @@ def card_of(account: Account) -> Card:
 
 def link_plastic_card(program: Program, account: Account, card_number: Any,
                       now: dt.datetime) -> tuple[Card, bool]:
-    """Link a blank card to the account; True when it was linked now (not already ours)."""
-    already_ours = _owns(account, card_number, program)
-    card = accounts.link_card(program, account, card_number, now)
-    return card, not already_ours
+    """Link a blank card to the account; True when it was linked now (not already ours).
+
+    An unknown number and another customer's card get one answer (card_not_found), so the
+    app tells nobody which numbers exist; an account holds at most [mobile]
+    max_cards_per_account cards.
+    """
+    try:
+        if _owns(account, card_number, program):
+            return accounts.find_card(program, card_number), False
+        ledger.lock_account(account.id)  # parallel links count the cards one after the other
+        max_cards = int(settings()["mobile"]["max_cards_per_account"])
+        if max_cards > 0 and _cards_held(account) >= max_cards:
+            raise CardLimitReached(max_cards=max_cards)
+        return accounts.link_card(program, account, card_number, now), True
+    except (CardNotFound, CardAlreadyLinked):
+        raise CardNotFound(NO_BLANK_CARD) from None
+
+
+def _cards_held(account: Account) -> int:
+    return db.session.scalar(select(func.count()).select_from(Card).where(
+        Card.account_id == account.id, Card.status.in_(HELD_CARD_STATUSES)))
 
 
 def _owns(account: Account, card_number: Any, program: Program) -> bool:

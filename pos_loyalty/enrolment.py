@@ -17,12 +17,15 @@ from pos_loyalty.models import Account, Program
 from pos_loyalty.rules import check_new_pin
 from pos_loyalty.security import LockoutPolicy, hash_secret
 
-from pos_loyalty import app_sessions, one_time_codes
+from pos_loyalty import app_sessions, one_time_codes, sms_countries
 
 
 
 def phone_of(program: Program, raw: Any) -> str:
-    return accounts.parse_phone(raw, accounts.program_region(program))
+    """E.164, in a country the program texts (a code goes there by SMS)."""
+    phone = accounts.parse_phone(raw, accounts.program_region(program))
+    sms_countries.check_destination(program, phone)
+    return phone
 
 
 def _account_by_phone(program: Program, phone: str) -> Account | None:

@@ -24,6 +24,10 @@ class LoyaltyError(Exception):
             body["details"] = self.details
         return {"error": body}
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides its body (Retry-After, say)."""
+        return {}
+
 
 class Refusal(Exception):
     """A refused try that must be remembered (a wrong PIN, password or code, a reused token).
@@ -86,6 +90,22 @@ class NotFound(LoyaltyError):
     message = "Nothing here."
 
 
+class TooManyRequests(LoyaltyError):
+    """A rate limit is spent (card lookups or identifications per terminal, card links per
+    account): answered 429 with Retry-After, the seconds until a retry can succeed."""
+    code = "too_many_requests"
+    status = 429
+    message = "Too many requests: wait before trying again."
+
+    def __init__(self, message: str | None = None, *, retry_after: int,
+                 **details: Any) -> None:
+        super().__init__(message, retry_after_seconds=retry_after, **details)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 # --- cards and accounts -----------------------------------------------------------------
 
 class InvalidCardNumber(LoyaltyError):
@@ -118,6 +138,12 @@ class CardAlreadyLinked(LoyaltyError):
     message = "This card already belongs to a customer."
 
 
+class CardLimitReached(LoyaltyError):
+    code = "card_limit_reached"
+    status = 409
+    message = "This account has as many cards as it may have."
+
+
 class InvalidLogin(LoyaltyError):
     """Wrong username or password for a staff login (the message never says which)."""
     code = "invalid_login"
@@ -141,6 +167,13 @@ class AccountBlocked(LoyaltyError):
     code = "account_blocked"
     status = 403
     message = "This account is blocked: its points cannot be used."
+
+
+class PhoneCountryNotAllowed(LoyaltyError):
+    """The program sends no SMS to this phone's country ([sms] allowed_countries)."""
+    code = "phone_country_not_allowed"
+    status = 422
+    message = "This program cannot send SMS to phone numbers of this country."
 
 
 class PhoneTaken(LoyaltyError):

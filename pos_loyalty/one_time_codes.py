@@ -10,7 +10,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from pos_loyalty import notify
+from pos_loyalty import notify, rate_limits
 from pos_loyalty.db import db
 from pos_loyalty.errors import ValidationFailed
 from pos_loyalty.models import Account, OneTimeCode, Program
@@ -43,6 +43,7 @@ def send_code(program: Program, phone: str, purpose: str, now: dt.datetime,
                OneTimeCode.created_at > now - dt.timedelta(hours=1)))
     if sent_last_hour >= int(_settings()["otp_max_per_phone_per_hour"]):
         raise TooManyCodes()
+    _count_program_code(program)
     db.session.execute(
         update(OneTimeCode)
         .where(OneTimeCode.program_id == program.id, OneTimeCode.phone_e164 == phone,
@@ -56,6 +57,16 @@ def send_code(program: Program, phone: str, purpose: str, now: dt.datetime,
         expires_at=now + dt.timedelta(minutes=minutes), created_at=now))
     text = render(program, account, OTP_KIND, sms_config(program), code=code, minutes=str(minutes))
     notify.queue_message(program, account.id if account else None, OTP_KIND, phone, text, now)
+
+
+def _count_program_code(program: Program) -> None:
+    """The program's hourly cap on code SMS, counted where every app server sees it: many
+    phones from many addresses (SMS pumping) meet here."""
+    per_hour = int(_settings()["otp_max_per_program_per_hour"])
+    if per_hour > 0 and not rate_limits.hit(f"{per_hour} per hour", "otp-program",
+                                            str(program.id)):
+        raise TooManyCodes("Too many codes were sent by this program in the last hour; try "
+                           "again later.", scope="program")
 
 
 def check_code(program: Program, phone: str, purpose: str, code: Any,

@@ -177,6 +177,8 @@ SPENDING_ERRORS: Errors = [e.CardBlocked, e.AccountBlocked, e.CardNotLinked,
 CEILING_ERRORS: Errors = [e.ReceiptTooLarge, e.TooManyPoints]
 # Any call that reaches the database: 503 with Retry-After when it cannot answer.
 SERVICE_ERRORS: Errors = [e.DatabaseUnavailable]
+# Card lookups and identifications are limited per terminal ([pos_api] *_rate_limit).
+RATE_LIMIT_ERRORS: Errors = [e.TooManyRequests]
 
 
 def path_id(name: str, what: str) -> Schema:
@@ -224,12 +226,12 @@ def paths() -> Schema:
         "/cards/{card_number}": {"get": operation(
             "get_card", "A card and its customer's balance.",
             {200: reply("The card; account is null for a blank card.", "CardView")},
-            [*CARD_ERRORS, *ROUTE_ERRORS], parameters=[card])},
+            [*CARD_ERRORS, *ROUTE_ERRORS, *RATE_LIMIT_ERRORS], parameters=[card])},
         "/identify": {"post": operation(
             "identify", "Find a customer by phone and PIN.",
             {200: reply("The customer's newest active card.", "CardView")},
-            [*BODY_ERRORS, e.InvalidPin, e.Locked, e.AccountNotFound, e.CardNotFound],
-            body="IdentifyRequest")},
+            [*BODY_ERRORS, e.InvalidPin, e.Locked, e.AccountNotFound, e.CardNotFound,
+             *RATE_LIMIT_ERRORS], body="IdentifyRequest")},
         "/quote": {"post": operation(
             "quote_basket", "What a basket may spend and earn; nothing is written.",
             {200: reply("The quote.", "Quote")},

@@ -90,9 +90,15 @@ def error_responses(errors: Iterable[ErrorClass]) -> dict[str, Schema]:
 def _error_response(errors: dict[str, ErrorClass]) -> Schema:
     schema = {"allOf": [ref("Error")],
               "properties": {"error": {"properties": {"code": {"enum": list(errors)}}}}}
-    return {"description": " ".join(f"`{code}`: {_message(error)}"
-                                    for code, error in errors.items()),
-            "content": json_content(schema)}
+    response = {"description": " ".join(f"`{code}`: {_message(error)}"
+                                        for code, error in errors.items()),
+                "content": json_content(schema)}
+    if any(_status(error) == 429 for error in errors.values()):
+        response["headers"] = {"Retry-After": {
+            "description": "Seconds to wait before a retry can succeed (sent with the "
+                           "core's rate limits, too_many_requests).",
+            "schema": {"type": "integer", "minimum": 1}}}
+    return response
 
 
 def error_codes(paths: Schema) -> list[str]:

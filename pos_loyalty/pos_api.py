@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from pos_loyalty import openapi, sales
+from pos_loyalty import openapi, rate_limits, sales
 from pos_loyalty.clock import now
 from pos_loyalty.errors import Unauthorized, ValidationFailed
 from pos_loyalty.payloads import (
@@ -18,6 +18,14 @@ from pos_loyalty.usecases import checkout, customers
 bp = Blueprint("pos_api", __name__, url_prefix="/api/pos/v1")
 
 PUBLIC_ENDPOINTS = {"pos_api.openapi_document"}
+# The endpoints limited per terminal, and the [pos_api] setting holding each one's limits.
+# Endpoints naming the same setting share one budget: a card lookup counts the same by number
+# in the URL or in the body.
+TERMINAL_RATE_LIMITS = {
+    "pos_api.get_card": "lookup_rate_limit",
+    "pos_api.lookup_card": "lookup_rate_limit",
+    "pos_api.identify": "identify_rate_limit",
+}
 
 
 @bp.before_request
@@ -29,6 +37,10 @@ def authenticate_terminal() -> None:
     if found is None:
         raise Unauthorized()
     g.terminal, g.program, g.store = found
+    setting = TERMINAL_RATE_LIMITS.get(request.endpoint or "")
+    if setting is not None:
+        limits = current_app.config["LOYALTY"]["pos_api"][setting]
+        rate_limits.count_or_refuse(limits, "pos-terminal", setting, str(g.terminal.id))
 
 
 def _idempotency_key() -> str | None:

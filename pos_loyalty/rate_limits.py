@@ -5,15 +5,21 @@ one gunicorn worker or forty behind a load balancer: `memory://` counts per proc
 for development and tests; production counts in Redis.
 
 The mobile API's auth endpoints use Flask-Limiter's decorators (`limiter.shared_limit`); the
-core counts its own events (lookups per terminal, wrong PINs per terminal, codes per program)
-with `hit`, which needs no request.
+core counts its own events (lookups per terminal, wrong PINs per terminal, codes per program,
+card links per account) with `hit`, which needs no request, or `count_or_refuse`, which answers
+429 with the wait when a limit is spent.
 """
 from __future__ import annotations
+
+import math
+import time
 
 from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
+
+from pos_loyalty.errors import TooManyRequests
 
 # One limiter, bound to the app by init_app(); its storage belongs to the last app bound, which
 # is the only one in a server process (tests build one app at a time).
@@ -47,3 +53,21 @@ def spent(limits: str, *key: str) -> bool:
     if not limits.strip():
         return False
     return not all(limiter.limiter.test(item, *key) for item in parse_many(limits))
+
+
+def count_or_refuse(limits: str, *key: str) -> None:
+    """Count one event under `key`; TooManyRequests (429, Retry-After) when a limit is spent."""
+    if not hit(limits, *key):
+        raise TooManyRequests(retry_after=seconds_until_free(limits, *key))
+
+
+def seconds_until_free(limits: str, *key: str) -> int:
+    """Whole seconds until every spent limit of `limits` has room again; at least 1.
+
+    The windows end on the storage's clock (the wall clock, as the `limits` library keeps it).
+    """
+    waits = [reset_at - time.time()
+             for reset_at, remaining in (limiter.limiter.get_window_stats(item, *key)
+                                         for item in parse_many(limits))
+             if remaining <= 0]
+    return max(1, math.ceil(max(waits, default=1)))

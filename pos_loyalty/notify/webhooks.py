@@ -26,29 +26,35 @@ RANK = {"queued": 0, "sending": 0, "dead": 0, "sent": 1, "delivered": 2, "undeli
 
 
 def public_url(config: dict[str, Any]) -> str:
-    """The URL Twilio signed: the configured public base URL, else what the proxy forwarded."""
+    """The URL Twilio signed: the configured public base URL, else the URL the request came to.
+
+    Forwarded headers count only from the proxies [service] trusted_proxies trusts: with none,
+    they are the client's own word (a forged X-Forwarded-Host would let a request signed for
+    another site pass here).
+    """
     query = request.query_string.decode()
     path = request.path + (f"?{query}" if query else "")
     base = config["public_base_url"].rstrip("/")
     if base:
         return base + path
-    headers = request.headers
-    if int(current_app.config["LOYALTY"]["service"]["trusted_proxies"]) > 0:
-        # ProxyFix has already applied the trusted proxy's X-Forwarded-Proto and -Host, not
-        # the first (client-chosen) value of the list that this function would read.
-        scheme, host = request.scheme, request.host
-    else:
-        scheme = _first(headers.get("X-Forwarded-Proto")) or request.scheme
-        host = _first(headers.get("X-Forwarded-Host")) or request.host
-    port = _first(headers.get("X-Forwarded-Port"))
+    proxies = int(current_app.config["LOYALTY"]["service"]["trusted_proxies"])
+    # ProxyFix has already applied the trusted proxies' X-Forwarded-Proto and -Host (or, with
+    # none, left the peer's own scheme and Host).
+    scheme, host = request.scheme, request.host
+    if proxies <= 0:
+        return f"{scheme}://{host}{request.script_root}{path}"
+    port = _added_by_proxies(request.headers.get("X-Forwarded-Port"), proxies)
     if port and ":" not in host and port != {"https": "443", "http": "80"}.get(scheme):
         host = f"{host}:{port}"
-    prefix = _first(headers.get("X-Forwarded-Prefix")).rstrip("/")
+    prefix = _added_by_proxies(request.headers.get("X-Forwarded-Prefix"), proxies).rstrip("/")
     return f"{scheme}://{host}{prefix}{request.script_root}{path}"
 
 
-def _first(value: str | None) -> str:
-    return (value or "").split(",")[0].strip()
+def _added_by_proxies(value: str | None, proxies: int) -> str:
+    """The value the outermost trusted proxy appended, as ProxyFix picks it; the values before
+    it are the client's."""
+    values = [part.strip() for part in (value or "").split(",")]
+    return values[-proxies] if value and len(values) >= proxies else ""
 
 
 def _check_signature(config: dict[str, Any]) -> None:

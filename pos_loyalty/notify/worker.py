@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, true, update
 
 from pos_loyalty import metrics
 from pos_loyalty.clock import now as clock_now
@@ -86,12 +86,7 @@ def process_round(sender: Sender, report: RoundReport | None = None) -> RoundRep
 
 def _claim(limit: int, report: RoundReport) -> list[Claimed]:
     moment = clock_now()
-    rows = db.session.scalars(
-        select(OutboxMessage)
-        .where(or_(and_(OutboxMessage.status == "queued", OutboxMessage.send_after <= moment),
-                   and_(OutboxMessage.status == "sending", OutboxMessage.locked_until < moment)))
-        .order_by(OutboxMessage.send_after, OutboxMessage.id).limit(limit)
-        .with_for_update(skip_locked=True, of=OutboxMessage)).all()
+    rows = _due_rows(moment, limit)
     claimed, configs = [], {}
     for row in rows:
         if row.program_id not in configs:
@@ -111,6 +106,31 @@ def _claim(limit: int, report: RoundReport) -> list[Claimed]:
                                row.attempts, row.kind in config["urgent_kinds"], config))
     report.claimed += len(claimed)
     return claimed
+
+
+def _due_rows(moment: dt.datetime, limit: int) -> list[OutboxMessage]:
+    """Up to `limit` rows to send now, locked: urgent kinds first (a code must not wait behind
+    a backlog of balance SMS and go stale), then the rest, each oldest first.
+
+    The order follows the service's [sms] urgent_kinds; a kind a program alone makes urgent is
+    still sent at once in quiet hours, in its turn.
+    """
+    urgent = list(sms_config()["urgent_kinds"])
+    rows = _due(moment, limit, OutboxMessage.kind.in_(urgent)) if urgent else []
+    if len(rows) < limit:
+        rest = OutboxMessage.kind.not_in(urgent) if urgent else true()
+        rows += _due(moment, limit - len(rows), rest)
+    return rows
+
+
+def _due(moment: dt.datetime, limit: int, which: ColumnElement[bool]) -> list[OutboxMessage]:
+    return list(db.session.scalars(
+        select(OutboxMessage)
+        .where(which,
+               or_(and_(OutboxMessage.status == "queued", OutboxMessage.send_after <= moment),
+                   and_(OutboxMessage.status == "sending", OutboxMessage.locked_until < moment)))
+        .order_by(OutboxMessage.send_after, OutboxMessage.id).limit(limit)
+        .with_for_update(skip_locked=True, of=OutboxMessage)).all())
 
 
 def _decide(row: OutboxMessage, program: Program, config: dict[str, Any],

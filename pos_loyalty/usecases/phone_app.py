@@ -9,10 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pos_loyalty import app_keys, app_sessions, brand, customer_data, enrolment, metrics
+from pos_loyalty import (
+    app_keys, app_sessions, brand, customer_data, enrolment, metrics, rate_limits,
+)
 from pos_loyalty.app_sessions import Caller, TokenPair
 from pos_loyalty.db import run_in_transaction
 from pos_loyalty.models import Card, Program
+from pos_loyalty.programs import settings
 from pos_loyalty.security import app_hasher, app_lockout_policy
 
 
@@ -122,7 +125,13 @@ def my_card(caller: Caller) -> Card:
 
 def link_card(program: Program, caller: Caller, card_number: Any,
               now: dt.datetime) -> tuple[Card, bool]:
-    """Link a blank plastic card; True when it was linked now (not already the customer's)."""
+    """Link a blank plastic card; True when it was linked now (not already the customer's).
+
+    Every try counts against [mobile] card_link_rate_limit, found or not: stock card numbers
+    are guessed one try at a time.
+    """
+    rate_limits.count_or_refuse(settings()["mobile"]["card_link_rate_limit"], "card-links",
+                                str(caller.account.id))
     return run_in_transaction(lambda: customer_data.link_plastic_card(
         program, caller.account, card_number, now))
 

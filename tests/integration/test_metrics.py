@@ -206,6 +206,8 @@ def served(database_url, tmp_path):
                    "LOYALTY_DATABASE_URL": database_url,
                    "LOYALTY_SECRET_KEY": "test-secret-of-at-least-32-bytes-x",
                    "LOYALTY_ENV": "production", "GUNICORN_WORKERS": "2",
+                   # production refuses per-process counters; Redis database 7 is the tests'
+                   "LOYALTY_SERVICE__RATE_LIMIT_STORAGE_URL": "redis://127.0.0.1:6379/7",
                    "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_GRACEFUL_TIMEOUT": "5",
                    "TMPDIR": str(tmp_path), "PYTHONPATH": str(PROJECT)}
     with log_path.open("w") as log:

@@ -115,13 +115,13 @@ def test_the_card_shown_is_the_newest_linked(mobile: MobileApp):
     assert again.status_code == 200
 
 
-def test_linking_a_card_of_another_customer_is_409(mobile: MobileApp):
+def test_linking_a_card_of_another_customer_looks_like_an_unknown_number(mobile: MobileApp):
     first = mobile.register()
     second = mobile.register()
     reply = mobile.post("/me/cards", {"card_number": first.card_number},
                         token=second.access_token)
-    assert reply.status_code == 409
-    assert reply.get_json()["error"]["code"] == "card_already_linked"
+    assert reply.status_code == 404
+    assert reply.get_json()["error"]["code"] == "card_not_found"
     owner = db.session.scalar(select(Card.account_id).where(Card.number == first.card_number))
     assert owner == first.account_id
 

@@ -154,7 +154,7 @@ def test_an_app_s_mistakes_get_the_documented_errors_as_openapi_core_reads_them(
     assert error_code(app.get("/me", headers={"Authorization": "Bearer nope"})) \
         == (401, "invalid_token")
     assert error_code(app.post("/me/cards", {"card_number": other.card_number}, headers=me)) \
-        == (409, "card_already_linked")
+        == (404, "card_not_found")
     assert error_code(app.post("/me/cards", {"card_number": "2900000009999"}, headers=me)) \
         == (422, "invalid_card_number")
     unknown = accounts.cards.make_card_number("29", 99_999_999)

@@ -101,16 +101,21 @@ def test_unsigned_or_tampered_callbacks_are_refused(client, till, how):
     assert reload(message.id).status == "sent"
 
 
-def test_behind_a_proxy_the_url_is_rebuilt_from_forwarded_headers(app, client, till):
+def test_without_a_trusted_proxy_forwarded_headers_are_ignored(app, client, till):
+    """[service] trusted_proxies = 0: X-Forwarded-* are the client's own word; the signature
+    must cover the URL the request came to (tests/integration/test_limits_webhooks.py has the
+    proxy's side)."""
     app.config["LOYALTY"]["sms"]["public_base_url"] = ""
     till.customer()
     message = sent_message(till)
     path = f"/webhooks/twilio/status?outbox_id={message.id}"
-    public = f"https://shop.example.org/loyalty{path}"
-    reply = signed_post(client, path, {"MessageSid": "SM123", "MessageStatus": "delivered"},
-                        url=public, headers={"X-Forwarded-Proto": "https",
-                                             "X-Forwarded-Host": "shop.example.org",
-                                             "X-Forwarded-Prefix": "/loyalty"})
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "shop.example.org",
+                 "X-Forwarded-Prefix": "/loyalty"}
+    form = {"MessageSid": "SM123", "MessageStatus": "delivered"}
+    forged = signed_post(client, path, form, url=f"https://shop.example.org/loyalty{path}",
+                         headers=forwarded)
+    assert forged.status_code == 403
+    reply = signed_post(client, path, form, url=f"http://localhost{path}", headers=forwarded)
     assert reply.status_code == 204
     assert reload(message.id).status == "delivered"
 

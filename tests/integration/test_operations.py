@@ -132,8 +132,11 @@ print(reply.headers["X-Request-Id"])
 def test_production_logs_are_json_lines_without_personal_data(till, database_url):
     card = till.customer(points=40, first_name="Philippine")
     environment = {**{k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")},
-                   "LOYALTY_ENV": "production", "LOYALTY_SECRET_KEY": "test-secret-of-at-least-32-bytes-x",
-                   "LOYALTY_DATABASE_URL": database_url, "PYTHONPATH": str(PROJECT)}
+                   "LOYALTY_ENV": "production",
+                   "LOYALTY_SECRET_KEY": "test-secret-of-at-least-32-bytes-x",
+                   "LOYALTY_DATABASE_URL": database_url, "PYTHONPATH": str(PROJECT),
+                   # production refuses per-process counters; Redis database 7 is the tests'
+                   "LOYALTY_SERVICE__RATE_LIMIT_STORAGE_URL": "redis://127.0.0.1:6379/7"}
     result = subprocess.run([sys.executable, "-c", LOG_SCRIPT, card, till.key], env=environment,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
