@@ -31,7 +31,8 @@ def app_for(database_url: str, **service: str) -> Flask:
 def apps(database_url: str) -> Iterator[tuple[Flask, Flask]]:
     """A development app without a secret and a production app, on one database."""
     development = app_for(database_url, env="development", secret_key="")
-    production = app_for(database_url, env="production", secret_key=PRODUCTION_SECRET)
+    production = app_for(database_url, env="production", secret_key=PRODUCTION_SECRET,
+                         rate_limit_storage_url="redis://127.0.0.1:6379/7")
     yield development, production
     for app in (development, production):
         with app.app_context():
