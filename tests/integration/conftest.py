@@ -40,9 +40,7 @@ class Till:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key}"}
 
-    def program(self) -> Any:
-        from pos_loyalty.db import db
-        from pos_loyalty.models import Program
+    def program(self) -> Program:
         return db.session.get(Program, self.program_id)
 
     def customer(self, points: int = 0, pin: str = "1234", first_name: str = "Camille",
@@ -60,13 +58,21 @@ class Till:
 
     def set_rules(self, **rules: Any) -> None:
         """Override some of the program's rules (config [rules] keys)."""
-        from pos_loyalty.db import db
-        from pos_loyalty.models import Program
-
         def update() -> None:
             program = db.session.get(Program, self.program_id)
             program.rules = {**program.rules, **rules}
         run_in_transaction(update)
+
+    def other_brand(self) -> tuple[Program, Terminal, str]:
+        """Another program with one store and terminal: (program, terminal, terminal key)."""
+        def setup() -> tuple[Program, Terminal, str]:
+            program = Program(slug="other", name="Other brand", currency="EUR",
+                              timezone="Europe/Paris", locale="fr_FR", rules={}, branding={})
+            db.session.add(program)
+            db.session.flush()
+            store = programs.create_store(program, "Elsewhere")
+            return (program, *programs.create_terminal(program, store.id))
+        return run_in_transaction(setup)
 
     def adjust(self, card_number: str, points: int, at: dt.datetime | None = None) -> None:
         moment = at or utcnow()

@@ -5,7 +5,7 @@ themselves: test_usecases*.py.
 """
 from pos_loyalty import accounts, cards, programs
 from pos_loyalty.db import db, run_in_transaction, utcnow
-from pos_loyalty.models import Hold, Program, Terminal
+from pos_loyalty.models import Hold, Terminal
 from pos_loyalty.usecases import customers
 
 ACCOUNT_FIELDS = {"id", "first_name", "phone_masked", "status", "available_points",
@@ -259,15 +259,8 @@ def test_a_terminal_key_opens_its_own_program_only(till):
     sale = till.sell(card, total_minor=2000).get_json()
     hold = till.post("/holds", {"card_number": card, "receipt_number": "H",
                                 "points": 10}).get_json()
-
-    def other_brand():
-        program = Program(slug="other", name="Other brand", currency="EUR",
-                          timezone="Europe/Paris", locale="fr_FR", rules={}, branding={})
-        db.session.add(program)
-        db.session.flush()
-        store = programs.create_store(program, "Elsewhere")
-        return programs.create_terminal(program, store.id)[1]
-    headers = {"Authorization": f"Bearer {run_in_transaction(other_brand)}"}
+    _, _, other_key = till.other_brand()
+    headers = {"Authorization": f"Bearer {other_key}"}
     api = "/api/pos/v1"
     assert till.client.get(f"{api}/cards/{card}", headers=headers).status_code == 404
     for path, body in [("/quote", {"card_number": card, "total_minor": 100}),

@@ -7,13 +7,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from pos_loyalty import programs
-from pos_loyalty.db import db, run_in_transaction
+from pos_loyalty.db import db
 from pos_loyalty.errors import (
     CardNotFound, DuplicateReceipt, HoldClosed, HoldNotFound, InsufficientPoints,
     RedeemLimitExceeded, SaleNotFound,
 )
-from pos_loyalty.models import Hold, Program, Sale
+from pos_loyalty.models import Hold, Sale
 from pos_loyalty.rules import BasketLine
 from pos_loyalty.usecases import checkout, customers
 
@@ -141,15 +140,7 @@ def test_a_terminal_of_another_program_sees_nothing_of_this_one(shop):
     card = shop.customer(points=500)
     sale = shop.sell(card, 2000)
     hold = shop.hold(card, 10, receipt="H")
-
-    def other_brand():
-        program = Program(slug="other", name="Other brand", currency="EUR",
-                          timezone="Europe/Paris", locale="fr_FR", rules={}, branding={})
-        db.session.add(program)
-        db.session.flush()
-        store = programs.create_store(program, "Elsewhere")
-        return program, programs.create_terminal(program, store.id)[0]
-    program, terminal = run_in_transaction(other_brand)
+    program, terminal, _key = shop.till.other_brand()
     now = shop.now
     with pytest.raises(CardNotFound):
         customers.look_up_card(program, card, now)
