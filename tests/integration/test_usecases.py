@@ -1,4 +1,10 @@
-"""The use cases called directly, as every face calls them: no HTTP, both engines."""
+"""The use cases called directly, as every face calls them: no HTTP, both engines.
+
+Here: keys, void windows, reads that write nothing, counted refusals. The rules of each action
+have their own files: test_usecases_checkout.py (quote, sell, holds), test_usecases_returns.py
+(returns, previews, voids), test_usecases_customers.py, test_usecases_ledger.py (balances over
+time) and test_usecases_store.py (staff, receipts, reports).
+"""
 import datetime as dt
 
 import pytest
@@ -10,19 +16,13 @@ from pos_loyalty.errors import (
     IdempotencyConflict, IdempotencyKeyMissing, InvalidLogin, InvalidPin, Locked, StaffLocked,
     VoidWindowClosed,
 )
-from pos_loyalty.models import Account, LedgerEntry, Sale, Terminal
+from pos_loyalty.models import Account, LedgerEntry, Sale, Staff
 from pos_loyalty.rules import BasketLine
 from pos_loyalty.sales import SaleRequest
 from pos_loyalty.security import app_hasher
 from pos_loyalty.usecases import checkout, customers, staff
 
 MONDAY = dt.datetime(2026, 3, 9, 10, 0)   # 11:00 in Paris
-
-
-@pytest.fixture
-def shop(till):
-    """The till's program and terminal as the use cases take them."""
-    return till.program(), db.session.get(Terminal, till.terminal_id)
 
 
 def basket(total_minor):
@@ -34,16 +34,18 @@ def count(model):
 
 
 def test_the_same_sale_sent_twice_with_one_key_is_recorded_once(till, shop):
-    program, terminal = shop
-    request = SaleRequest(till.customer(points=500), "R-1", basket(2000), redeem_points=100)
+    program, terminal = shop.program, shop.terminal
+    card = till.customer(points=500)
+    request = SaleRequest(card, "R-1", basket(2000), redeem_points=100)
     first = checkout.sell(program, terminal, request, MONDAY, "key-1")
     again = checkout.sell(program, terminal, request, MONDAY + dt.timedelta(seconds=3), "key-1")
     assert again == first
     assert count(Sale) == 1
+    assert shop.balance(card) == {"available": 410, "pending": 0}
 
 
 def test_a_key_reused_for_another_sale_is_refused(till, shop):
-    program, terminal = shop
+    program, terminal = shop.program, shop.terminal
     card = till.customer()
     checkout.sell(program, terminal, SaleRequest(card, "R-1", basket(2000)), MONDAY, "key-1")
     with pytest.raises(IdempotencyConflict):
@@ -52,7 +54,7 @@ def test_a_key_reused_for_another_sale_is_refused(till, shop):
 
 
 def test_a_sale_needs_a_key_but_a_void_may_go_without(till, shop):
-    program, terminal = shop
+    program, terminal = shop.program, shop.terminal
     card = till.customer()
     with pytest.raises(IdempotencyKeyMissing):
         checkout.sell(program, terminal, SaleRequest(card, "R-1", basket(2000)), MONDAY, None)
@@ -62,7 +64,7 @@ def test_a_sale_needs_a_key_but_a_void_may_go_without(till, shop):
 
 
 def test_a_sale_cannot_be_voided_the_next_local_day(till, shop):
-    program, terminal = shop
+    program, terminal = shop.program, shop.terminal
     sale = checkout.sell(program, terminal, SaleRequest(till.customer(), "R-1", basket(2000)),
                          MONDAY, "k")
     # 23:30 UTC on Monday is already Tuesday in Paris.
@@ -73,7 +75,7 @@ def test_a_sale_cannot_be_voided_the_next_local_day(till, shop):
 
 def test_a_program_may_allow_voids_for_a_number_of_hours(till, shop):
     till.set_rules(void_window_hours=72)
-    program, terminal = shop
+    program, terminal = shop.program, shop.terminal
     program = till.program()
     sale = checkout.sell(program, terminal, SaleRequest(till.customer(), "R-1", basket(2000)),
                          MONDAY, "k")
@@ -84,7 +86,7 @@ def test_a_program_may_allow_voids_for_a_number_of_hours(till, shop):
 
 def test_looking_up_a_card_writes_nothing(till, shop):
     till.set_rules(pending_days=1)
-    program, terminal = shop
+    program, terminal = shop.program, shop.terminal
     program = till.program()
     card = till.customer()
     checkout.sell(program, terminal, SaleRequest(card, "R-1", basket(2000)), MONDAY, "k")
@@ -95,7 +97,7 @@ def test_looking_up_a_card_writes_nothing(till, shop):
 
 
 def test_wrong_pins_are_counted_even_though_refused_then_lock(till, shop):
-    program, _ = shop
+    program = shop.program
     till.customer(pin="2468")
     phone = till.last_phone
     for left in (4, 3, 2, 1):
@@ -112,7 +114,7 @@ def test_wrong_pins_are_counted_even_though_refused_then_lock(till, shop):
 
 
 def test_the_right_pin_finds_the_card_with_its_balance(till, shop):
-    program, _ = shop
+    program = shop.program
     card = till.customer(points=120, pin="2468")
     found = customers.identify_by_phone(program, till.last_phone, "2468", MONDAY)
     assert found["card_number"] == card
@@ -120,7 +122,7 @@ def test_the_right_pin_finds_the_card_with_its_balance(till, shop):
 
 
 def test_wrong_staff_passwords_are_counted_then_lock_the_login(till, shop):
-    program, _ = shop
+    program = shop.program
     run_in_transaction(lambda: programs.create_staff(program, "lou", "cashier", "right-pass",
                                                      till.store_id, app_hasher()))
     for _ in range(4):
@@ -130,5 +132,8 @@ def test_wrong_staff_passwords_are_counted_then_lock_the_login(till, shop):
         staff.open_web_till("lou", "wrong", None, MONDAY)
     with pytest.raises(StaffLocked):
         staff.open_web_till("lou", "right-pass", None, MONDAY)
+    locked = db.session.scalar(select(Staff).where(Staff.username == "lou"))
+    db.session.refresh(locked)
+    assert locked.locked_until == MONDAY + dt.timedelta(minutes=15)
     later = staff.open_web_till("lou", "right-pass", None, MONDAY + dt.timedelta(hours=1))
     assert later.terminal_id is not None
