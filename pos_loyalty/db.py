@@ -7,6 +7,7 @@ upgrade. PostgreSQL: READ COMMITTED, with a retry on serialization failure and d
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -15,7 +16,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import (
-    DBAPIError, IntegrityError, InterfaceError, OperationalError,
+    DBAPIError, DisconnectionError, IntegrityError, InterfaceError, OperationalError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase
@@ -59,19 +60,44 @@ def engine_options(url: str, settings: dict[str, Any]) -> dict[str, Any]:
         timeout = settings["service"]["sqlite_busy_timeout_seconds"]
         return {"connect_args": {"timeout": timeout, "check_same_thread": False},
                 "hide_parameters": True}
-    # Pre-ping: a pooled connection the server dropped (restart, failover, an idle timeout
-    # shorter than pool_recycle) is replaced when checked out, before the request uses it.
+    # Pre-ping is ours (`_ping_idle_connections`): only connections that sat idle are tested.
     return {"pool_recycle": 1800, "pool_size": 5, "max_overflow": 5,
-            "pool_pre_ping": bool(settings["service"]["database_pre_ping"]),
             "isolation_level": "READ COMMITTED", "hide_parameters": True}
 
 
 def init_engine_events(app: Flask) -> None:
-    """Hook SQLite pragmas and BEGIN IMMEDIATE onto the app's engine."""
+    """Hook SQLite pragmas and BEGIN IMMEDIATE, or PostgreSQL's idle-connection ping, onto the
+    app's engine."""
     with app.app_context():
         engine = db.engine
+    service = app.config["LOYALTY"]["service"]
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
+    elif service["database_pre_ping"]:
+        _ping_idle_connections(engine, float(service["database_pre_ping_idle_seconds"]))
+
+
+def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
+    """Test a pooled connection before a request uses it when it sat idle `idle_seconds` or
+    more: that is the one a server restart, a failover or an idle timeout has dropped. One
+    the tills keep busy was alive a moment ago, so it costs no round trip; if it dies under a
+    request all the same, the unit of work reruns the request on a new one."""
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+
+    @event.listens_for(engine, "checkin")
+    def on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except dbapi_error as exc:
+            raise DisconnectionError("idle pooled connection is gone") from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:

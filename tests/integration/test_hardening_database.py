@@ -34,11 +34,12 @@ WAIT_SECONDS = 20
 APP_NAME = "app-under-test"
 
 
-def build_app(database_url: str) -> Flask:
-    if database_url.startswith("postgresql"):   # the admin kills this app's connections only
+def build_app(database_url: str, pre_ping_idle_seconds: float = 5) -> Flask:
+    if database_url.startswith("postgresql") and "application_name" not in database_url:   # the admin kills this app's connections only
         database_url = sa.make_url(database_url).update_query_dict(
             {"application_name": APP_NAME}).render_as_string(hide_password=False)
-    app = create_app({"service": {"database_url": database_url, "secret_key": "test-secret"},
+    app = create_app({"service": {"database_url": database_url, "secret_key": "test-secret",
+                                  "database_pre_ping_idle_seconds": pre_ping_idle_seconds},
                       "security": FAST_HASHING,
                       "sms": {"twilio_auth_token": TWILIO_TOKEN,
                               "public_base_url": "https://loyalty.example.com"}})
@@ -263,3 +264,31 @@ def test_a_sale_killed_on_every_try_is_a_503_with_nothing_written(shop: Shop, ad
     again = shop.sale("0002")            # the till's retry, with the same key
     assert again.status_code == 201, again.get_json()
     assert sales_and_keys(shop) == (2, 2, 40)
+
+
+def backend_pid_after_a_kill(app: Flask, admin: Admin) -> tuple[int, int]:
+    """The pooled connection's backend before and after the admin kills it; the second
+    checkout raises if nothing tested the connection first."""
+    with app.app_context():
+        try:
+            with db.engine.connect() as connection:
+                before = connection.scalar(sa.text("SELECT pg_backend_pid()"))
+            assert admin.kill_the_app() >= 1
+            with db.engine.connect() as connection:
+                return before, connection.scalar(sa.text("SELECT pg_backend_pid()"))
+        finally:
+            db.engine.dispose()
+
+
+def test_an_idle_pooled_connection_is_tested_and_replaced_before_use(shop: Shop, admin: Admin):
+    app = build_app(shop.app.config["SQLALCHEMY_DATABASE_URI"], pre_ping_idle_seconds=0)
+    before, after = backend_pid_after_a_kill(app, admin)
+    assert after != before
+
+
+def test_a_connection_in_steady_use_is_not_pinged(shop: Shop, admin: Admin):
+    """The ping costs a round trip, so a connection back in the pool a moment ago is trusted;
+    the request that meets it dead is rerun by the unit of work (tests above)."""
+    app = build_app(shop.app.config["SQLALCHEMY_DATABASE_URI"], pre_ping_idle_seconds=3600)
+    with pytest.raises(DBAPIError):
+        backend_pid_after_a_kill(app, admin)
