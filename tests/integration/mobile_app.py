@@ -4,6 +4,7 @@ Imported by tests/integration/test_mobile_*.py, which re-export the fixtures the
 """
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 from dataclasses import dataclass
@@ -17,9 +18,11 @@ from sqlalchemy import select
 
 from pos_loyalty.app_keys import create_app_key
 from pos_loyalty import accounts, programs
+from pos_loyalty.app_sessions import Caller
 from pos_loyalty.db import db, run_in_transaction, utcnow
 from pos_loyalty.models import OutboxMessage, Program
 from pos_loyalty.security import app_hasher
+from pos_loyalty.usecases import phone_app
 
 PREFIX = "/api/mobile/v1"
 HIGH_LIMIT = "10000 per minute"
@@ -28,6 +31,16 @@ phones = itertools.count(50_000_000)
 
 def new_phone() -> str:
     return f"+336{next(phones):08d}"
+
+
+def last_code(phone: str) -> str:
+    """The code in the newest SMS to `phone`, read from the outbox like the SMS worker."""
+    body = db.session.scalar(
+        select(OutboxMessage.body).where(OutboxMessage.to_phone == phone,
+                                         OutboxMessage.kind == "otp")
+        .order_by(OutboxMessage.id.desc()).limit(1))
+    db.session.rollback()
+    return re.search(r"\b(\d{6})\b", body).group(1)
 
 
 @dataclass
@@ -54,6 +67,14 @@ class MobileApp:
     def program(self) -> Program:
         return db.session.get(Program, self.program_id)
 
+    def freeze(self, moment: dt.datetime) -> None:
+        """Set the app's clock: tokens, balances and dates are worked out at `moment`."""
+        self.app.extensions["pos_loyalty.clock"] = lambda: moment
+
+    def caller(self, customer: Customer, now: dt.datetime) -> Caller:
+        """Who the customer's access token speaks for, found as the views find it."""
+        return phone_app.caller_of(self.program(), f"Bearer {customer.access_token}", now)
+
     def call(self, method: str, path: str, body: Any = None, token: str | None = None,
              headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
         sent = {"X-App-Key": self.app_key}
@@ -71,13 +92,7 @@ class MobileApp:
         return self.call("POST", path, body, token=token, **kwargs)
 
     def last_code(self, phone: str) -> str:
-        """The code in the newest SMS to `phone`, read from the outbox like the SMS worker."""
-        body = db.session.scalar(
-            select(OutboxMessage.body).where(OutboxMessage.to_phone == phone,
-                                             OutboxMessage.kind == "otp")
-            .order_by(OutboxMessage.id.desc()).limit(1))
-        db.session.rollback()
-        return re.search(r"\b(\d{6})\b", body).group(1)
+        return last_code(phone)
 
     def register(self, phone: str | None = None, pin: str = "1234") -> Customer:
         """A customer enrolled through the app: code by SMS, then verify."""
