@@ -24,6 +24,10 @@ class LoyaltyError(Exception):
             body["details"] = self.details
         return {"error": body}
 
+    def http_headers(self) -> dict[str, str]:
+        """Headers the answer carries besides its body (Retry-After for a refused try)."""
+        return {}
+
 
 class Refusal(Exception):
     """A refused try that must be remembered (a wrong PIN, password or code, a reused token).
@@ -125,12 +129,6 @@ class InvalidLogin(LoyaltyError):
     message = "Wrong username or password."
 
 
-class StaffLocked(LoyaltyError):
-    code = "staff_locked"
-    status = 423
-    message = "Too many wrong passwords: this login is locked for a while."
-
-
 class AccountNotFound(LoyaltyError):
     code = "account_not_found"
     status = 404
@@ -155,10 +153,25 @@ class InvalidPin(LoyaltyError):
     message = "Wrong PIN."
 
 
-class Locked(LoyaltyError):
-    code = "locked"
-    status = 423
-    message = "Too many wrong PINs: the account is locked for a while."
+class TooManyTries(LoyaltyError):
+    """Too many wrong PINs or passwords for this account or from this till or address: wait
+    `retry_after` seconds (also in the Retry-After header). Nothing else is locked."""
+    code = "too_many_tries"
+    status = 429
+    message = "Too many wrong tries: wait before trying again."
+
+    def http_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.details["retry_after"])}
+
+
+class ServerBusy(LoyaltyError):
+    """Every slot for slow password hashing is taken (a flood of logins): retry shortly."""
+    code = "busy"
+    status = 503
+    message = "The server is busy checking passwords: retry in a moment."
+
+    def http_headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}
 
 
 # --- points, sales, holds ---------------------------------------------------------------

@@ -10,6 +10,9 @@ with `hit`, which needs no request.
 """
 from __future__ import annotations
 
+import math
+import time
+
 from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -47,3 +50,26 @@ def spent(limits: str, *key: str) -> bool:
     if not limits.strip():
         return False
     return not all(limiter.limiter.test(item, *key) for item in parse_many(limits))
+
+
+def seconds_until_free(limits: str, *key: str) -> int:
+    """Seconds until every spent limit of `limits` counts `key` again (0: none is spent)."""
+    waits = [math.ceil(stats.reset_time - time.time())
+             for stats in (limiter.limiter.get_window_stats(item, *key)
+                           for item in parse_many(limits) if limits.strip())
+             if stats.remaining <= 0]
+    return max([1, *waits]) if waits else 0
+
+
+def remaining(limits: str, *key: str) -> int | None:
+    """Events `key` may still count under the tightest of `limits` (None: no limit)."""
+    if not limits.strip():
+        return None
+    return min(limiter.limiter.get_window_stats(item, *key).remaining
+               for item in parse_many(limits))
+
+
+def clear(limits: str, *key: str) -> None:
+    """Forget what `key` counted under `limits`."""
+    for item in parse_many(limits) if limits.strip() else []:
+        limiter.limiter.clear(item, *key)
