@@ -104,7 +104,8 @@ def make_hasher(settings: dict[str, Any], secret_key: str) -> Hasher:
                             parallelism=int(security["argon2_parallelism"]))
     slots = SlowHashSlots(int(security["max_concurrent_slow_hashes"]),
                           float(security["slow_hash_wait_seconds"]),
-                          str(security["slow_hash_lock_dir"]))
+                          str(security["slow_hash_lock_dir"]),
+                          float(security["slow_hash_busy_share"]))
     return Hasher(argon2, pin_key(settings, secret_key), slots)
 
 
