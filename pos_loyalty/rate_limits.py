@@ -54,11 +54,12 @@ def spent(limits: str, *key: str) -> bool:
 
 def seconds_until_free(limits: str, *key: str) -> int:
     """Seconds until every spent limit of `limits` counts `key` again (0: none is spent)."""
-    waits = [math.ceil(stats.reset_time - time.time())
-             for stats in (limiter.limiter.get_window_stats(item, *key)
-                           for item in parse_many(limits) if limits.strip())
-             if stats.remaining <= 0]
-    return max([1, *waits]) if waits else 0
+    if not limits.strip():
+        return 0
+    stats = [limiter.limiter.get_window_stats(item, *key) for item in parse_many(limits)]
+    waits = [math.ceil(window.reset_time - time.time()) for window in stats
+             if window.remaining <= 0]
+    return max(1, *waits) if waits else 0
 
 
 def remaining(limits: str, *key: str) -> int | None:

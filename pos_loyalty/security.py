@@ -105,7 +105,8 @@ def make_hasher(settings: dict[str, Any], secret_key: str) -> Hasher:
     slots = SlowHashSlots(int(security["max_concurrent_slow_hashes"]),
                           float(security["slow_hash_wait_seconds"]),
                           str(security["slow_hash_lock_dir"]),
-                          float(security["slow_hash_busy_share"]))
+                          float(security["slow_hash_busy_share"]),
+                          float(security["slow_hash_burst_seconds"]))
     return Hasher(argon2, pin_key(settings, secret_key), slots)
 
 

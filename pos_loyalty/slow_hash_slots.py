@@ -5,9 +5,10 @@ processes, so a bound per process would let every worker hash at once while the 
 the slots are lock files shared by every process of the machine (`flock`, released by the
 kernel even when a worker dies). A request that finds no free slot within a short wait is
 refused with `ServerBusy` (503) instead of queueing behind a flood: a sync worker that waits
-is a worker the tills do not get, so the wait stays short. After each hash its slot rests for
-a while (`busy_share`: 0.5 = rest as long as the hash took), so a flood of logins gets at most
-that share of a slot's time, whatever its rate.
+is a worker the tills do not get, so the wait stays short. Each hash also owes its slot a rest
+(`busy_share`: 0.25 = three times as long as the hash took); a slot owing more than
+`burst_seconds` rests until it owes less. A few logins in a row (a shift change) go through at
+once, and a flood of logins gets at most `busy_share` of a slot's time, whatever its rate.
 """
 from __future__ import annotations
 
@@ -25,14 +26,14 @@ from pos_loyalty.errors import ServerBusy
 
 POLL_SECONDS = 0.005
 # A slot file holds the moment (time.monotonic(), one clock for every process of a machine)
-# until which the slot rests.
+# until which the slot owes rest.
 REST_UNTIL = struct.Struct("d")
 
 
 class SlowHashSlots:
     def __init__(self, count: int, wait_seconds: float, folder: str = "",
-                 busy_share: float = 1.0) -> None:
-        self.count, self.wait_seconds = count, wait_seconds
+                 busy_share: float = 1.0, burst_seconds: float = 0.0) -> None:
+        self.count, self.wait_seconds, self.burst_seconds = count, wait_seconds, burst_seconds
         self.rest_factor = 1 / busy_share - 1 if 0 < busy_share < 1 else 0.0
         default = Path(tempfile.gettempdir()) / f"pos-loyalty-slow-hashes-{os.getuid()}"
         where = Path(folder) if folder else default
@@ -52,7 +53,8 @@ class SlowHashSlots:
             yield
         finally:
             ended = time.monotonic()
-            os.pwrite(descriptor, REST_UNTIL.pack(ended + (ended - started) * self.rest_factor), 0)
+            owed = max(self._rest_until(descriptor), ended) + (ended - started) * self.rest_factor
+            os.pwrite(descriptor, REST_UNTIL.pack(owed), 0)
             fcntl.flock(descriptor, fcntl.LOCK_UN)
             os.close(descriptor)
 
@@ -67,7 +69,7 @@ class SlowHashSlots:
                 except BlockingIOError:
                     os.close(descriptor)
                     continue
-                if not self._resting(descriptor):
+                if self._rest_until(descriptor) - time.monotonic() <= self.burst_seconds:
                     return descriptor
                 fcntl.flock(descriptor, fcntl.LOCK_UN)
                 os.close(descriptor)
@@ -76,6 +78,6 @@ class SlowHashSlots:
             pause.wait(POLL_SECONDS)
 
     @staticmethod
-    def _resting(descriptor: int) -> bool:
+    def _rest_until(descriptor: int) -> float:
         stored = os.pread(descriptor, REST_UNTIL.size, 0)
-        return len(stored) == REST_UNTIL.size and REST_UNTIL.unpack(stored)[0] > time.monotonic()
+        return REST_UNTIL.unpack(stored)[0] if len(stored) == REST_UNTIL.size else 0.0

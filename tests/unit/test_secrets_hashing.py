@@ -94,8 +94,17 @@ def test_outside_production_the_pin_key_comes_from_the_secret_key(monkeypatch):
     assert make_hasher(settings, "one").pin_key != make_hasher(settings, "two").pin_key
 
 
-def test_after_a_hash_its_slot_rests_so_a_flood_gets_only_its_share(tmp_path):
-    resting = Hasher(CHEAP_ARGON2, b"k" * 32, SlowHashSlots(1, 0.0, str(tmp_path), 1e-6))
-    stored = resting.hash_password("right password")   # then rests a million times as long
+def test_a_slot_owing_more_rest_than_its_burst_rests_so_a_flood_gets_only_its_share(tmp_path):
+    # Each hash owes a billion times as long a rest: far more than the 60 s burst allowed.
+    resting = Hasher(CHEAP_ARGON2, b"k" * 32, SlowHashSlots(1, 0.0, str(tmp_path), 1e-9, 60))
+    stored = resting.hash_password("right password")
     with pytest.raises(ServerBusy):
         resting.check_password(stored, "right password")
+
+
+def test_a_few_hashes_in_a_row_fit_in_the_burst(tmp_path):
+    # A hash of this cost takes well under a millisecond: three owe far less than 60 s of rest.
+    bursting = Hasher(CHEAP_ARGON2, b"k" * 32, SlowHashSlots(1, 0.0, str(tmp_path), 0.25, 60))
+    stored = bursting.hash_password("right password")
+    assert bursting.check_password(stored, "right password")
+    assert not bursting.check_password(stored, "wrong password")
