@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-
 from pos_loyalty import accounts
 from pos_loyalty.db import db
 from pos_loyalty.errors import AccountNotFound, CardNotFound, Refusal, ValidationFailed
@@ -25,14 +24,10 @@ def phone_of(program: Program, raw: Any) -> str:
     return accounts.parse_phone(raw, accounts.program_region(program))
 
 
-def _account_by_phone(program: Program, phone: str) -> Account | None:
-    return accounts.account_by_phone(program, phone)
-
-
 def request_registration_code(program: Program, phone_raw: Any, now: dt.datetime) -> None:
     """Send a code whether or not the phone is known, so the answer tells nothing."""
     phone = phone_of(program, phone_raw)
-    account = _account_by_phone(program, phone)
+    account = accounts.account_by_phone(program, phone)
     one_time_codes.send_code(program, phone, "register", now, account)
 
 
@@ -42,7 +37,7 @@ def complete_registration(program: Program, phone_raw: Any, code: Any, pin: Any,
     phone = phone_of(program, phone_raw)
     pin = check_new_pin(pin)
     one_time_codes.check_code(program, phone, "register", code, now)
-    account = _account_by_phone(program, phone)
+    account = accounts.account_by_phone(program, phone)
     if account is None:
         card = accounts.create_customer(program, phone, pin, now, hasher, actor="mobile app")
         account = db.session.get(Account, card.account_id)
@@ -79,7 +74,7 @@ def log_in(program: Program, phone_raw: Any, pin: Any, now: dt.datetime,
 def request_pin_reset_code(program: Program, phone_raw: Any, now: dt.datetime) -> None:
     """Send a code only to an enrolled phone; the answer is the same either way."""
     phone = phone_of(program, phone_raw)
-    account = _account_by_phone(program, phone)
+    account = accounts.account_by_phone(program, phone)
     if account is not None:
         one_time_codes.send_code(program, phone, "pin_reset", now, account)
 
@@ -89,7 +84,7 @@ def reset_pin(program: Program, phone_raw: Any, code: Any, pin: Any, now: dt.dat
     phone = phone_of(program, phone_raw)
     pin = check_new_pin(pin)
     one_time_codes.check_code(program, phone, "pin_reset", code, now)
-    account = _account_by_phone(program, phone)
+    account = accounts.account_by_phone(program, phone)
     if account is None:
         raise Refusal(AccountNotFound())   # the code stays used up
     _set_pin(account, pin, hasher, now)
