@@ -1,8 +1,9 @@
 """The /cashier blueprint: who is logged in, CSRF, the inactivity lock, roles, error pages.
 
-The session is Flask's signed cookie (stateless: any app server can answer), holding the staff
-id, the store and its web till, the CSRF token, the chosen language and the customer being
-served. Staff are re-read on every request, so a deactivated login stops at once.
+The session is Flask's signed cookie, holding the staff id, the store and its web till, the
+login's session token (`sid`), the CSRF token, the chosen language and the customer being
+served. The session and the staff are checked in the database on every request, so a logout,
+a new password or a deactivated login stops at once, copied cookies included.
 """
 from __future__ import annotations
 
@@ -51,6 +52,9 @@ def csrf_token() -> str:
 
 
 def end_session() -> None:
+    """Log out: the login's session ends on the server too, then the cookie is emptied."""
+    if session.get("sid"):
+        staff.log_out(session["sid"])
     kept = {key: session[key] for key in KEPT_ON_LOGOUT if key in session}
     session.clear()
     session.update(kept)
@@ -85,7 +89,7 @@ def _load_login() -> Any:
         end_session()
         flash(_("The screen was locked after inactivity: log in again."), "info")
         return redirect(url_for("cashier.login"))
-    till = staff.web_till_of(staff_id, session.get("terminal_id"))
+    till = staff.web_till_of(staff_id, session.get("terminal_id"), session.get("sid"))
     if till is None:
         end_session()
         return redirect(url_for("cashier.login"))

@@ -97,10 +97,10 @@ def identify_phone() -> Any:
     phone = request.form.get("phone", "")
     try:
         number = customers.identify_by_phone(g.program, phone, request.form.get("pin", ""),
-                                             now())["card_number"]
+                                             now(), g.terminal.id)["card_number"]
     except LoyaltyError as error:
         return render_template("cashier/identify.html", error=error_sentence(error),
-                               phone=phone, show_phone=True), error.status
+                               phone=phone, show_phone=True), error.status, error.http_headers()
     session["card"] = number
     return redirect(url_for("cashier.index"))
 

@@ -37,14 +37,16 @@ def login_submit() -> Any:
     chosen = request.form.get("store_id", type=int)
     try:
         forms.parse_text(username, _("Username"), required=False, max_length=100)
-        till = staff.open_web_till(username, request.form.get("password", ""), chosen, now())
+        till = staff.open_web_till(username, request.form.get("password", ""), chosen, now(),
+                                   request.remote_addr or "")
     except LoyaltyError as error:
-        return _login_page(error_sentence(error), error.status, username)
+        page, status = _login_page(error_sentence(error), error.status, username)
+        return page, status, error.http_headers()
     if till.terminal_id is None:
         return _login_page(_("Choose the store of this till."), 422, username)
     end_session()
-    session.update(staff_id=till.staff_id, terminal_id=till.terminal_id, seen=int(time.time()),
-                   csrf=secrets.token_urlsafe(32))
+    session.update(staff_id=till.staff_id, terminal_id=till.terminal_id, sid=till.session_token,
+                   seen=int(time.time()), csrf=secrets.token_urlsafe(32))
     if chosen is not None:
         session["store_choice"] = chosen
     return redirect(url_for("cashier.index"))

@@ -1,9 +1,10 @@
 """Every error the core reports, as one plain sentence in the till's language."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from flask import current_app, g
+from flask import g
 
 from cashier_ui.i18n import gettext as _
 from cashier_ui.i18n import lazy_gettext, money
@@ -33,8 +34,7 @@ SENTENCES = {
     "void_window_closed": lazy_gettext(
         "This sale can no longer be voided: make a return instead."),
     "invalid_login": lazy_gettext("Wrong username or password."),
-    "staff_locked": lazy_gettext(
-        "Too many wrong passwords: this login is locked for a while. Ask a manager."),
+    "busy": lazy_gettext("The server is busy checking passwords: try again in a moment."),
     "forbidden": lazy_gettext("You may not do this."),
     "not_found": lazy_gettext("Nothing was found."),
     "conflict": lazy_gettext("Someone changed this at the same moment: nothing was saved, retry."),
@@ -70,11 +70,10 @@ def error_sentence(error: LoyaltyError) -> str:
         left = details.get("attempts_left")
         if left is None:
             return _("Wrong PIN.")
-        return _("Wrong PIN: %(left)s tries left before the account is locked.", left=left)
-    if error.code == "locked":
-        minutes = current_app.config["LOYALTY"]["security"]["pin_lockout_minutes"]
-        return _("Too many wrong PINs: the account is locked for up to %(minutes)s minutes.",
-                 minutes=minutes)
+        return _("Wrong PIN: %(left)s tries left, then a wait.", left=left)
+    if error.code == "too_many_tries":
+        minutes = max(1, math.ceil(details["retry_after"] / 60))
+        return _("Too many tries: wait %(minutes)s min, or scan the card.", minutes=minutes)
     if error.code == "redeem_limit_exceeded" and "max_redeem_points" in details:
         return _("At most %(points)s points can be used on this bill.",
                  points=details["max_redeem_points"])

@@ -205,8 +205,11 @@ def _paths() -> Schema:
             body="VerificationRequest")},
         "/auth/login": {"post": _operation(
             "log_in",
-            "Log in with phone and PIN (5 wrong PINs in a row lock the account, till included)",
-            APP_KEY, TOKENS, [*AUTH_ERRORS, e.ValidationFailed, e.InvalidPin, e.Locked],
+            "Log in with phone and PIN. An unknown phone answers as a wrong PIN; wrong PINs are "
+            "throttled per account (the till's count too), per account from this address and "
+            "per address (429 too_many_tries, Retry-After)",
+            APP_KEY, TOKENS, [*AUTH_ERRORS, e.ValidationFailed, e.InvalidPin, e.TooManyTries,
+                              e.ServerBusy],
             body="LoginRequest")},
         "/auth/refresh": {"post": _operation(
             "refresh_tokens",
@@ -241,7 +244,7 @@ def _paths() -> Schema:
         "/me/pin": {"put": _operation(
             "change_pin", "Change the PIN; every other session ends", APP_KEY_AND_TOKEN,
             NO_CONTENT, [*CUSTOMER_ERRORS, *BODY_ERRORS, e.ValidationFailed, e.InvalidPin,
-                         e.Locked], body="PinChange")},
+                         e.TooManyTries, e.ServerBusy], body="PinChange")},
         "/me/card": {"get": _operation(
             "get_card", "The card to show at the till, with its image URLs",
             APP_KEY_AND_TOKEN, {"200": _json(ref("Card"), "Card")}, CARD_IMAGE_ERRORS)},

@@ -117,7 +117,8 @@ def verify() -> tuple[Response, int]:
 @limiter.shared_limit(auth_limit, scope="mobile-auth")
 def login() -> Response:
     body = json_body(request)
-    pair = phone_app.log_in(g.program, body.get("phone"), body.get("pin"), now())
+    pair = phone_app.log_in(g.program, body.get("phone"), body.get("pin"), now(),
+                            request.remote_addr or "")
     return jsonify(pair.to_json())
 
 

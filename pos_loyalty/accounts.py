@@ -7,16 +7,17 @@ from typing import Any
 import phonenumbers
 from sqlalchemy import select, update
 
-from pos_loyalty import cards, ledger, sms_countries
+from pos_loyalty import cards, ledger, sms_countries, throttles
 from pos_loyalty.db import db
 from pos_loyalty.errors import (
-    AccountNotFound, CardAlreadyLinked, CardBlocked, CardNotFound, InvalidCardNumber, InvalidPin,
-    Locked, PhoneTaken, Refusal, ValidationFailed,
+    CardAlreadyLinked, CardBlocked, CardNotFound, InvalidCardNumber, InvalidPin, PhoneTaken,
+    ValidationFailed,
 )
 from pos_loyalty.models import Account, AuditEvent, Card, CardBatch, Program
 from pos_loyalty.programs import rules_for
 from pos_loyalty.rules import UNUSABLE_CARD_STATUSES, ProgramRules, check_new_pin, expiry_for
-from pos_loyalty.security import LockoutPolicy, hash_secret, record_failed_attempt, verify_secret
+from pos_loyalty.security import Hasher
+from pos_loyalty.throttles import TryPolicy
 
 
 def normalize_number(raw: Any, rules: ProgramRules) -> str:
@@ -74,33 +75,50 @@ def mask_phone(phone: str | None) -> str:
     return phone[:3] + "*" * max(len(phone) - 5, 0) + phone[-2:]
 
 
+def account_by_phone(program: Program, phone: str) -> Account | None:
+    """The open account with this E.164 phone, or None."""
+    account = db.session.scalar(select(Account).where(Account.program_id == program.id,
+                                                      Account.phone_e164 == phone))
+    return account if account is not None and account.status != "closed" else None
+
+
 def check_pin(program: Program, phone_raw: Any, pin: Any, now: dt.datetime,
-              policy: LockoutPolicy, hasher: Any) -> Account:
-    """The account whose phone and PIN these are; a wrong PIN is counted (`Refusal`), and
-    too many in a row lock the account for a while."""
+              policy: TryPolicy, hasher: Hasher, *, place: str = "") -> Account:
+    """The account whose phone and PIN these are. An unknown phone is answered, counted and
+    timed as a wrong PIN, so the answer never tells who is enrolled."""
     phone = parse_phone(phone_raw, program_region(program))
     if not isinstance(pin, str) or not pin:
         raise ValidationFailed("A PIN is required.", field="pin")
-    account = db.session.scalar(select(Account).where(Account.program_id == program.id,
-                                                      Account.phone_e164 == phone))
-    if account is None or account.status == "closed":
-        raise AccountNotFound()
-    if account.locked_until and account.locked_until > now:
-        raise Locked(details_until(account.locked_until),
-                     locked_until=account.locked_until.isoformat() + "Z")
-    if verify_secret(hasher, account.pin_hash, pin):
-        account.failed_pin_attempts = 0
-        account.locked_until = None
-        return account
-    left = record_failed_attempt(Account, account.id, Account.failed_pin_attempts, now, policy)
-    raise Refusal(InvalidPin(attempts_left=left))
+    return verify_pin(account_by_phone(program, phone), pin, now, policy, hasher, place=place,
+                      claimed=f"phone:{phone}")
 
 
-def details_until(until: dt.datetime) -> str:
-    return f"Too many wrong PINs: try again after {until.strftime('%H:%M')} UTC."
+def verify_pin(account: Account | None, pin: str, now: dt.datetime, policy: TryPolicy,
+               hasher: Hasher, *, place: str = "", claimed: str = "") -> Account:
+    """`account` when `pin` is its PIN, else InvalidPin with the tries left here.
+
+    `place` is where the try comes from ("terminal:7", "ip:203.0.113.9"), `claimed` what names
+    the customer when no account was found (their phone): see `throttles` for the counts and
+    `TooManyTries`. An old argon2 PIN hash that matches is replaced by the keyed one.
+    """
+    subject = _pin_subject(account) if account is not None else claimed
+    throttles.refuse_if_throttled(policy, "pin", subject, place)
+    matches, rehashed = hasher.check_pin(account.pin_hash if account else None, pin)
+    if account is None or not matches:
+        left = throttles.count_wrong_try(policy, "pin", subject, place)
+        raise InvalidPin(attempts_left=left)
+    if rehashed:
+        account.pin_hash = rehashed
+    throttles.forget_wrong_tries(policy, "pin", subject, place)
+    return account
 
 
-def create_customer(program: Program, phone_raw: Any, pin: Any, now: dt.datetime, hasher: Any,
+def _pin_subject(account: Account) -> str:
+    """The account as the throttles count it; a new PIN (a new hash) starts new counts."""
+    return f"account:{account.id}:{(account.pin_hash or '')[-12:]}"
+
+
+def create_customer(program: Program, phone_raw: Any, pin: Any, now: dt.datetime, hasher: Hasher,
                     *, first_name: str = "", card_number: str | None = None,
                     actor: str = "") -> Card:
     """A new account with its first card: the blank plastic card given, or a virtual one."""
@@ -112,7 +130,7 @@ def create_customer(program: Program, phone_raw: Any, pin: Any, now: dt.datetime
     if taken:
         raise PhoneTaken()
     account = Account(program_id=program.id, phone_e164=phone, first_name=first_name.strip(),
-                      pin_hash=hash_secret(hasher, pin), created_at=now)
+                      pin_hash=hasher.hash_pin(pin), created_at=now)
     db.session.add(account)
     db.session.flush()
     card = (link_card(program, account, card_number, now) if card_number

@@ -44,7 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if proxies > 0:  # the client's IP, scheme and host as the trusted proxies saw them
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,
                                 x_prefix=0)  # type: ignore[method-assign]
-    app.extensions["pos_loyalty.hasher"] = make_hasher(settings["security"])
+    app.extensions["pos_loyalty.hasher"] = make_hasher(settings, app.config["SECRET_KEY"])
     db.init_app(app)
     init_engine_events(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
@@ -94,7 +94,7 @@ def http_error_code(error: HTTPException | type[HTTPException]) -> str:
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(LoyaltyError)
     def loyalty_error(error: LoyaltyError) -> Any:
-        return jsonify(error.to_json()), error.status, error.headers()
+        return jsonify(error.to_json()), error.status, error.http_headers()
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:

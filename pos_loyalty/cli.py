@@ -21,6 +21,7 @@ from pos_loyalty.errors import LoyaltyError
 from pos_loyalty.security import app_hasher
 from pos_loyalty.usecases import customers as customers_usecases
 from pos_loyalty.usecases import jobs, program_admin
+from pos_loyalty.usecases import staff as staff_usecases
 from mobile_api import cli as mobile_cli
 
 programs_group = mobile_cli.programs  # `pos-loyalty programs ...`: its app keys live there
@@ -185,6 +186,27 @@ def staff_create(username: str, role: str, store_id: int | None, password_stdin:
                                                        role, password, store_id, app_hasher()))
     click.echo(f"{role} {member.username!r} created")
     click.echo(member.id)
+
+
+@staff.command("password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, required=True,
+              help="Read the new password from standard input (never from the command line).")
+@with_appcontext
+def staff_password(username: str, password_stdin: bool) -> None:
+    """Set a new password; every session of that login at the till ends."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    exit_on_error(lambda: staff_usecases.set_password(username, password))
+    click.echo(f"new password for {username!r}; its sessions are ended")
+
+
+@staff.command("deactivate")
+@click.argument("username")
+@with_appcontext
+def staff_deactivate(username: str) -> None:
+    """Switch a login off; every session of it at the till ends."""
+    exit_on_error(lambda: staff_usecases.set_active(username, False))
+    click.echo(f"{username!r} deactivated; its sessions are ended")
 
 
 @click.group(help="Card batches.")

@@ -226,7 +226,6 @@ def erase(program: Program, account: Account, now: dt.datetime) -> None:
         _erase_messages(program, account.id, phone, now)
     account.phone_e164, account.first_name, account.locale = None, "", None
     account.pin_hash, account.status = None, "closed"
-    account.failed_pin_attempts, account.locked_until = 0, None
     accounts.audit(program, "mobile app", "account_erased", f"account:{account.id}", now)
     db.session.flush()
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
-
 from pos_loyalty import accounts
 from pos_loyalty.db import db
-from pos_loyalty.errors import AccountNotFound, CardNotFound, InvalidPin, Refusal, ValidationFailed
+from pos_loyalty.errors import AccountNotFound, CardNotFound, Refusal, ValidationFailed
 from pos_loyalty.models import Account, Program
 from pos_loyalty.rules import check_new_pin
-from pos_loyalty.security import LockoutPolicy, hash_secret
+from pos_loyalty.security import Hasher
+from pos_loyalty.throttles import TryPolicy
 
 from pos_loyalty import app_sessions, one_time_codes, sms_countries
 
@@ -28,26 +27,20 @@ def phone_of(program: Program, raw: Any) -> str:
     return phone
 
 
-def _account_by_phone(program: Program, phone: str) -> Account | None:
-    account = db.session.scalar(select(Account).where(Account.program_id == program.id,
-                                                      Account.phone_e164 == phone))
-    return account if account is not None and account.status != "closed" else None
-
-
 def request_registration_code(program: Program, phone_raw: Any, now: dt.datetime) -> None:
     """Send a code whether or not the phone is known, so the answer tells nothing."""
     phone = phone_of(program, phone_raw)
-    account = _account_by_phone(program, phone)
+    account = accounts.account_by_phone(program, phone)
     one_time_codes.send_code(program, phone, "register", now, account)
 
 
 def complete_registration(program: Program, phone_raw: Any, code: Any, pin: Any,
-                          now: dt.datetime, hasher: Any) -> app_sessions.TokenPair:
+                          now: dt.datetime, hasher: Hasher) -> app_sessions.TokenPair:
     """Check the code, then enrol the phone or attach to the account a till already made."""
     phone = phone_of(program, phone_raw)
     pin = check_new_pin(pin)
     one_time_codes.check_code(program, phone, "register", code, now)
-    account = _account_by_phone(program, phone)
+    account = accounts.account_by_phone(program, phone)
     if account is None:
         card = accounts.create_customer(program, phone, pin, now, hasher, actor="mobile app")
         account = db.session.get(Account, card.account_id)
@@ -65,40 +58,36 @@ def _ensure_active_card(program: Program, account: Account, now: dt.datetime) ->
         accounts.issue_virtual_card(program, account, now)
 
 
-def _set_pin(account: Account, pin: str, hasher: Any, now: dt.datetime,
+def _set_pin(account: Account, pin: str, hasher: Hasher, now: dt.datetime,
              keep_session_id: int | None = None) -> None:
-    """A new PIN ends the lockout and every other session."""
-    account.pin_hash = hash_secret(hasher, pin)
-    account.failed_pin_attempts = 0
-    account.locked_until = None
+    """A new PIN ends every other session, and starts new counts of wrong PINs (`throttles`)."""
+    account.pin_hash = hasher.hash_pin(pin)
     app_sessions.revoke_account_sessions(account.id, "pin_changed", now, keep_session_id)
 
 
 def log_in(program: Program, phone_raw: Any, pin: Any, now: dt.datetime,
-           policy: LockoutPolicy, hasher: Any) -> app_sessions.TokenPair:
-    """PIN login, counted against the lockout the till shares."""
-    try:
-        account = accounts.check_pin(program, phone_raw, pin, now, policy, hasher)
-    except AccountNotFound:
-        # The same answer as a wrong PIN: the app must not tell which phones are enrolled.
-        raise InvalidPin("Wrong phone number or PIN.") from None
+           policy: TryPolicy, hasher: Hasher, client_ip: str) -> app_sessions.TokenPair:
+    """PIN login; wrong PINs count for the account (with the till's) and for this address.
+    An unknown phone answers as a wrong PIN: the app must not tell which phones are enrolled."""
+    account = accounts.check_pin(program, phone_raw, pin, now, policy, hasher,
+                                 place=f"ip:{client_ip}")
     return app_sessions.start_session(program, account, now)
 
 
 def request_pin_reset_code(program: Program, phone_raw: Any, now: dt.datetime) -> None:
     """Send a code only to an enrolled phone; the answer is the same either way."""
     phone = phone_of(program, phone_raw)
-    account = _account_by_phone(program, phone)
+    account = accounts.account_by_phone(program, phone)
     if account is not None:
         one_time_codes.send_code(program, phone, "pin_reset", now, account)
 
 
 def reset_pin(program: Program, phone_raw: Any, code: Any, pin: Any, now: dt.datetime,
-              hasher: Any) -> app_sessions.TokenPair:
+              hasher: Hasher) -> app_sessions.TokenPair:
     phone = phone_of(program, phone_raw)
     pin = check_new_pin(pin)
     one_time_codes.check_code(program, phone, "pin_reset", code, now)
-    account = _account_by_phone(program, phone)
+    account = accounts.account_by_phone(program, phone)
     if account is None:
         raise Refusal(AccountNotFound())   # the code stays used up
     _set_pin(account, pin, hasher, now)
@@ -106,7 +95,7 @@ def reset_pin(program: Program, phone_raw: Any, code: Any, pin: Any, now: dt.dat
 
 
 def change_pin(program: Program, caller: app_sessions.Caller, old_pin: Any, new_pin: Any,
-               now: dt.datetime, policy: LockoutPolicy, hasher: Any) -> None:
+               now: dt.datetime, policy: TryPolicy, hasher: Hasher) -> None:
     """Check the old PIN (counted like a till's check), set the new one, end other sessions."""
     new_pin = check_new_pin(new_pin, "new_pin")
     if not isinstance(old_pin, str) or not old_pin:

@@ -24,8 +24,8 @@ class LoyaltyError(Exception):
             body["details"] = self.details
         return {"error": body}
 
-    def headers(self) -> dict[str, str]:
-        """HTTP headers the answer carries besides its body (Retry-After, say)."""
+    def http_headers(self) -> dict[str, str]:
+        """Headers the answer carries besides its body (Retry-After for a refused try)."""
         return {}
 
 
@@ -102,7 +102,7 @@ class TooManyRequests(LoyaltyError):
         super().__init__(message, retry_after_seconds=retry_after, **details)
         self.retry_after = retry_after
 
-    def headers(self) -> dict[str, str]:
+    def http_headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
 
 
@@ -151,12 +151,6 @@ class InvalidLogin(LoyaltyError):
     message = "Wrong username or password."
 
 
-class StaffLocked(LoyaltyError):
-    code = "staff_locked"
-    status = 423
-    message = "Too many wrong passwords: this login is locked for a while."
-
-
 class AccountNotFound(LoyaltyError):
     code = "account_not_found"
     status = 404
@@ -188,10 +182,25 @@ class InvalidPin(LoyaltyError):
     message = "Wrong PIN."
 
 
-class Locked(LoyaltyError):
-    code = "locked"
-    status = 423
-    message = "Too many wrong PINs: the account is locked for a while."
+class TooManyTries(LoyaltyError):
+    """Too many wrong PINs or passwords for this account or from this till or address: wait
+    `retry_after` seconds (also in the Retry-After header). Nothing else is locked."""
+    code = "too_many_tries"
+    status = 429
+    message = "Too many wrong tries: wait before trying again."
+
+    def http_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.details["retry_after"])}
+
+
+class ServerBusy(LoyaltyError):
+    """Every slot for slow password hashing is taken (a flood of logins): retry shortly."""
+    code = "busy"
+    status = 503
+    message = "The server is busy checking passwords: retry in a moment."
+
+    def http_headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}
 
 
 # --- points, sales, holds ---------------------------------------------------------------

@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from pos_loyalty.clock import now
 from pos_loyalty.db import db
-from pos_loyalty.errors import InvalidLogin, InvalidPin, LoyaltyError, StaffLocked
+from pos_loyalty.errors import TooManyTries
 from pos_loyalty.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,9 @@ POINTS_ISSUED = Counter("pos_loyalty_points_issued", "Points credited.", ["sourc
 POINTS_SPENT = Counter("pos_loyalty_points_spent", "Points spent or withdrawn.", ["source"])
 SMS_OUTCOMES = Counter("pos_loyalty_sms", "Outbox rows the SMS worker handled, by outcome.",
                        ["outcome"])
-LOCKOUTS = Counter("pos_loyalty_lockouts", "Logins locked after too many wrong tries.", ["who"])
+LOCKOUTS = Counter("pos_loyalty_lockouts",
+                   "Tries refused because a login, PIN, till or address has had too many wrong "
+                   "tries (429 too_many_tries).", ["who"])
 
 
 # --- hooks the core calls ----------------------------------------------------------------------
@@ -70,20 +72,13 @@ def sms_outcome(outcome: str) -> None:
 
 @contextmanager
 def lockouts_counted(who: str) -> Iterator[None]:
-    """Counts the refused try that locked a login, as the core reports it: no attempts left
-    (a PIN), or StaffLocked without an end time (the password that locked it)."""
+    """Counts the tries the core refuses because wrong ones were throttled (no login is ever
+    locked: see pos_loyalty.throttles)."""
     try:
         yield
-    except (InvalidPin, InvalidLogin, StaffLocked) as error:
-        if _locked_now(error):
-            LOCKOUTS.labels(who).inc()
+    except TooManyTries:
+        LOCKOUTS.labels(who).inc()
         raise
-
-
-def _locked_now(error: LoyaltyError) -> bool:
-    if isinstance(error, StaffLocked):
-        return "locked_until" not in error.details
-    return error.details.get("attempts_left") == 0
 
 
 # --- requests ----------------------------------------------------------------------------------

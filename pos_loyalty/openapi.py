@@ -228,9 +228,11 @@ def paths() -> Schema:
             {200: reply("The card; account is null for a blank card.", "CardView")},
             [*CARD_ERRORS, *ROUTE_ERRORS, *RATE_LIMIT_ERRORS], parameters=[card])},
         "/identify": {"post": operation(
-            "identify", "Find a customer by phone and PIN.",
+            "identify", "Find a customer by phone and PIN. An unknown phone answers as a wrong "
+            "PIN; wrong PINs are throttled per account, per account at this terminal and per "
+            "terminal (429 too_many_tries, Retry-After).",
             {200: reply("The customer's newest active card.", "CardView")},
-            [*BODY_ERRORS, e.InvalidPin, e.Locked, e.AccountNotFound, e.CardNotFound,
+            [*BODY_ERRORS, e.InvalidPin, e.TooManyTries, e.ServerBusy, e.CardNotFound,
              *RATE_LIMIT_ERRORS], body="IdentifyRequest")},
         "/quote": {"post": operation(
             "quote_basket", "What a basket may spend and earn; nothing is written.",

@@ -61,7 +61,7 @@ def get_card(card_number: str) -> Response:
 def identify() -> Response:
     body = json_body(request)
     return jsonify(customers.identify_by_phone(g.program, body.get("phone"), body.get("pin"),
-                                               now()))
+                                               now(), g.terminal.id))
 
 
 @bp.post("/quote")

@@ -16,7 +16,7 @@ from pos_loyalty.models import Program, Staff, Store, Terminal
 from pos_loyalty.models.program import STAFF_ROLES
 from pos_loyalty.program_setup import checked_name
 from pos_loyalty.rules import ProgramRules, currency_exponent
-from pos_loyalty.security import hash_api_key, hash_secret, new_terminal_key
+from pos_loyalty.security import Hasher, hash_api_key, new_terminal_key
 
 
 def settings() -> dict[str, Any]:
@@ -123,7 +123,7 @@ def terminal_for_key(key: str) -> tuple[Terminal, Program, Store] | None:
 
 
 def create_staff(program: Program, username: str, role: str, password: str,
-                 store_id: int | None, hasher: Any) -> Staff:
+                 store_id: int | None, hasher: Hasher) -> Staff:
     if role not in STAFF_ROLES:
         raise ValidationFailed(f"role must be one of {', '.join(STAFF_ROLES)}", field="role")
     if len(password) < 8:
@@ -135,7 +135,7 @@ def create_staff(program: Program, username: str, role: str, password: str,
     if exists:
         raise ValidationFailed(f"The username {username!r} is taken.", field="username")
     staff = Staff(program_id=program.id, store_id=store_id, username=username, role=role,
-                  password_hash=hash_secret(hasher, password))
+                  password_hash=hasher.hash_password(password))
     db.session.add(staff)
     db.session.flush()
     return staff

@@ -62,12 +62,24 @@ def count_or_refuse(limits: str, *key: str) -> None:
 
 
 def seconds_until_free(limits: str, *key: str) -> int:
-    """Whole seconds until every spent limit of `limits` has room again; at least 1.
+    """Seconds until every spent limit of `limits` counts `key` again (0: none is spent)."""
+    if not limits.strip():
+        return 0
+    stats = [limiter.limiter.get_window_stats(item, *key) for item in parse_many(limits)]
+    waits = [math.ceil(window.reset_time - time.time()) for window in stats
+             if window.remaining <= 0]
+    return max(1, *waits) if waits else 0
 
-    The windows end on the storage's clock (the wall clock, as the `limits` library keeps it).
-    """
-    waits = [reset_at - time.time()
-             for reset_at, remaining in (limiter.limiter.get_window_stats(item, *key)
-                                         for item in parse_many(limits))
-             if remaining <= 0]
-    return max(1, math.ceil(max(waits, default=1)))
+
+def remaining(limits: str, *key: str) -> int | None:
+    """Events `key` may still count under the tightest of `limits` (None: no limit)."""
+    if not limits.strip():
+        return None
+    return min(limiter.limiter.get_window_stats(item, *key).remaining
+               for item in parse_many(limits))
+
+
+def clear(limits: str, *key: str) -> None:
+    """Forget what `key` counted under `limits`."""
+    for item in parse_many(limits) if limits.strip() else []:
+        limiter.limiter.clear(item, *key)

@@ -30,7 +30,10 @@ from pos_loyalty.db import db
 from pos_loyalty.rate_limits import limiter
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 64, "argon2_parallelism": 1}
+# Cheap argon2, and no machine-wide bound on slow hashes: parallel test processes would share
+# its slots (tests of the bound build their own).
+FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 64, "argon2_parallelism": 1,
+                "max_concurrent_slow_hashes": 0}
 
 
 def postgres_admin_url() -> str | None:

@@ -24,12 +24,12 @@ from pos_loyalty.models.mobile import (
     AppKey, CustomerProfile, MobileSession, OneTimeCode, Promotion, RefreshToken,
 )
 from pos_loyalty.models.service_records import AuditEvent, IdempotencyKey, OutboxMessage
-from pos_loyalty.models.program import Program, Staff, Store, Terminal
+from pos_loyalty.models.program import Program, Staff, StaffSession, Store, Terminal
 from pos_loyalty.models.sale import Sale, SaleLine, SaleReturn
 
 __all__ = [
     "Account", "AuditEvent", "Card", "CardBatch", "DailyIssuance", "Hold", "IdempotencyKey",
     "LedgerEntry", "LotDraw", "OutboxMessage", "PointLot", "Program", "Sale", "SaleLine",
-    "SaleReturn", "Staff", "Store", "Terminal",
+    "SaleReturn", "Staff", "StaffSession", "Store", "Terminal",
     "AppKey", "CustomerProfile", "MobileSession", "OneTimeCode", "Promotion", "RefreshToken",
 ]

@@ -29,6 +29,8 @@ class Account(Base):
     lifetime_redeemed: Mapped[int] = mapped_column(BigInteger, default=0)
     # Set when a take-back after a return drove the balance below zero.
     negative_flagged: Mapped[bool] = mapped_column(default=False)
+    # Unused since migration 0007 (wrong PINs are counted by pos_loyalty.throttles); kept so
+    # that servers of the previous version still run during a rolling deploy.
     failed_pin_attempts: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -67,6 +67,8 @@ class Staff(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
+    # Unused since migration 0007 (wrong passwords are counted by pos_loyalty.throttles); kept
+    # so that servers of the previous version still run during a rolling deploy.
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -75,3 +77,15 @@ class Staff(Base):
         UniqueConstraint("program_id", "username"),
         CheckConstraint("role IN ('cashier', 'manager', 'admin')", name="role_known"),
     )
+
+
+class StaffSession(Base):
+    """A login at the till. The signed cookie names it; logging out, a new password or
+    deactivation deletes it, so a copied cookie stops working at once."""
+    __tablename__ = "staff_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    # SHA-256 of the cookie's random token (256 bits): a database dump holds no live session.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

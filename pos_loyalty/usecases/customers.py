@@ -11,7 +11,8 @@ from pos_loyalty.models import Account, Card, Program
 from pos_loyalty.payloads import plain_text
 from pos_loyalty.programs import rules_for
 from pos_loyalty.rules import points_value_minor
-from pos_loyalty.security import app_hasher, app_lockout_policy
+from pos_loyalty.security import app_hasher
+from pos_loyalty.throttles import app_try_policy
 from pos_loyalty.upkeep import bring_card_up_to_date
 
 
@@ -43,12 +44,13 @@ def look_up_card(program: Program, card_number: Any, now: dt.datetime) -> dict[s
         program, accounts.find_card(program, card_number), now))
 
 
-def identify_by_phone(program: Program, phone: Any, pin: Any,
-                      now: dt.datetime) -> dict[str, Any]:
-    """The customer's newest active card, found by phone and PIN; wrong PINs are counted."""
+def identify_by_phone(program: Program, phone: Any, pin: Any, now: dt.datetime,
+                      terminal_id: int) -> dict[str, Any]:
+    """The customer's newest active card, found by phone and PIN; wrong PINs are counted for
+    the account and for the terminal (`throttles`), an unknown phone as a wrong PIN."""
     def work() -> dict[str, Any]:
-        account = accounts.check_pin(program, phone, pin, now, app_lockout_policy(),
-                                     app_hasher())
+        account = accounts.check_pin(program, phone, pin, now, app_try_policy(),
+                                     app_hasher(), place=f"terminal:{terminal_id}")
         return card_view(program, accounts.primary_card(account.id), now)
     with metrics.lockouts_counted("customer"):
         return run_in_transaction(work)

@@ -16,7 +16,8 @@ from pos_loyalty.app_sessions import Caller, TokenPair
 from pos_loyalty.db import run_in_transaction
 from pos_loyalty.models import Card, Program
 from pos_loyalty.programs import settings
-from pos_loyalty.security import app_hasher, app_lockout_policy
+from pos_loyalty.security import app_hasher
+from pos_loyalty.throttles import app_try_policy
 
 
 # --- the app and the caller -------------------------------------------------------------------
@@ -60,11 +61,12 @@ def complete_registration(program: Program, phone: Any, code: Any, pin: Any,
         program, phone, code, pin, now, app_hasher()))
 
 
-def log_in(program: Program, phone: Any, pin: Any, now: dt.datetime) -> TokenPair:
-    """PIN login, counted against the lockout the till shares."""
+def log_in(program: Program, phone: Any, pin: Any, now: dt.datetime,
+           client_ip: str) -> TokenPair:
+    """PIN login; wrong PINs count for the account (the till's count too) and the address."""
     with metrics.lockouts_counted("customer"):
         return run_in_transaction(lambda: enrolment.log_in(
-            program, phone, pin, now, app_lockout_policy(), app_hasher()))
+            program, phone, pin, now, app_try_policy(), app_hasher(), client_ip))
 
 
 def refresh(program: Program, refresh_token: str, now: dt.datetime) -> TokenPair:
@@ -93,7 +95,7 @@ def change_pin(program: Program, caller: Caller, old_pin: Any, new_pin: Any,
     """Check the old PIN (counted like the till's check), set the new one."""
     with metrics.lockouts_counted("customer"):
         run_in_transaction(lambda: enrolment.change_pin(
-            program, caller, old_pin, new_pin, now, app_lockout_policy(), app_hasher()))
+            program, caller, old_pin, new_pin, now, app_try_policy(), app_hasher()))
 
 
 # --- the customer's own data ------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Staff at the web till: log in (wrong passwords counted) and find the store's till."""
+"""Staff at the web till: log in (wrong passwords throttled), find the store's till, log out;
+and the admin's side: a new password, deactivation (both end the login's sessions)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,29 +9,51 @@ from typing import Any
 from pos_loyalty import metrics, programs, staff_auth
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.models import Program, Staff, Store, Terminal
-from pos_loyalty.security import app_hasher, app_lockout_policy
+from pos_loyalty.security import app_hasher
+from pos_loyalty.throttles import app_try_policy
 
 
 @dataclass(frozen=True)
 class OpenedTill:
-    """Who logged in, and the web till they sell on (None: they must choose a store)."""
+    """Who logged in, the web till they sell on and their session's token for the cookie
+    (terminal and token None: they must choose a store first)."""
     staff_id: int
     terminal_id: int | None
+    session_token: str | None
 
 
 def open_web_till(username: Any, password: Any, chosen_store_id: int | None,
-                  now: dt.datetime) -> OpenedTill:
-    """Check the password, then find the web till of the staff's store."""
+                  now: dt.datetime, client_ip: str) -> OpenedTill:
+    """Check the password (throttled per login and per address), then open a session on the
+    web till of the staff's store."""
     def work() -> OpenedTill:
         program = programs.default_program()
         staff = staff_auth.authenticate_staff(program, username, password, now,
-                                              app_lockout_policy(), app_hasher())
+                                              app_try_policy(), app_hasher(), client_ip)
         store = staff_auth.store_for_login(program, staff, chosen_store_id)
         if store is None:
-            return OpenedTill(staff.id, None)
-        return OpenedTill(staff.id, staff_auth.web_till(program, store.id).id)
+            return OpenedTill(staff.id, None, None)
+        terminal = staff_auth.web_till(program, store.id)
+        return OpenedTill(staff.id, terminal.id, staff_auth.open_session(staff, now))
     with metrics.lockouts_counted("staff"):
         return run_in_transaction(work)
+
+
+def log_out(session_token: str) -> None:
+    """End this login session: the cookie, and any copy of it, stops working."""
+    run_in_transaction(lambda: staff_auth.close_session(session_token))
+
+
+def set_password(username: str, password: str) -> None:
+    """A new password for a login; every session of that login ends."""
+    run_in_transaction(lambda: staff_auth.set_password(
+        staff_auth.find_staff(programs.default_program(), username), password, app_hasher()))
+
+
+def set_active(username: str, active: bool) -> None:
+    """Deactivate (ending every session) or reactivate a login."""
+    run_in_transaction(lambda: staff_auth.set_active(
+        staff_auth.find_staff(programs.default_program(), username), active))
 
 
 @dataclass(frozen=True)
@@ -42,10 +65,14 @@ class WebTill:
     program: Program
 
 
-def web_till_of(staff_id: int, terminal_id: int | None) -> WebTill | None:
-    """The logged-in till, re-read on every request so a deactivated login stops at once;
-    None when the staff or the terminal is gone or switched off."""
+def web_till_of(staff_id: int, terminal_id: int | None,
+                session_token: str | None) -> WebTill | None:
+    """The logged-in till, re-read on every request so that a logout, a new password or a
+    deactivated login stops at once; None when the session, the staff or the terminal is
+    gone or switched off."""
     def read() -> WebTill | None:
+        if not staff_auth.session_is_open(staff_id, session_token):
+            return None
         staff = db.session.get(Staff, staff_id)
         terminal = db.session.get(Terminal, terminal_id) if terminal_id is not None else None
         if staff is None or not staff.active or terminal is None or not terminal.active:

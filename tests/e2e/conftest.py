@@ -27,7 +27,10 @@ from till_pages import PASSWORDS
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 64, "argon2_parallelism": 1}
+# Cheap argon2, and no machine-wide bound on slow hashes: parallel test processes would share
+# its slots (tests of the bound build their own).
+FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 64, "argon2_parallelism": 1,
+                "max_concurrent_slow_hashes": 0}
 
 
 class QuietHandler(WSGIRequestHandler):

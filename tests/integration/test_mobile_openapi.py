@@ -179,7 +179,7 @@ def test_an_app_s_mistakes_get_the_documented_errors_as_openapi_core_reads_them(
         assert error_code(app.post("/auth/login", {"phone": other.phone, "pin": "9999"})) \
             == (401, "invalid_pin")
     assert error_code(app.post("/auth/login", {"phone": other.phone, "pin": "9999"})) \
-        == (423, "locked")
+        == (429, "too_many_tries")
     assert error_code(app.post("/auth/register", {"phone": "+33 0000"})) \
         == (422, "validation_error")
     assert error_code(app.post("/auth/register", {"phone": "call me"}, valid=False)) \

@@ -129,7 +129,7 @@ def test_a_till_s_mistakes_get_the_documented_errors_as_openapi_core_reads_them(
     assert error_code(pos.post("/identify", {"phone": till.last_phone, "pin": "0000"})) \
         == (401, "invalid_pin")
     assert error_code(pos.post("/identify", {"phone": "+33699999999", "pin": "1234"})) \
-        == (404, "account_not_found")
+        == (401, "invalid_pin")
     assert error_code(pos.post("/quote", {"card_number": card})) == (422, "validation_error")
     assert error_code(pos.post("/quote", {"card_number": card, "total_minor": 0},
                                valid=False)) == (422, "validation_error")

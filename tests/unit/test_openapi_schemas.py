@@ -25,16 +25,16 @@ NOT_ANSWERED_BY_AN_API = {
     e.Forbidden: "only /metrics without its token (an operations endpoint, in no API document)",
     e.PhoneTaken: "enrolment at a till or the CLI; the app attaches to the phone's account",
     e.InvalidLogin: "staff log in at the cashier UI only",
-    e.StaffLocked: "staff log in at the cashier UI only",
     e.CardAlreadyLinked: "linking at the till; the app answers card_not_found for any card "
                          "it cannot link, so it learns no one's card numbers",
 }
 # Errors defined outside pos_loyalty.errors: the cashier UI's own, which no API answers.
 CASHIER_UI_ONLY = {"FormError"}
 MOBILE_ONLY = {e.InvalidAppKey, e.InvalidToken, e.TokenReused, e.InvalidCode, e.CodeExpired,
-               e.TooManyAttempts, e.TooManyCodes, e.PhoneCountryNotAllowed, e.CardLimitReached}
+               e.TooManyAttempts, e.TooManyCodes, e.PhoneCountryNotAllowed, e.CardLimitReached,
+               e.AccountNotFound}
 MOBILE_ALSO = {e.ValidationFailed, e.MalformedRequest, e.UnsupportedMediaType,
-               e.InvalidCardNumber, e.CardNotFound, e.AccountNotFound, e.InvalidPin, e.Locked}
+               e.InvalidCardNumber, e.CardNotFound, e.InvalidPin, e.TooManyTries, e.ServerBusy}
 
 
 def operations(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
