@@ -11,7 +11,7 @@ from cashier_ui import forms
 from cashier_ui.blueprint import bp, end_session
 from cashier_ui.i18n import LANGUAGES
 from cashier_ui.i18n import gettext as _
-from cashier_ui.messages import error_sentence
+from cashier_ui.messages import login_error_sentence
 from pos_loyalty.clock import now
 from pos_loyalty.errors import LoyaltyError
 from pos_loyalty.usecases import staff
@@ -40,7 +40,7 @@ def login_submit() -> Any:
         till = staff.open_web_till(username, request.form.get("password", ""), chosen, now(),
                                    request.remote_addr or "")
     except LoyaltyError as error:
-        page, status = _login_page(error_sentence(error), error.status, username)
+        page, status = _login_page(login_error_sentence(error), error.status, username)
         return page, status, error.http_headers()
     if till.terminal_id is None:
         return _login_page(_("Choose the store of this till."), 422, username)

@@ -72,8 +72,8 @@ def error_sentence(error: LoyaltyError) -> str:
             return _("Wrong PIN.")
         return _("Wrong PIN: %(left)s tries left, then a wait.", left=left)
     if error.code == "too_many_tries":
-        minutes = max(1, math.ceil(details["retry_after"] / 60))
-        return _("Too many tries: wait %(minutes)s min, or scan the card.", minutes=minutes)
+        return _("Too many tries: wait %(minutes)s min, or scan the card.",
+                 minutes=minutes_to_wait(error))
     if error.code == "redeem_limit_exceeded" and "max_redeem_points" in details:
         return _("At most %(points)s points can be used on this bill.",
                  points=details["max_redeem_points"])
@@ -99,3 +99,14 @@ def unexpected_sentence(database_down: bool) -> str:
     if database_down:
         return _("The connection to the database failed: nothing was saved. Retry in a moment.")
     return _("Something went wrong on our side: nothing was saved. Retry.")
+
+
+def minutes_to_wait(error: LoyaltyError) -> int:
+    return max(1, math.ceil(error.details["retry_after"] / 60))
+
+
+def login_error_sentence(error: LoyaltyError) -> str:
+    """A refused staff login in words: no card to scan there."""
+    if error.code == "too_many_tries":
+        return _("Too many tries: wait %(minutes)s min.", minutes=minutes_to_wait(error))
+    return error_sentence(error)

@@ -61,16 +61,17 @@ def test_identify_by_phone_and_pin(till):
     assert body["card_number"] == card and set(body["account"]) == ACCOUNT_FIELDS
 
 
-def test_wrong_pin_is_401_and_five_in_a_row_make_a_locked_423(till):
+def test_wrong_pin_is_401_and_after_five_the_till_waits_with_a_429(till):
     till.customer(pin="4321")
     for attempt in range(5):
         reply = till.post("/identify", {"phone": till.last_phone, "pin": "0000"})
         assert reply.status_code == 401
         assert reply.get_json()["error"]["code"] == "invalid_pin"
-    locked = till.post("/identify", {"phone": till.last_phone, "pin": "4321"})
-    assert locked.status_code == 423
-    assert locked.get_json()["error"]["code"] == "locked"
-    assert locked.get_json()["error"]["details"]["locked_until"].endswith("Z")
+    waiting = till.post("/identify", {"phone": till.last_phone, "pin": "4321"})
+    assert waiting.status_code == 429
+    assert waiting.get_json()["error"]["code"] == "too_many_tries"
+    assert int(waiting.headers["Retry-After"]) == waiting.get_json()["error"]["details"][
+        "retry_after"]
 
 
 def test_a_quote_reads_a_total_or_lines_and_answers_every_figure(till):

@@ -72,7 +72,8 @@ def test_points_in_the_return_window_are_pending_and_not_yet_worth_anything(shop
     assert (seen["available_points"], seen["pending_points"]) == (0, 20)
     assert (seen["value_minor"], seen["next_expiry"]) == (0, None)
     shop.now = start + dt.timedelta(days=14, seconds=1)
-    customer.tokens = phone_app.log_in(shop.program, customer.phone, customer.pin, shop.now)
+    customer.tokens = phone_app.log_in(shop.program, customer.phone, customer.pin, shop.now,
+                                       "192.0.2.10")
     seen = phone_app.balance(shop.program, caller(shop, customer), shop.now)
     assert (seen["available_points"], seen["pending_points"], seen["value_minor"]) == (
         20, 0, 200)
@@ -217,7 +218,8 @@ def test_an_erased_customer_can_no_longer_use_the_app(shop):
     with pytest.raises(InvalidToken):
         phone_app.refresh(shop.program, customer.tokens.refresh_token, shop.now)
     with pytest.raises(InvalidPin):
-        phone_app.log_in(shop.program, customer.phone, customer.pin, shop.now)
+        phone_app.log_in(shop.program, customer.phone, customer.pin, shop.now,
+                                       "192.0.2.10")
 
 
 def test_an_erased_phone_registers_again_as_a_new_customer(shop):

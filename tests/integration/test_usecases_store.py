@@ -33,8 +33,8 @@ def add_store(shop, name):
 
 def test_a_store_s_web_till_is_made_at_the_first_login_then_reused(shop):
     add_staff(shop, "camille", "cashier", shop.till.store_id)
-    first = staff.open_web_till("camille", PASSWORD, None, shop.now)
-    again = staff.open_web_till("camille", PASSWORD, None, shop.now)
+    first = staff.open_web_till("camille", PASSWORD, None, shop.now, "192.0.2.10")
+    again = staff.open_web_till("camille", PASSWORD, None, shop.now, "192.0.2.10")
     assert first.terminal_id is not None and again.terminal_id == first.terminal_id
     web_tills = db.session.scalars(select(Terminal).where(Terminal.name == WEB_TILL_NAME)).all()
     assert [(t.id, t.store_id) for t in web_tills] == [(first.terminal_id, shop.till.store_id)]
@@ -43,8 +43,9 @@ def test_a_store_s_web_till_is_made_at_the_first_login_then_reused(shop):
 def test_staff_without_a_home_store_choose_it_when_there_are_several(shop):
     other_store = add_store(shop, "Other")
     ada = add_staff(shop, "ada", "admin", None)
-    assert staff.open_web_till("ada", PASSWORD, None, shop.now) == staff.OpenedTill(ada, None)
-    opened = staff.open_web_till("ada", PASSWORD, other_store, shop.now)
+    assert staff.open_web_till("ada", PASSWORD, None, shop.now, "192.0.2.10") == \
+        staff.OpenedTill(ada, None, None)
+    opened = staff.open_web_till("ada", PASSWORD, other_store, shop.now, "192.0.2.10")
     assert db.session.get(Terminal, opened.terminal_id).store_id == other_store
 
 
@@ -67,7 +68,7 @@ def test_a_receipt_of_another_store_is_not_found(shop):
 def test_the_shift_report_sums_each_cashier_s_sales_and_points(shop):
     camille = add_staff(shop, "camille", "cashier", shop.till.store_id)
     web_till = db.session.get(Terminal, staff.open_web_till(
-        "camille", PASSWORD, None, shop.now).terminal_id)
+        "camille", PASSWORD, None, shop.now, "192.0.2.10").terminal_id)
     shop.sell(shop.customer(points=500), 2000, redeem_points=100, terminal=web_till,
               staff_id=camille)
     report = store_reports.shift_report(shop.program, shop.till.store_id,
