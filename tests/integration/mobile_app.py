@@ -1,6 +1,8 @@
-"""Helpers for the mobile API tests: a brand's app (app key + test client) and its customers.
+"""Helpers for the phone app's tests: a brand's app (app key + test client) and its customers,
+and customers registered through the use cases themselves (`register`, at the `shop`'s clock).
 
-Imported by tests/integration/test_mobile_*.py, which re-export the fixtures they use.
+Imported by tests/integration/test_mobile_*.py, which re-export the fixtures they use, and by
+test_usecases_phone_*.py.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from sqlalchemy import select
 
 from pos_loyalty.app_keys import create_app_key
 from pos_loyalty import accounts, programs
-from pos_loyalty.app_sessions import Caller
+from pos_loyalty.app_sessions import Caller, TokenPair
 from pos_loyalty.db import db, run_in_transaction, utcnow
 from pos_loyalty.models import OutboxMessage, Program
 from pos_loyalty.security import app_hasher
@@ -41,6 +43,33 @@ def last_code(phone: str) -> str:
         .order_by(OutboxMessage.id.desc()).limit(1))
     db.session.rollback()
     return re.search(r"\b(\d{6})\b", body).group(1)
+
+
+def wrong_code(code: str) -> str:
+    """A well-formed code that is not `code`."""
+    return "000000" if code != "000000" else "111111"
+
+
+@dataclass
+class AppCustomer:
+    """A customer who registered through the phone app's use cases, and the tokens it got."""
+    phone: str
+    pin: str
+    tokens: TokenPair
+
+
+def register(shop: Any, phone: str | None = None, pin: str = "1234") -> AppCustomer:
+    """Register at `shop.now`: a code by SMS, then that code and a PIN."""
+    phone = phone or new_phone()
+    phone_app.request_registration_code(shop.program, phone, shop.now)
+    tokens = phone_app.complete_registration(shop.program, phone, last_code(phone), pin,
+                                             shop.now)
+    return AppCustomer(phone, pin, tokens)
+
+
+def caller(shop: Any, customer: AppCustomer) -> Caller:
+    """Who the customer's access token speaks for at `shop.now`."""
+    return phone_app.caller_of(shop.program, f"Bearer {customer.tokens.access_token}", shop.now)
 
 
 @dataclass

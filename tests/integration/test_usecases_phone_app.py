@@ -1,45 +1,22 @@
 """The phone app's use cases called directly (no HTTP), both engines: the balance and next
-expiry, history pages, the profile, the data export and erasure. The mobile API calls these same
-functions; its own tests (test_mobile_me.py, test_mobile_auth.py) check parsing, status codes
-and shapes.
+expiry, history pages, the profile, the data export and erasure (signing in:
+test_usecases_phone_auth.py). The mobile API calls these same functions; its own tests
+(test_mobile_me.py, test_mobile_auth.py) check parsing, status codes and shapes.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import select
 
-from mobile_app import last_code, new_phone
-from pos_loyalty.app_sessions import Caller, TokenPair
+from mobile_app import AppCustomer, caller, register
 from pos_loyalty.db import db
 from pos_loyalty.errors import InvalidPin, InvalidToken
 from pos_loyalty.models import (
     Account, AuditEvent, Card, CustomerProfile, LedgerEntry, OneTimeCode, OutboxMessage,
 )
 from pos_loyalty.usecases import phone_app
-
-
-@dataclass
-class AppCustomer:
-    """A customer who registered through the phone app, and the tokens it got back."""
-    phone: str
-    pin: str
-    tokens: TokenPair
-
-
-def register(shop, phone: str | None = None, pin: str = "1234") -> AppCustomer:
-    """Register at `shop.now`: a code by SMS, then that code and a PIN."""
-    phone = phone or new_phone()
-    phone_app.request_registration_code(shop.program, phone, shop.now)
-    tokens = phone_app.complete_registration(shop.program, phone, last_code(phone), pin,
-                                             shop.now)
-    return AppCustomer(phone, pin, tokens)
-
-
-def caller(shop, customer: AppCustomer) -> Caller:
-    return phone_app.caller_of(shop.program, f"Bearer {customer.tokens.access_token}", shop.now)
 
 
 def card_of(shop, customer: AppCustomer) -> str:
@@ -218,8 +195,7 @@ def test_an_erased_customer_can_no_longer_use_the_app(shop):
     with pytest.raises(InvalidToken):
         phone_app.refresh(shop.program, customer.tokens.refresh_token, shop.now)
     with pytest.raises(InvalidPin):
-        phone_app.log_in(shop.program, customer.phone, customer.pin, shop.now,
-                                       "192.0.2.10")
+        phone_app.log_in(shop.program, customer.phone, customer.pin, shop.now, "192.0.2.10")
 
 
 def test_an_erased_phone_registers_again_as_a_new_customer(shop):
