@@ -21,6 +21,7 @@ ENV_SHORTCUTS = {
     "LOYALTY_DATABASE_URL": ("service", "database_url"),
     "LOYALTY_SECRET_KEY": ("service", "secret_key"),
     "LOYALTY_ENV": ("service", "env"),
+    "LOYALTY_PIN_KEY": ("security", "pin_key"),
     "TWILIO_ACCOUNT_SID": ("sms", "twilio_account_sid"),
     "TWILIO_AUTH_TOKEN": ("sms", "twilio_auth_token"),
     "TWILIO_MESSAGING_SERVICE_SID": ("sms", "twilio_messaging_service_sid"),
@@ -35,6 +36,7 @@ ENVIRONMENTS = ("development", "production")
 DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"
 # Sessions, JWTs and one-time codes are HMAC-SHA256 keyed with the secret: shorter than the
 # hash itself it weakens them (RFC 2104), and a short one can be guessed offline.
+MIN_PIN_KEY_LENGTH = 32
 MIN_PRODUCTION_SECRET_BYTES = 32
 
 
@@ -113,7 +115,21 @@ def _check(settings: dict[str, Any]) -> None:
                               f"secrets; print(secrets.token_urlsafe(48))')")
         if not service.get("database_url"):
             raise ConfigError("production needs LOYALTY_DATABASE_URL")
+    _check_pin_key(settings)
     _check_shared_limits_and_webhooks(settings)
+
+
+def _check_pin_key(settings: dict[str, Any]) -> None:
+    """PINs are hashed under a key kept out of the database (pos_loyalty.security): production
+    must name one, and any key set must be long enough to be guessed by no one."""
+    key = str(settings["security"].get("pin_key") or "")
+    if not key and settings["service"].get("env") == "production":
+        raise ConfigError("production needs LOYALTY_PIN_KEY (or [security] pin_key): the key "
+                          "of the PIN hashes, kept apart from LOYALTY_SECRET_KEY (e.g. python "
+                          "-c 'import secrets; print(secrets.token_urlsafe(48))')")
+    if key and len(key) < MIN_PIN_KEY_LENGTH:
+        raise ConfigError(f"[security] pin_key (LOYALTY_PIN_KEY) needs at least "
+                          f"{MIN_PIN_KEY_LENGTH} characters")
 
 
 def secret_key(settings: Mapping[str, Any]) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import secrets
 from typing import Any
 
@@ -27,8 +26,6 @@ from pos_loyalty.slow_hash_slots import SlowHashSlots
 
 TERMINAL_KEY_PREFIX = "tk_"
 PIN_HASH_SCHEME = "hmac-sha256"
-PIN_KEY_ENV = "LOYALTY_PIN_KEY"
-MIN_PIN_KEY_LENGTH = 32
 
 
 class Hasher:
@@ -111,17 +108,14 @@ def make_hasher(settings: dict[str, Any], secret_key: str) -> Hasher:
 
 
 def pin_key(settings: dict[str, Any], secret_key: str) -> bytes:
-    """LOYALTY_PIN_KEY, else [security] pin_key; outside production, when neither is set, a key
-    derived from the app's secret key (HKDF), so development and tests need no setting."""
-    configured = os.environ.get(PIN_KEY_ENV) or str(settings["security"]["pin_key"])
+    """[security] pin_key (LOYALTY_PIN_KEY; config.py checks it); outside production, when it
+    is not set, a key derived from the app's secret key (HKDF), so development and tests need
+    no setting."""
+    configured = str(settings["security"]["pin_key"] or "")
     if configured:
-        if len(configured) < MIN_PIN_KEY_LENGTH:
-            raise ConfigError(f"[security] pin_key ({PIN_KEY_ENV}) needs at least "
-                              f"{MIN_PIN_KEY_LENGTH} characters")
         return configured.encode()
-    if settings["service"]["env"] == "production":
-        raise ConfigError(f"production needs {PIN_KEY_ENV} (or [security] pin_key): the key of "
-                          "the PIN hashes, kept apart from LOYALTY_SECRET_KEY")
+    if settings["service"]["env"] == "production":   # config.py refuses this first
+        raise ConfigError("production needs LOYALTY_PIN_KEY")
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
                 info=b"pos-loyalty pin hash").derive(secret_key.encode())
 

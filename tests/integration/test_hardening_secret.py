@@ -10,7 +10,7 @@ from flask.sessions import SecureCookieSessionInterface
 from pos_loyalty import programs, staff_auth
 from pos_loyalty.app import create_app
 from pos_loyalty.config import DEVELOPMENT_SECRET_KEY, ConfigError
-from pos_loyalty.db import db, run_in_transaction
+from pos_loyalty.db import db, run_in_transaction, utcnow
 from pos_loyalty.security import app_hasher
 
 PRODUCTION_SECRET = "p" * 48
@@ -18,11 +18,13 @@ FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 64, "argon2_parallel
 # The session's "seen" is 0 (1970): an idle lock of 10^8 minutes (190 years) keeps it open
 # without the test reading the wall clock.
 NEVER_IDLE = {"idle_lock_minutes": 10**8}
+PIN_KEY = "test-pin-key-of-at-least-32-chars-x"
 
 
 def app_for(database_url: str, **service: str) -> Flask:
     app = create_app({"service": {"database_url": database_url, **service},
-                      "security": FAST_HASHING, "cashier_ui": NEVER_IDLE})
+                      "security": {**FAST_HASHING, "pin_key": PIN_KEY},
+                      "cashier_ui": NEVER_IDLE})
     app.config["TESTING"] = True
     return app
 
@@ -42,17 +44,18 @@ def apps(database_url: str) -> Iterator[tuple[Flask, Flask]]:
 def forged_session(development: Flask) -> str:
     """A cashier session signed with the development secret, for a real staff and web till."""
     with development.app_context():
-        def setup() -> tuple[int, int]:
+        def setup() -> tuple[int, int, str]:
             program = programs.default_program()
             store = programs.create_store(program, "Lyon")
             staff = programs.create_staff(program, "marie", "manager", "a long password",
                                           store.id, app_hasher())
-            return staff.id, staff_auth.web_till(program, store.id).id
-        staff_id, terminal_id = run_in_transaction(setup)
+            session_id = staff_auth.open_session(staff, utcnow())   # a session really open
+            return staff.id, staff_auth.web_till(program, store.id).id, session_id
+        staff_id, terminal_id, session_id = run_in_transaction(setup)
         assert development.config["SECRET_KEY"] == DEVELOPMENT_SECRET_KEY
         serializer = SecureCookieSessionInterface().get_signing_serializer(development)
         return serializer.dumps({"staff_id": staff_id, "terminal_id": terminal_id, "seen": 0,
-                                 "csrf": "forged"})
+                                 "sid": session_id, "csrf": "forged"})
 
 
 def test_a_cookie_signed_with_the_development_secret_fails_in_production(apps):

@@ -205,6 +205,7 @@ def served(database_url, tmp_path):
                       if not k.startswith(("LOYALTY_", "PROMETHEUS_", "TMPDIR"))},
                    "LOYALTY_DATABASE_URL": database_url,
                    "LOYALTY_SECRET_KEY": "test-secret-of-at-least-32-bytes-x",
+                   "LOYALTY_PIN_KEY": "test-pin-key-of-at-least-32-chars-x",
                    "LOYALTY_ENV": "production", "GUNICORN_WORKERS": "2",
                    # production refuses per-process counters; Redis database 7 is the tests'
                    "LOYALTY_SERVICE__RATE_LIMIT_STORAGE_URL": "redis://127.0.0.1:6379/7",

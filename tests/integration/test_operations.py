@@ -134,6 +134,7 @@ def test_production_logs_are_json_lines_without_personal_data(till, database_url
     environment = {**{k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")},
                    "LOYALTY_ENV": "production",
                    "LOYALTY_SECRET_KEY": "test-secret-of-at-least-32-bytes-x",
+                   "LOYALTY_PIN_KEY": "test-pin-key-of-at-least-32-chars-x",
                    "LOYALTY_DATABASE_URL": database_url, "PYTHONPATH": str(PROJECT),
                    # production refuses per-process counters; Redis database 7 is the tests'
                    "LOYALTY_SERVICE__RATE_LIMIT_STORAGE_URL": "redis://127.0.0.1:6379/7"}

@@ -15,7 +15,8 @@ def production(**extra: str) -> dict[str, str]:
     return {"LOYALTY_ENV": "production", "LOYALTY_SECRET_KEY": STRONG_SECRET,
             "LOYALTY_DATABASE_URL": DATABASE_URL,
             # production refuses rate limits counted per process
-            "LOYALTY_SERVICE__RATE_LIMIT_STORAGE_URL": "redis://127.0.0.1:6379/7", **extra}
+            "LOYALTY_SERVICE__RATE_LIMIT_STORAGE_URL": "redis://127.0.0.1:6379/7",
+            "LOYALTY_PIN_KEY": "test-pin-key-of-at-least-32-chars-x", **extra}
 
 
 @pytest.mark.parametrize("name", ["Production", "PRODUCTION", "prod", "production ", "staging",

@@ -16,7 +16,8 @@ def production(**sections: dict[str, Any]) -> dict[str, Any]:
     service = {"env": "production", "secret_key": SECRET,
                "database_url": "postgresql+psycopg://loyalty@db/loyalty",
                "rate_limit_storage_url": REDIS, **sections.pop("service", {})}
-    return load_settings({"service": service, **sections}, environ={})
+    security = {"pin_key": "p" * 32, **sections.pop("security", {})}
+    return load_settings({"service": service, "security": security, **sections}, environ={})
 
 
 @pytest.mark.parametrize("storage", ["memory://", ""])
