@@ -165,13 +165,14 @@ class Admin:
                 "WHERE datname = current_database() AND application_name = :app"),
                 {"app": APP_NAME}).all())
 
-    def kill_waiting(self) -> int:
-        """Kill the app's backends that wait on a lock; how many there were."""
+    def kill_waiting(self) -> set[int]:
+        """Kill the app's backends that wait on a lock; their process ids. A backend told to
+        end may still show as waiting a moment later, so callers count ids, not calls."""
         with self.engine.connect() as connection:
-            return len(connection.execute(sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            return {pid for pid, _ in connection.execute(sa.text(
+                "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND wait_event_type = 'Lock' "
-                "AND application_name = :app"), {"app": APP_NAME}).all())
+                "AND application_name = :app"), {"app": APP_NAME})}
 
 
 @pytest.fixture
@@ -189,14 +190,16 @@ def in_background(call: Callable[[], Any]) -> tuple[ThreadPoolExecutor, Future]:
 
 
 def kill_while_waiting(admin: Admin, request: Future, times: int | None) -> int:
-    """Kill the request's connection each time it waits on a lock (at most `times`)."""
-    killed, deadline = 0, time.monotonic() + WAIT_SECONDS
+    """Kill the request's connection each time it waits on a lock (at most `times`); how many
+    backends were killed."""
+    killed: set[int] = set()
+    deadline = time.monotonic() + WAIT_SECONDS
     pause = threading.Event()
-    while not request.done() and (times is None or killed < times):
+    while not request.done() and (times is None or len(killed) < times):
         assert time.monotonic() < deadline, "the request never waited on the lock"
-        killed += admin.kill_waiting()
+        killed |= admin.kill_waiting()
         pause.wait(0.01)
-    return killed
+    return len(killed)
 
 
 def sales_and_keys(shop: Shop) -> tuple[int, int, int]:
