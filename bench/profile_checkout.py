@@ -92,8 +92,8 @@ class SqlRecorder:
 
 
 def sale_body(card: str, receipt: str) -> dict[str, Any]:
-    return {"card_number": card, "receipt_number": receipt, "total_minor": 2500,
-            "redeem_points": 50}
+    return {"card_number": card, "card_entry": "scanned", "receipt_number": receipt,
+            "total_minor": 2500, "redeem_points": 50}
 
 
 def main(argv: list[str]) -> int:

@@ -1,6 +1,7 @@
 """The main screen: identify the customer, quote the basket, sell, print the receipt, enrol."""
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -10,7 +11,7 @@ from cashier_ui import forms
 from cashier_ui.blueprint import actor, bp
 from cashier_ui.i18n import gettext as _
 from cashier_ui.i18n import amount_field, money, points
-from cashier_ui.messages import FormError, error_sentence
+from cashier_ui.messages import PROOF_SENTENCES, FormError, error_sentence
 from pos_loyalty import sales
 from pos_loyalty.clock import now
 from pos_loyalty.errors import LoyaltyError
@@ -28,13 +29,39 @@ def customer_view() -> dict[str, Any] | None:
     try:
         view = customers.look_up_card(g.program, number, now())
     except LoyaltyError as error:
-        session.pop("card", None)
+        stop_serving()
         flash(error_sentence(error), "error")
         return None
     if view["account"] is None:
-        session.pop("card", None)
+        stop_serving()
         return None
     return view
+
+
+# The customer being served: the card, and the proof that they are at the till that came with
+# identifying them (a scan, or the PIN), which spending points needs.
+SERVED = ("card", "proof", "proof_expires_at")
+
+
+def serve(view: dict[str, Any]) -> None:
+    """Serve the customer of this card view from now on, with its proof if it has one."""
+    session["card"] = view["card_number"]
+    session["proof"] = view.get("proof")
+    session["proof_expires_at"] = view.get("proof_expires_at")
+
+
+def stop_serving() -> None:
+    for key in SERVED:
+        session.pop(key, None)
+
+
+def proof_held() -> str:
+    """The till's proof for the customer while it lasts, else "": without one, points need
+    the customer's PIN first."""
+    proof, until = session.get("proof"), session.get("proof_expires_at")
+    if not proof or not until or dt.datetime.fromisoformat(until.removesuffix("Z")) <= now():
+        return ""
+    return proof
 
 
 def category_choices() -> list[str]:
@@ -51,6 +78,7 @@ def render_checkout(customer: dict[str, Any], *, quote: Quote | None = None,
         rows, total_text = _typed_basket(lines)
     return render_template(
         "cashier/checkout.html", customer=customer, quote=quote, error=error,
+        proof=proof_held(), pin_reason=PROOF_SENTENCES["typed_number"],
         rows=rows + [{"item": "", "category": "", "quantity": "", "price": ""}] * max(
             1, 3 - len(rows)),
         total_text=total_text,
@@ -79,8 +107,10 @@ def index() -> Any:
 @bp.post("/identify/card")
 def identify_card() -> Any:
     number = request.form.get("card_number", "")
+    # The page's script says "scanned" when the number came in as fast as a scanner types.
+    entry = "scanned" if request.form.get("card_entry") == "scanned" else "typed"
     try:
-        view = customers.look_up_card(g.program, number, now())
+        view = customers.look_up_card_at_till(g.program, g.terminal, number, entry, now())
     except LoyaltyError as error:
         return render_template("cashier/identify.html", error=error_sentence(error),
                                card_number=number), error.status
@@ -88,7 +118,7 @@ def identify_card() -> Any:
         return render_template("cashier/identify.html", blank_card=view["card_number"],
                                error=_("This card is not linked to a customer yet: enrol it "
                                        "first.")), 409
-    session["card"] = view["card_number"]
+    serve(view)
     return redirect(url_for("cashier.index"))
 
 
@@ -96,18 +126,35 @@ def identify_card() -> Any:
 def identify_phone() -> Any:
     phone = request.form.get("phone", "")
     try:
-        number = customers.identify_by_phone(g.program, phone, request.form.get("pin", ""),
-                                             now(), g.terminal.id)["card_number"]
+        view = customers.identify(g.program, g.terminal, request.form.get("pin", ""), now(),
+                                  phone=phone)
     except LoyaltyError as error:
         return render_template("cashier/identify.html", error=error_sentence(error),
                                phone=phone, show_phone=True), error.status, error.http_headers()
-    session["card"] = number
+    serve(view)
     return redirect(url_for("cashier.index"))
+
+
+@bp.post("/customer/pin")
+def check_pin() -> Any:
+    """The customer types their PIN at the till, so that points may be spent on a card number
+    that was typed (the PIN gives the till a proof, as identifying by phone does)."""
+    customer = customer_view()
+    if customer is None:
+        return redirect(url_for("cashier.index"))
+    try:
+        view = customers.identify(g.program, g.terminal, request.form.get("pin", ""), now(),
+                                  card_number=session["card"])
+    except LoyaltyError as error:
+        return _back_to_checkout(customer, error)
+    serve(view)
+    flash(_("PIN checked: points can be used."), "success")
+    return _back_to_checkout(view)
 
 
 @bp.post("/customer/clear")
 def clear_customer() -> Any:
-    session.pop("card", None)
+    stop_serving()
     return redirect(url_for("cashier.index"))
 
 
@@ -157,19 +204,37 @@ def confirm_sale() -> Any:
         redeem = forms.parse_whole(request.form.get("redeem_points"), _("Points to use"),
                                    default=0)
         receipt = forms.parse_text(request.form.get("receipt_number"), _("Receipt number"))
+        # The number comes from the session, not from a scan: the proof that identifying the
+        # customer gave is what shows them at the till. The form carries the proof it was made
+        # with, so that the same form sent again is the same request (and replays the sale).
         sale_request = sales.SaleRequest(card_number=session["card"], receipt_number=receipt,
-                                         lines=lines, redeem_points=redeem, staff_id=g.staff.id)
+                                         lines=lines, redeem_points=redeem, staff_id=g.staff.id,
+                                         proof=request.form.get("proof") or None)
         reply = checkout.sell(g.program, g.terminal, sale_request, now(),
                               request.form.get("idempotency_key"))
     except LoyaltyError as error:
         return _checkout_after_error(customer, lines, error)
-    session.pop("card", None)
+    stop_serving()
     return redirect(url_for("cashier.receipt", sale_id=reply["sale_id"]))
 
 
+def _back_to_checkout(customer: dict[str, Any], error: LoyaltyError | None = None) -> Any:
+    """Back where the PIN was typed: the confirm form with its basket, points and key, or
+    the basket form."""
+    if not request.form.get("basket"):
+        if error is not None:
+            flash(error_sentence(error), "error")
+        return redirect(url_for("cashier.index"))
+    try:
+        lines = forms.basket_from_json(request.form.get("basket"))
+    except LoyaltyError as lost:
+        return render_checkout(customer, error=error_sentence(lost), status=lost.status)
+    return _checkout_after_error(customer, lines, error)
+
+
 def _checkout_after_error(customer: dict[str, Any], lines: list[BasketLine],
-                          error: LoyaltyError) -> tuple[str, int]:
-    """The confirm form again with the error; the quote is redone at zero points if needed."""
+                          error: LoyaltyError | None) -> Any:
+    """The confirm form again, with the error if any; the quote is redone at zero points."""
     quote = None
     if lines:
         try:
@@ -179,8 +244,11 @@ def _checkout_after_error(customer: dict[str, Any], lines: list[BasketLine],
     confirm = {"key": request.form.get("idempotency_key") or str(uuid.uuid4()),
                "receipt_number": request.form.get("receipt_number") or new_receipt_number(),
                "points": request.form.get("redeem_points", "")}
-    return render_checkout(customer, quote=quote, lines=lines or None, confirm=confirm,
-                           error=error_sentence(error), status=error.status)
+    if error is None:
+        return render_checkout(customer, quote=quote, lines=lines or None, confirm=confirm)
+    page, status = render_checkout(customer, quote=quote, lines=lines or None, confirm=confirm,
+                                   error=error_sentence(error), status=error.status)
+    return page, status, error.http_headers()
 
 
 @bp.get("/sales/<int:sale_id>")
@@ -210,6 +278,6 @@ def enrol() -> Any:
                                card_number=request.form.get("card_number", ""),
                                phone=request.form.get("phone", ""),
                                first_name=request.form.get("first_name", "")), error.status
-    session["card"] = number
+    serve({"card_number": number})
     flash(_("Card %(number)s is live.", number=number), "success")
     return redirect(url_for("cashier.index"))

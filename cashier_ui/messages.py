@@ -55,6 +55,17 @@ FIELD_SENTENCES = {
 }
 
 
+# Why points could not be spent (`rules.presence_refusal`), as the cashier can mend it.
+PROOF_SENTENCES = {
+    "typed_number": lazy_gettext(
+        "To use points, the customer types their PIN (or scan their card or the card in their "
+        "app)."),
+    "live_code_expired": lazy_gettext(
+        "The code on the customer's phone is out of date: ask them to open their card again "
+        "and scan it, or to type their PIN."),
+}
+
+
 class FormError(LoyaltyError):
     """A field the till could not read; its message is already in the till's language."""
     code = "form_error"
@@ -74,6 +85,8 @@ def error_sentence(error: LoyaltyError) -> str:
     if error.code == "too_many_tries":
         return _("Too many tries: wait %(minutes)s min, or scan the card.",
                  minutes=minutes_to_wait(error))
+    if error.code == "proof_required":
+        return str(PROOF_SENTENCES.get(details.get("reason"), PROOF_SENTENCES["typed_number"]))
     if error.code == "redeem_limit_exceeded" and "max_redeem_points" in details:
         return _("At most %(points)s points can be used on this bill.",
                  points=details["max_redeem_points"])

@@ -71,11 +71,26 @@ SCHEMAS: dict[str, Schema] = {
         "email": nullable({"type": "string", "format": "email", "maxLength": 254}),
         "language": nullable({"type": "string", "pattern": "^[a-z]{2}(_[A-Z]{2})?$"}),
         "sms_notifications": {"type": "boolean"}}},
-    "Card": _object({"card_number": STRING,
-                     "symbology": {"type": "string", "enum": ["ean13", "code128"]},
-                     "status": {"type": "string", "enum": CARD_STATUSES},
-                     "barcode_svg_url": STRING, "barcode_png_url": STRING,
-                     "qr_svg_url": STRING, "qr_png_url": STRING}),
+    "Card": _object({
+        "card_number": STRING,
+        "symbology": {"type": "string", "enum": ["ean13", "code128"],
+                      "description": "The symbology of the card number as printed on plastic "
+                                     "cards; the phone's own barcode is always Code 128."},
+        "status": {"type": "string", "enum": CARD_STATUSES},
+        "live_code": {"type": "string", "pattern": "^[0-9]{6}$",
+                      "description": "Changes every 30 seconds; the till needs it to spend "
+                                     "points, so a screenshot of the card stops working."},
+        "scan_value": {"type": "string", "example": "2904815162343-123456",
+                       "description": "What the till scans: <card_number>-<live_code>. The "
+                                      "images carry it (Code 128 barcode, QR code); an app "
+                                      "drawing its own barcode draws this, as Code 128 or QR."},
+        "live_code_expires_at": {**DATE_TIME, "description": "When the next code replaces "
+                                                             "this one: fetch the card (and "
+                                                             "its images) again then."},
+        "refresh_in_seconds": {"type": "integer", "minimum": 1,
+                               "description": "Seconds until live_code_expires_at."},
+        "barcode_svg_url": STRING, "barcode_png_url": STRING,
+        "qr_svg_url": STRING, "qr_png_url": STRING}),
     "LinkedCard": _object({"card_number": STRING,
                            "symbology": {"type": "string", "enum": ["ean13", "code128"]},
                            "status": {"type": "string", "enum": CARD_STATUSES},
@@ -161,7 +176,8 @@ def _query(name: str, schema: Schema, description: str) -> Schema:
 
 
 def _image(operation_id: str, summary: str, mimetype: str) -> Schema:
-    ok = {"200": {"description": "The image of the customer's card",
+    ok = {"200": {"description": "The image of the customer's card: scan_value (the card "
+                                 "number and the live code of this moment)",
                   "content": {mimetype: {"schema": {"type": "string", "format": "binary"}}}}}
     return {"get": _operation(operation_id, summary, APP_KEY_AND_TOKEN, ok, CARD_IMAGE_ERRORS)}
 
@@ -246,12 +262,13 @@ def _paths() -> Schema:
             NO_CONTENT, [*CUSTOMER_ERRORS, *BODY_ERRORS, e.ValidationFailed, e.InvalidPin,
                          e.TooManyTries, e.ServerBusy], body="PinChange")},
         "/me/card": {"get": _operation(
-            "get_card", "The card to show at the till, with its image URLs",
+            "get_card", "The card to show at the till, with its live code (a new one every "
+            "30 seconds: refresh at live_code_expires_at) and its image URLs",
             APP_KEY_AND_TOKEN, {"200": _json(ref("Card"), "Card")}, CARD_IMAGE_ERRORS)},
-        "/me/card/barcode.svg": _image("get_card_barcode_svg", "Barcode (SVG)",
+        "/me/card/barcode.svg": _image("get_card_barcode_svg", "Code 128 barcode (SVG)",
                                        "image/svg+xml"),
-        "/me/card/barcode.png": _image("get_card_barcode_png", "Barcode (PNG, 300 dpi)",
-                                       "image/png"),
+        "/me/card/barcode.png": _image("get_card_barcode_png",
+                                       "Code 128 barcode (PNG, 300 dpi)", "image/png"),
         "/me/card/qr.svg": _image("get_card_qr_svg", "QR code (SVG)", "image/svg+xml"),
         "/me/card/qr.png": _image("get_card_qr_png", "QR code (PNG)", "image/png"),
         "/me/cards": {"post": _operation(

@@ -186,9 +186,9 @@ def change_pin() -> tuple[str, int]:
 
 @bp.get("/me/card")
 def my_card() -> Response:
-    card = phone_app.my_card(g.caller)
+    shown = phone_app.my_card(g.caller, now())
     return jsonify({
-        "card_number": card.number, "symbology": card.symbology, "status": card.status,
+        **shown.to_json(),
         "barcode_svg_url": url_for(".card_barcode_svg", _external=True),
         "barcode_png_url": url_for(".card_barcode_png", _external=True),
         "qr_svg_url": url_for(".card_qr_svg", _external=True),
@@ -197,29 +197,31 @@ def my_card() -> Response:
 
 
 def _card_image(render: Any, mimetype: str) -> Response:
-    card = phone_app.my_card(g.caller)
-    return Response(render(card), mimetype=mimetype,
+    """The card's barcode or QR code with this moment's live code (Code 128: EAN-13 cannot
+    carry the code)."""
+    shown = phone_app.my_card(g.caller, now())
+    return Response(render(shown.scan_value), mimetype=mimetype,
                     headers={"Cache-Control": "private, no-store"})
 
 
 @bp.get("/me/card/barcode.svg")
 def card_barcode_svg() -> Response:
-    return _card_image(lambda c: cards.render_barcode_svg(c.number, c.symbology), "image/svg+xml")
+    return _card_image(cards.render_live_barcode_svg, "image/svg+xml")
 
 
 @bp.get("/me/card/barcode.png")
 def card_barcode_png() -> Response:
-    return _card_image(lambda c: cards.render_barcode_png(c.number, c.symbology), "image/png")
+    return _card_image(cards.render_live_barcode_png, "image/png")
 
 
 @bp.get("/me/card/qr.svg")
 def card_qr_svg() -> Response:
-    return _card_image(lambda c: cards.render_qr_svg(c.number), "image/svg+xml")
+    return _card_image(cards.render_qr_svg, "image/svg+xml")
 
 
 @bp.get("/me/card/qr.png")
 def card_qr_png() -> Response:
-    return _card_image(lambda c: cards.render_qr_png(c.number), "image/png")
+    return _card_image(cards.render_qr_png, "image/png")
 
 
 @bp.post("/me/cards")

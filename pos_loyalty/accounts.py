@@ -8,7 +8,7 @@ import phonenumbers
 from sqlalchemy import select, update
 
 from pos_loyalty import cards, ledger, sms_countries, throttles
-from pos_loyalty.db import db
+from pos_loyalty.db import db, insert_or_ignore
 from pos_loyalty.errors import (
     CardAlreadyLinked, CardBlocked, CardNotFound, InvalidCardNumber, InvalidPin, PhoneTaken,
     ValidationFailed,
@@ -21,16 +21,35 @@ from pos_loyalty.throttles import TryPolicy
 
 
 def normalize_number(raw: Any, rules: ProgramRules) -> str:
-    """The canonical card number, or InvalidCardNumber (format or check digit)."""
+    """The canonical card number, or InvalidCardNumber (format or check digit); what a till
+    scanned off the phone gives its card number (the live code is left out)."""
+    return read_card_entry(raw, rules)[0]
+
+
+def read_card_entry(raw: Any, rules: ProgramRules) -> tuple[str, str | None]:
+    """The canonical card number and, when the text is the phone's `<number>-<live code>`, the
+    code. A typed number may hold dashes too: read as the phone's only when the part before
+    the code is a card number itself."""
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidCardNumber("A card number is required.", field="card_number")
+    number, code = cards.split_live_code(raw)
+    refusal = None
+    if code is not None:
+        try:
+            return _checked_number(number, rules), code
+        except cards.InvalidCardNumber as exc:
+            refusal = exc
+    try:
+        return _checked_number(raw, rules), None
+    except cards.InvalidCardNumber as exc:
+        raise InvalidCardNumber(f"This card number is not valid: {refusal or exc}.",
+                                field="card_number") from exc
+
+
+def _checked_number(raw: str, rules: ProgramRules) -> str:
     digits = raw.strip().replace(" ", "").replace("-", "")
     symbology = "ean13" if digits.isdigit() and len(digits) == 13 else rules.card_symbology
-    try:
-        return cards.normalize_card_number(digits, symbology)
-    except cards.InvalidCardNumber as exc:
-        raise InvalidCardNumber(f"This card number is not valid: {exc}.",
-                                field="card_number") from exc
+    return cards.normalize_card_number(digits, symbology)
 
 
 def find_card(program: Program, raw_number: Any) -> Card:
@@ -148,42 +167,59 @@ def _grant_signup_bonus(program: Program, account: Account, now: dt.datetime, ac
                   expires_at=expiry_for(rules, now))
 
 
-def reserve_serials(program: Program, count: int) -> int:
-    """Atomically take `count` card serials; returns the first."""
-    return db.session.execute(
-        update(Program).where(Program.id == program.id)
-        .values(next_card_serial=Program.next_card_serial + count)
-        .returning(Program.next_card_serial)).scalar_one() - count
-
-
 def issue_cards(program: Program, count: int, now: dt.datetime) -> list[str]:
-    """A batch of blank cards, numbered in the program's range, to be linked later."""
-    if not 1 <= count <= 100_000:
-        raise ValidationFailed("Issue between 1 and 100000 cards at a time.", field="count")
-    rules = rules_for(program)
-    first = reserve_serials(program, count)
+    """A batch of blank cards, numbered at random in the program's range, linked later."""
+    if not 1 <= count <= MAX_BATCH:
+        raise ValidationFailed(f"Issue between 1 and {MAX_BATCH} cards at a time.",
+                               field="count")
     batch = CardBatch(program_id=program.id, count=count, created_at=now)
     db.session.add(batch)
     db.session.flush()
-    numbers = [cards.make_card_number(rules.card_prefix, first + i, rules.card_symbology)
-               for i in range(count)]
-    db.session.execute(Card.__table__.insert(), [
-        {"program_id": program.id, "number": n, "symbology": rules.card_symbology,
-         "status": "blank", "kind": "plastic", "batch_id": batch.id, "created_at": now}
-        for n in numbers])
-    return numbers
+    symbology = rules_for(program).card_symbology
+    return _insert_new_numbers(program, count, {
+        "program_id": program.id, "symbology": symbology, "status": "blank", "kind": "plastic",
+        "account_id": None, "batch_id": batch.id, "created_at": now, "linked_at": None})
 
 
 def issue_virtual_card(program: Program, account: Account, now: dt.datetime) -> Card:
+    """The card of a customer without a plastic one: it lives in the phone app."""
+    [number] = _insert_new_numbers(program, 1, {
+        "program_id": program.id, "symbology": rules_for(program).card_symbology,
+        "status": "active", "kind": "virtual", "account_id": account.id, "batch_id": None,
+        "created_at": now, "linked_at": now})
+    return db.session.scalar(select(Card).where(Card.program_id == program.id,
+                                                Card.number == number))
+
+
+MAX_BATCH = 100_000
+# Rounds of drawing again for numbers taken meanwhile. In a range of 10^10 a clash is rare;
+# rounds running out means the range is nearly full (a prefix that leaves too few digits).
+MAX_DRAWS = 20
+
+
+def _insert_new_numbers(program: Program, count: int, row: dict[str, Any]) -> list[str]:
+    """`count` cards with new random numbers, written; a number already taken, by an earlier
+    card or a concurrent batch, is skipped by the insert (ON CONFLICT DO NOTHING waits for
+    the other writer) and drawn again."""
     rules = rules_for(program)
-    number = cards.make_card_number(rules.card_prefix, reserve_serials(program, 1),
-                                    rules.card_symbology)
-    card = Card(program_id=program.id, number=number, symbology=rules.card_symbology,
-                status="active", kind="virtual", account_id=account.id, linked_at=now,
-                created_at=now)
-    db.session.add(card)
-    db.session.flush()
-    return card
+    if count > cards.card_range_size(rules.card_prefix, rules.card_symbology) // 10:
+        raise ValidationFailed("The program's card range has no room for this many cards: "
+                               "use a shorter card_prefix.", field="count")
+    insert = (insert_or_ignore()(Card.__table__)
+              .on_conflict_do_nothing(index_elements=["program_id", "number"])
+              .returning(Card.__table__.c.number))
+    issued: list[str] = []
+    for _ in range(MAX_DRAWS):
+        wanted = count - len(issued)
+        drawn: set[str] = set()
+        while len(drawn) < wanted:
+            drawn.add(cards.random_card_number(rules.card_prefix, rules.card_symbology))
+        issued += db.session.execute(insert, [
+            {**row, "number": number} for number in sorted(drawn)]).scalars().all()
+        if len(issued) == count:
+            return issued
+    raise ValidationFailed("The program's card range is nearly full: use a shorter "
+                           "card_prefix.", field="count")
 
 
 def link_card(program: Program, account: Account, card_number: Any, now: dt.datetime) -> Card:

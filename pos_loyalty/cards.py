@@ -6,11 +6,18 @@ that need letters use Code 128 numbers: 6 to 32 characters from 0-9 and A-Z whos
 is an ISO 7064 MOD 37,36 check character (it catches every single wrong character and all but
 about 1 in 500 swaps of two neighbours). Everything here is pure: strings in, strings or image
 bytes out, nothing written to disk.
+
+New numbers are drawn at random in the program's range (`random_card_number`), so that one card
+number tells nothing about the others. The phone shows its card with a live code after the
+number (`<card number>-<6 digits>`, see `pos_loyalty.live_codes`): EAN-13 cannot carry it, so the
+phone's barcode is always Code 128 (and QR).
 """
 
 from __future__ import annotations
 
 import re
+import secrets
+from collections.abc import Callable
 from io import BytesIO
 
 import qrcode
@@ -31,6 +38,9 @@ _PREFIX_FORMAT = {"ean13": re.compile(r"[0-9]+"), "code128": re.compile(r"[0-9A-
 _SEPARATORS = re.compile(r"[\s-]+")
 _EAN13_FORMAT = re.compile(r"[0-9]{13}")
 _CODE128_FORMAT = re.compile(r"[0-9A-Z]{6,32}")
+# What a scanner reads off the phone: the card number as issued, a dash, the live code.
+LIVE_CODE_DIGITS = 6
+_NUMBER_AND_LIVE_CODE = re.compile(r"([0-9A-Za-z]{6,32})-([0-9]{%d})" % LIVE_CODE_DIGITS)
 
 # 300 dpi suits card printers; 5 pixels (0.42 mm) a module gives every bar a whole number of
 # pixels and stays readable by a phone camera off a screen. The 1e-6 mm nudge keeps the writer's
@@ -80,6 +90,35 @@ def make_card_number(prefix: str, serial: int, symbology: str = "ean13") -> str:
     return body + ean13_check_digit(body)
 
 
+def random_card_number(prefix: str, symbology: str = "ean13",
+                       draw: Callable[[int], int] = secrets.randbelow) -> str:
+    """A new card number: the prefix, random digits filling the body, the check character.
+
+    `draw(n)` picks a number below n (the system's secure random source unless a test says).
+    """
+    return make_card_number(prefix, draw(card_range_size(prefix, symbology)), symbology)
+
+
+def card_range_size(prefix: str, symbology: str = "ean13") -> int:
+    """How many numbers the prefix leaves room for (the digits after it, before the check)."""
+    _require_symbology(symbology)
+    return 10 ** max(_BODY_LENGTH[symbology] - len(prefix), 0)
+
+
+def split_live_code(scanned: str) -> tuple[str, str | None]:
+    """The card number and the live code of what a till read off the phone
+    (`<card number>-<6 digits>`); anything else is the number alone, with no code."""
+    found = _NUMBER_AND_LIVE_CODE.fullmatch(scanned.strip())
+    if found is None:
+        return scanned, None
+    return found.group(1), found.group(2)
+
+
+def join_live_code(number: str, code: str) -> str:
+    """What the phone's barcode and QR code carry: the card number, a dash, the live code."""
+    return f"{number}-{code}"
+
+
 def render_barcode_svg(number: str, symbology: str = "ean13") -> bytes:
     """The card's barcode as an SVG document (sizes in mm) with the number written under it."""
     return _barcode(number, symbology, SVGWriter()).render(_barcode_options())
@@ -91,16 +130,30 @@ def render_barcode_png(number: str, symbology: str = "ean13") -> bytes:
     return _png_bytes(image)
 
 
-def render_qr_svg(number: str) -> bytes:
-    """The card number as a QR code SVG document (one path, transparent background)."""
+def render_live_barcode_svg(scan_value: str) -> bytes:
+    """The phone's barcode: Code 128 of the card number and its live code, as SVG."""
+    return Code128(_checked_scan_value(scan_value), writer=SVGWriter()).render(
+        _barcode_options())
+
+
+def render_live_barcode_png(scan_value: str) -> bytes:
+    """The phone's barcode: Code 128 of the card number and its live code, as a PNG."""
+    image = Code128(_checked_scan_value(scan_value), writer=ImageWriter(dpi=PNG_DPI)).render(
+        _barcode_options())
+    return _png_bytes(image)
+
+
+def render_qr_svg(text: str) -> bytes:
+    """The card number (or what the phone shows) as a QR code SVG document (one path,
+    transparent background)."""
     buffer = BytesIO()
-    _qr_code(number).make_image(image_factory=SvgPathImage).save(buffer)
+    _qr_code(text).make_image(image_factory=SvgPathImage).save(buffer)
     return buffer.getvalue()
 
 
-def render_qr_png(number: str) -> bytes:
-    """The card number as a black on white QR code PNG."""
-    return _png_bytes(_qr_code(number).make_image().get_image())
+def render_qr_png(text: str) -> bytes:
+    """The card number (or what the phone shows) as a black on white QR code PNG."""
+    return _png_bytes(_qr_code(text).make_image().get_image())
 
 
 def _require_symbology(symbology: str) -> None:
@@ -145,6 +198,12 @@ def _barcode(number: str, symbology: str, writer: BaseWriter) -> Barcode:
     return EAN13(checked[:12], writer=writer)
 
 
+def _checked_scan_value(scan_value: str) -> str:
+    if split_live_code(scan_value)[1] is None:
+        raise ValueError(f"{scan_value!r} is not a card number followed by a live code")
+    return scan_value
+
+
 def _barcode_options() -> dict[str, float]:
     return {
         "module_width": MODULE_WIDTH_MM,
@@ -153,13 +212,13 @@ def _barcode_options() -> dict[str, float]:
     }
 
 
-def _qr_code(number: str) -> qrcode.QRCode:
+def _qr_code(text: str) -> qrcode.QRCode:
     code = qrcode.QRCode(
         error_correction=ERROR_CORRECT_M,
         box_size=QR_BOX_PIXELS,
         border=QR_BORDER_MODULES,
     )
-    code.add_data(number)
+    code.add_data(text)
     code.make(fit=True)
     return code
 

@@ -126,6 +126,15 @@ class CardBlocked(LoyaltyError):
     message = "This card is blocked, lost or replaced."
 
 
+class ProofRequired(LoyaltyError):
+    """Points are spent only with the customer there (`rules.require_presence`); `details.reason`
+    says what the till sent short of that."""
+    code = "proof_required"
+    status = 403
+    message = ("Spending points needs the customer at the till: scan the card or the phone's "
+               "live code, or send the proof that identify gives for the PIN.")
+
+
 class CardNotLinked(LoyaltyError):
     code = "card_not_linked"
     status = 409

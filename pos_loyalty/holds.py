@@ -14,6 +14,7 @@ from pos_loyalty.errors import (
 )
 from pos_loyalty.models import Hold, LedgerEntry, Program, Terminal
 from pos_loyalty.programs import rules_for
+from pos_loyalty.proofs import TillEvidence
 
 
 def iso(moment: dt.datetime) -> str:
@@ -21,19 +22,24 @@ def iso(moment: dt.datetime) -> str:
 
 
 def create_hold(program: Program, terminal: Terminal, card_number: Any, receipt_number: str,
-                points: int, ttl_seconds: int | None, now: dt.datetime) -> dict[str, Any]:
+                points: int, ttl_seconds: int | None, now: dt.datetime,
+                evidence: TillEvidence | None = None) -> dict[str, Any]:
     """Set points aside; the caller settled the account first (`upkeep.bring_card_up_to_date`:
-    due points released, expired holds ended), so every point shown can be held."""
+    due points released, expired holds ended), so every point shown can be held. With the
+    till's `evidence`, only with the customer there: holding is spending."""
     rules = rules_for(program)
     ttl = rules.hold_default_ttl_seconds if ttl_seconds is None else ttl_seconds
     if not 1 <= ttl <= rules.hold_max_ttl_seconds:
         raise ValidationFailed(f"ttl_seconds must be between 1 and {rules.hold_max_ttl_seconds}.",
                                field="ttl_seconds")
-    account = account_of_card(find_card(program, card_number), for_spending=True)
+    card = find_card(program, card_number)
+    account = account_of_card(card, for_spending=True)
     if account is None:
         raise CardNotLinked()
     if account.status != "active":
         raise AccountBlocked()
+    if evidence is not None:
+        evidence.require_for_spending(points, account.id, card.kind, account.live_code_secret)
     hold = Hold(program_id=program.id, account_id=account.id, terminal_id=terminal.id,
                 receipt_number=receipt_number, points=points, expires_at=now + dt.timedelta(
                     seconds=ttl), created_at=now)

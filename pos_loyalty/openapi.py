@@ -19,6 +19,8 @@ from pos_loyalty.openapi_schemas import (
     json_content, nullable, phone, ref,
 )
 from pos_loyalty.payloads import MAX_ID, MAX_LINES, MAX_MINOR, MAX_POINTS, MAX_QUANTITY
+from pos_loyalty.proofs import PROOF_MAX_LENGTH
+from pos_loyalty.rules import CARD_ENTRIES
 
 Errors = Iterable[ErrorClass]
 
@@ -93,6 +95,29 @@ BASKET = {
 BASKET_RULE = "Send total_minor, or lines (then total_minor, if sent, must be their sum)."
 
 CARD_NUMBER = card_number()
+CARD_ENTRY = {"type": "string", "enum": list(CARD_ENTRIES), "default": "typed",
+              "description": "How the till got card_number: \"scanned\" when its scanner read "
+                             "the barcode (a plastic card, or the phone app's card with its live "
+                             "code, sent as read), \"typed\" otherwise. Spending points needs a "
+                             "scan or a proof; earning needs neither."}
+PROOF = string(max_length=PROOF_MAX_LENGTH, description=(
+    "The proof that identify (phone or card number, and the PIN) or the look-up of a scanned "
+    "card gave this terminal for this customer; it lasts a few minutes (proof_expires_at)."))
+SPENDING_RULE = (" Spending points (redeem_points above 0, or a hold) needs the customer at "
+                 "the till: card_entry \"scanned\", or a proof; else 403 proof_required, whose "
+                 "details.reason says what was missing: typed_number, "
+                 "virtual_card_without_live_code (a phone app's card scanned without its live "
+                 "code: it earns, it does not spend), live_code_expired, live_code_invalid, "
+                 "live_code_locked (too many wrong codes of late), proof_invalid (another "
+                 "terminal's or customer's, over, or not ours).")
+PROOF_REPLY = {"proof": {"type": "string"},
+               "proof_expires_at": {"type": "string", "format": "date-time"}}
+
+CARD_VIEW = {
+    "card_number": {"type": "string"},
+    "status": {"type": "string", "enum": CARD_STATUSES},
+    "account": {**nullable(ref("Account")),
+                "description": "null for a blank card not yet given to a customer."}}
 
 SCHEMAS: dict[str, Schema] = {
     "Balance": reply_object(counts("available", "pending")),
@@ -101,13 +126,25 @@ SCHEMAS: dict[str, Schema] = {
         "status": {"type": "string", "enum": ACCOUNT_STATUSES},
         **counts("available_points", "pending_points", "available_value_minor"),
         "can_redeem": {"type": "boolean"}}),
-    "CardView": reply_object({
-        "card_number": {"type": "string"},
-        "status": {"type": "string", "enum": CARD_STATUSES},
-        "account": {**nullable(ref("Account")),
-                    "description": "null for a blank card not yet given to a customer."}}),
+    "CardView": reply_object(CARD_VIEW),
     "BasketLine": BASKET_LINE,
-    "IdentifyRequest": request_object({"phone": phone(), "pin": string()}, ["phone", "pin"]),
+    "IdentifiedCard": reply_object({
+        **CARD_VIEW,
+        **{name: {**field, "description": "Send it with the sale or hold that spends points "
+                                          "(this terminal, this customer, until it ends)."}
+           for name, field in PROOF_REPLY.items()}}),
+    "LookedUpCard": reply_object({
+        **CARD_VIEW,
+        **{name: {**nullable(field), "description": "A proof when card_entry was \"scanned\" "
+                                                    "and the scan shows the customer at the "
+                                                    "till (a plastic card, or the phone's card "
+                                                    "with a valid live code); else null."}
+           for name, field in PROOF_REPLY.items()}}),
+    "LookupRequest": request_object({"card_number": CARD_NUMBER, "card_entry": CARD_ENTRY},
+                                    ["card_number"]),
+    "IdentifyRequest": request_object(
+        {"phone": phone(), "card_number": CARD_NUMBER, "pin": string()}, ["pin"],
+        description="Send phone or card_number (one of them), with the customer's PIN."),
     "QuoteRequest": request_object({
         "card_number": CARD_NUMBER, **BASKET,
         "redeem_points": integer(0, MAX_POINTS, default=0)},
@@ -119,8 +156,10 @@ SCHEMAS: dict[str, Schema] = {
     "SaleRequest": request_object({
         "card_number": CARD_NUMBER, "receipt_number": non_blank(), **BASKET,
         "redeem_points": integer(0, MAX_POINTS, default=0),
-        "hold_id": integer(1, MAX_ID, description="Spend from this hold of the terminal.")},
-        ["card_number", "receipt_number"], description=BASKET_RULE),
+        "hold_id": integer(1, MAX_ID, description="Spend from this hold of the terminal (its "
+                                                  "points needed the customer when held)."),
+        "card_entry": CARD_ENTRY, "proof": PROOF},
+        ["card_number", "receipt_number"], description=BASKET_RULE + SPENDING_RULE),
     "Sale": reply_object({
         "sale_id": integer(1), "receipt_number": {"type": "string"},
         **counts("total_minor", "points_redeemed", "redeemed_minor", "cash_due_minor",
@@ -144,8 +183,9 @@ SCHEMAS: dict[str, Schema] = {
         "card_number": CARD_NUMBER, "receipt_number": non_blank(),
         "points": integer(1, MAX_POINTS),
         "ttl_seconds": integer(1, HOLD_TTL_MAX_SECONDS,
-                               description="Default and ceiling come from the program.")},
-        ["card_number", "receipt_number", "points"]),
+                               description="Default and ceiling come from the program."),
+        "card_entry": CARD_ENTRY, "proof": PROOF},
+        ["card_number", "receipt_number", "points"], description=SPENDING_RULE.strip()),
     "Hold": reply_object({
         "hold_id": integer(1), **counts("points"),
         "expires_at": {"type": "string", "format": "date-time"}, "balance": ref("Balance")}),
@@ -172,7 +212,7 @@ CARD_ERRORS: Errors = [e.CardNotFound, e.InvalidCardNumber]
 # Unmatched URLs (a slash in a card number, a sale id that is not a number) get a plain 404.
 ROUTE_ERRORS: Errors = [http.NotFound]
 SPENDING_ERRORS: Errors = [e.CardBlocked, e.AccountBlocked, e.CardNotLinked,
-                           e.InsufficientPoints]
+                           e.InsufficientPoints, e.ProofRequired]
 # The program's ceilings on one sale: its total and the points it earns.
 CEILING_ERRORS: Errors = [e.ReceiptTooLarge, e.TooManyPoints]
 # Any call that reaches the database: 503 with Retry-After when it cannot answer.
@@ -223,17 +263,27 @@ def paths() -> Schema:
             "operationId": "openapi_document", "summary": "This document.", "security": [],
             "responses": {"200": {"description": "OpenAPI 3.1 document.",
                                   "content": json_content({"type": "object"})}}}},
-        "/cards/{card_number}": {"get": operation(
-            "get_card", "A card and its customer's balance.",
+        "/cards/{card_number}": {"get": {**operation(
+            "get_card", "Deprecated: POST /cards/lookup. A card and its customer's balance.",
             {200: reply("The card; account is null for a blank card.", "CardView")},
-            [*CARD_ERRORS, *ROUTE_ERRORS, *RATE_LIMIT_ERRORS], parameters=[card])},
+            [*CARD_ERRORS, *ROUTE_ERRORS, *RATE_LIMIT_ERRORS], parameters=[card]),
+            "deprecated": True,
+            "description": "The card number is in the URL, so it lands in access logs; POST "
+                           "/cards/lookup answers the same with the number in the body."}},
+        "/cards/lookup": {"post": operation(
+            "lookup_card", "A card and its customer's balance; with card_entry \"scanned\", "
+            "a proof for the sale that spends points.",
+            {200: reply("The card; account is null for a blank card.", "LookedUpCard")},
+            [*BODY_ERRORS, *CARD_ERRORS, *RATE_LIMIT_ERRORS], body="LookupRequest")},
         "/identify": {"post": operation(
-            "identify", "Find a customer by phone and PIN. An unknown phone answers as a wrong "
-            "PIN; wrong PINs are throttled per account, per account at this terminal and per "
-            "terminal (429 too_many_tries, Retry-After).",
-            {200: reply("The customer's newest active card.", "CardView")},
-            [*BODY_ERRORS, e.InvalidPin, e.TooManyTries, e.ServerBusy, e.CardNotFound,
-             *RATE_LIMIT_ERRORS], body="IdentifyRequest")},
+            "identify", "Find a customer by phone or card number and PIN: the card and a proof "
+            "that the customer is at this till. An unknown phone answers as a wrong PIN; wrong "
+            "PINs are throttled per account, per account at this terminal and per terminal "
+            "(429 too_many_tries, Retry-After).",
+            {200: reply("The customer's newest active card (found by phone), or the card given, "
+                        "with the proof.", "IdentifiedCard")},
+            [*BODY_ERRORS, *CARD_ERRORS, e.InvalidPin, e.TooManyTries, e.ServerBusy,
+             e.CardNotLinked, *RATE_LIMIT_ERRORS], body="IdentifyRequest")},
         "/quote": {"post": operation(
             "quote_basket", "What a basket may spend and earn; nothing is written.",
             {200: reply("The quote.", "Quote")},

@@ -23,12 +23,14 @@ ErrorClass = type[LoyaltyError] | type[HTTPException]
 # we checked (openapi-core, openapi-python-client, schemathesis) reads; 3.0's `nullable` next to
 # a $ref allows no null at all.
 OPENAPI_VERSION = "3.1.0"
-EXAMPLE_CARD = "2900000000018"  # the first card of the default program (prefix 29, serial 1)
+EXAMPLE_CARD = "2904815162343"  # a card number of the default program (prefix 29)
 
 # accounts.normalize_number drops white space and dashes anywhere, then wants 13 digits (EAN-13,
 # in every program) or, in a Code 128 program, 6 to 32 letters and digits; the check character
-# is verified too, which no pattern can say.
-CARD_NUMBER_PATTERN = r"^[\s-]*(?:[0-9A-Za-z][\s-]*){6,32}$"
+# is verified too, which no pattern can say. What a till scans off the phone is the number as
+# issued, a dash and the 6-digit live code (accounts.read_card_entry).
+CARD_NUMBER_PATTERN = (r"^[\s-]*(?:[0-9A-Za-z][\s-]*){6,32}$"
+                       r"|^\s*[0-9A-Za-z]{6,32}-[0-9]{6}\s*$")
 # accounts.parse_phone reads E.164 or a national number of the program's country (libphonenumber
 # also reads other shapes; these are the ones we promise).
 PHONE_PATTERN = r"^\+?[\s().-]*(?:[0-9][\s().-]*){4,20}$"
@@ -53,7 +55,9 @@ def card_number(**extra: Any) -> Schema:
     return {"type": "string", "pattern": CARD_NUMBER_PATTERN, "example": EXAMPLE_CARD,
             "description": "The number on the card: 13 digits (EAN-13) or, in a program with "
                            "Code 128 cards, 6 to 32 letters and digits; spaces and dashes are "
-                           "ignored. A wrong check character is 422 invalid_card_number.",
+                           "ignored. A wrong check character is 422 invalid_card_number. What "
+                           "the till scanned off the phone app, <card number>-<6-digit live "
+                           "code>, is sent as it was read.",
             **extra}
 
 

@@ -108,6 +108,16 @@ def plain_text(value: str, field: str) -> str:
     return value
 
 
+def choice(body: dict[str, Any], field: str, allowed: tuple[str, ...], *, default: str) -> str:
+    """One of `allowed`; `default` when the field is absent or null."""
+    value = body.get(field)
+    if value is None:
+        return default
+    if not isinstance(value, str) or value not in allowed:
+        raise ValidationFailed(f"{field} must be one of: {', '.join(allowed)}.", field=field)
+    return value
+
+
 def basket(body: dict[str, Any]) -> list[BasketLine]:
     """`lines` when given, else `total_minor` as one line."""
     if "lines" not in body:

@@ -9,10 +9,12 @@ from pos_loyalty import openapi, rate_limits, sales
 from pos_loyalty.clock import now
 from pos_loyalty.errors import Unauthorized, ValidationFailed
 from pos_loyalty.payloads import (
-    MAX_HOLD_TTL_SECONDS, MAX_ID, MAX_LINES, MAX_POINTS, MAX_QUANTITY, basket, integer,
+    MAX_HOLD_TTL_SECONDS, MAX_ID, MAX_LINES, MAX_POINTS, MAX_QUANTITY, basket, choice, integer,
     json_body, text,
 )
 from pos_loyalty.programs import terminal_for_key
+from pos_loyalty.proofs import PROOF_MAX_LENGTH
+from pos_loyalty.rules import CARD_ENTRIES
 from pos_loyalty.usecases import checkout, customers
 
 bp = Blueprint("pos_api", __name__, url_prefix="/api/pos/v1")
@@ -54,14 +56,33 @@ def openapi_document() -> Response:
 
 @bp.get("/cards/<card_number>")
 def get_card(card_number: str) -> Response:
+    """Deprecated: the card number lands in access logs; POST /cards/lookup instead."""
     return jsonify(customers.look_up_card(g.program, card_number, now()))
+
+
+@bp.post("/cards/lookup")
+def lookup_card() -> Response:
+    body = json_body(request)
+    return jsonify(customers.look_up_card_at_till(g.program, g.terminal, body.get("card_number"),
+                                                  _card_entry(body), now()))
 
 
 @bp.post("/identify")
 def identify() -> Response:
     body = json_body(request)
-    return jsonify(customers.identify_by_phone(g.program, body.get("phone"), body.get("pin"),
-                                               now(), g.terminal.id))
+    if ("phone" in body) == ("card_number" in body):
+        raise ValidationFailed("Send phone or card_number, with pin.", field="phone")
+    return jsonify(customers.identify(g.program, g.terminal, body.get("pin"), now(),
+                                      phone=body.get("phone"),
+                                      card_number=body.get("card_number")))
+
+
+def _card_entry(body: dict[str, Any]) -> str:
+    return choice(body, "card_entry", CARD_ENTRIES, default="typed")
+
+
+def _proof(body: dict[str, Any]) -> str | None:
+    return text(body, "proof", max_length=PROOF_MAX_LENGTH, required=False) or None
 
 
 @bp.post("/quote")
@@ -85,7 +106,8 @@ def create_sale() -> tuple[Response, int]:
         receipt_number=text(body, "receipt_number"),
         lines=basket(body),
         redeem_points=integer(body, "redeem_points", maximum=MAX_POINTS, default=0),
-        hold_id=integer(body, "hold_id", minimum=1, maximum=MAX_ID, required=False))
+        hold_id=integer(body, "hold_id", minimum=1, maximum=MAX_ID, required=False),
+        card_entry=_card_entry(body), proof=_proof(body))
     return jsonify(checkout.sell(g.program, g.terminal, sale_request, now(),
                                  _idempotency_key())), 201
 
@@ -129,7 +151,9 @@ def create_hold() -> tuple[Response, int]:
     ttl = integer(body, "ttl_seconds", minimum=1, maximum=MAX_HOLD_TTL_SECONDS,
                   required=False)
     return jsonify(checkout.hold_points(g.program, g.terminal, body.get("card_number"), receipt,
-                                        points, ttl, now(), _idempotency_key())), 201
+                                        points, ttl, now(), _idempotency_key(),
+                                        card_entry=_card_entry(body),
+                                        proof=_proof(body))), 201
 
 
 @bp.post(f"/holds/<int(max={MAX_ID}):hold_id>/capture")

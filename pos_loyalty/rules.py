@@ -16,7 +16,7 @@ from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
 from pos_loyalty.errors import (
-    ReceiptTooLarge, RedeemLimitExceeded, TooManyPoints, ValidationFailed,
+    ProofRequired, ReceiptTooLarge, RedeemLimitExceeded, TooManyPoints, ValidationFailed,
 )
 
 # ISO 4217 minor units for the currencies that do not use 2.
@@ -383,3 +383,56 @@ def check_new_pin(pin: Any, field: str = "pin") -> str:
     if not is_valid_pin(pin):
         raise ValidationFailed("A PIN is 4 to 8 digits.", field=field)
     return pin
+
+
+# --- possession before spending -----------------------------------------------------------
+
+# How a till got the card number: read by its scanner, or typed (by a person, or by software
+# that found it somewhere). A till that does not say typed it.
+CARD_ENTRIES = ("typed", "scanned")
+
+
+@dataclass(frozen=True)
+class CardEntry:
+    """What a till showed of the customer being there, judged against the card's account."""
+    how: str                 # "typed" or "scanned"
+    card_kind: str           # "plastic" or "virtual"
+    # The live code read after the number: "valid", "expired", "invalid" or "locked" (too many
+    # wrong ones of late); None when none came with it.
+    live_code: str | None
+    proof_sent: bool
+    proof_valid: bool        # given to this terminal for this account, and not expired
+
+
+def presence_refusal(entry: CardEntry) -> str | None:
+    """Why the entry does not show the customer at the till, or None when it does.
+
+    Earning needs only the card number; spending needs one of: a proof (the PIN, checked by
+    identify, or a scan the look-up saw), a scanned plastic card, or the phone's card scanned
+    with its live code. The bare number of a virtual card lives only in the phone app, which
+    always shows it with the code: scanned without one, it is a picture of the number (a
+    screenshot, a barcode made from it), so it earns but does not spend.
+    """
+    if entry.proof_valid:
+        return None
+    scan = _scan_refusal(entry)
+    if scan is None:
+        return None
+    return "proof_invalid" if entry.proof_sent else scan
+
+
+def _scan_refusal(entry: CardEntry) -> str | None:
+    if entry.how != "scanned":
+        return "typed_number"
+    if entry.live_code is None:
+        return None if entry.card_kind == "plastic" else "virtual_card_without_live_code"
+    return None if entry.live_code == "valid" else f"live_code_{entry.live_code}"
+
+
+def require_presence(points: int, entry: CardEntry) -> None:
+    """Spending `points` (more than none) needs the customer there: ProofRequired otherwise."""
+    if points <= 0:
+        return
+    reason = presence_refusal(entry)
+    if reason is not None:
+        raise ProofRequired(reason=reason)

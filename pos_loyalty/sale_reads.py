@@ -78,7 +78,8 @@ _LOCKED: dict[str, LockedStatements] = {}
 
 
 def _build_locked_statements(dialect: str) -> LockedStatements:
-    """Card, account (locked), what needs settling first, the day's issuance, and new ids.
+    """Card, account (locked), what needs settling first, the day's issuance, and new ids;
+    the card's kind and the live code's secret, for a spend (`proofs.TillEvidence`).
 
     Columns are named as on Account, so the SMS code can read the row as an account. The day's
     issuance is read without its lock: it only tells whether the sale's points surely fit.
@@ -86,9 +87,10 @@ def _build_locked_statements(dialect: str) -> LockedStatements:
     sale_id, (entry_id, entry_id_2) = _next_ids(dialect)
     statement = (
         select(Card.id.label("card_id"), Card.status.label("card_status"),
+               Card.kind.label("card_kind"),
                Account.id.label("account_id"), Account.status, Account.available_points,
                Account.pending_points, Account.phone_e164, Account.locale,
-               Account.sms_opt_out, Account.sms_invalid,
+               Account.sms_opt_out, Account.sms_invalid, Account.live_code_secret,
                case((Account.pending_points > 0, exists().where(
                    PointLot.account_id == Account.id, PointLot.released.is_(False),
                    PointLot.available_at <= bindparam("now"))), else_=False)

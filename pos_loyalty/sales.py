@@ -25,6 +25,7 @@ from pos_loyalty.models import (
     Account, Hold, LedgerEntry, Program, Sale, SaleLine, SaleReturn, Terminal,
 )
 from pos_loyalty.programs import local_day, rules_for
+from pos_loyalty.proofs import TillEvidence
 from pos_loyalty.rules import (
     UNUSABLE_CARD_STATUSES, BasketLine, Quote, expiry_for, quote, return_split, returned_earn_base,
     returned_line_base, void_window_open,
@@ -35,12 +36,17 @@ from pos_loyalty.upkeep import bring_up_to_date
 
 @dataclass(frozen=True)
 class SaleRequest:
+    """A receipt as a till sends it. `card_entry` and `proof` are what shows the customer at
+    the till, which spending points needs (`proofs.TillEvidence`); the Idempotency-Key's
+    fingerprint covers them too."""
     card_number: Any
     receipt_number: str
     lines: list[BasketLine]
     redeem_points: int = 0
     hold_id: int | None = None
     staff_id: int | None = None
+    card_entry: str = "typed"
+    proof: str | None = None
 
 
 def quote_for_card(program: Program, card_number: Any, lines: list[BasketLine],
@@ -53,9 +59,12 @@ def quote_for_card(program: Program, card_number: Any, lines: list[BasketLine],
 
 
 def record_sale(program: Program, terminal: Terminal, request: SaleRequest, now: dt.datetime,
-                claim: Claim | None = None) -> dict[str, Any]:
+                claim: Claim | None = None,
+                evidence: TillEvidence | None = None) -> dict[str, Any]:
     """One receipt: spend the chosen points, earn on the money part, in the caller's
-    transaction; with a `claim`, once per Idempotency-Key.
+    transaction; with a `claim`, once per Idempotency-Key; with the till's `evidence`, points
+    are spent only with the customer there (checked after the key's claim, so a retry replays
+    its answer even once its proof is over). Points held earlier were checked when held.
 
     This is every till's hot path, and its cost is round trips to the database, so it makes
     two (then the caller commits): the first claims the key, locks the account and reads card,
@@ -68,6 +77,9 @@ def record_sale(program: Program, terminal: Terminal, request: SaleRequest, now:
     # Round trip 1: the key's claim, card, account (locked), its first lots, the new ids.
     found, lots = _locked_card_and_account(program, request.card_number, now, spends_lots,
                                            claim)
+    if evidence is not None and spends_lots:
+        evidence.require_for_spending(request.redeem_points, found.account_id,
+                                      found.card_kind, found.live_code_secret)
     held = _held_points(program, terminal, request, now)
     q = quote(request.lines, found.available_points + held, True, rules,
               request.redeem_points)

@@ -1,5 +1,6 @@
-/* Cashier terminal behaviour, plain JavaScript: keep the scan field focused, the PIN keypad,
-   one submission per form, live points figures from the server, print, inactivity lock. */
+/* Cashier terminal behaviour, plain JavaScript: keep the scan field focused, tell a scan from
+   typing, the PIN keypad, one submission per form, live points figures from the server, print,
+   inactivity lock. */
 (function () {
   "use strict";
 
@@ -19,6 +20,54 @@
     document.addEventListener("click", refocus);
     focusIfIdle();
   }
+
+  // Scanned or typed: a USB scanner types the whole number in a burst and ends with Enter; a
+  // person types far slower. The hidden card_entry field says which, for the server to know
+  // whether the number was read off a card (a typed number needs the PIN to spend points).
+  // Pasting, deleting or editing counts as typing.
+  var scanField = document.querySelector("[data-scan-field]");
+  if (scanField) {
+    var entryField = scanField.form.querySelector("[data-card-entry]");
+    var SCAN_MIN_CHARACTERS = 6;
+    var SCAN_MEAN_GAP_MS = 35;    // scanners: a few ms a character; people: 100 ms and more
+    var SCAN_LONGEST_GAP_MS = 150; // one slow event on a busy till does not make it typed
+    var keyTimes = [];
+    var edited = scanField.value !== "";
+    var looksScanned = function (enterTime) {
+      var times = keyTimes.concat([enterTime]);
+      if (edited || keyTimes.length < SCAN_MIN_CHARACTERS ||
+          keyTimes.length !== scanField.value.length) { return false; }
+      var longest = 0;
+      for (var i = 1; i < times.length; i++) {
+        longest = Math.max(longest, times[i] - times[i - 1]);
+      }
+      return longest <= SCAN_LONGEST_GAP_MS &&
+        (times[times.length - 1] - times[0]) / (times.length - 1) <= SCAN_MEAN_GAP_MS;
+    };
+    scanField.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {
+        entryField.value = looksScanned(event.timeStamp) ? "scanned" : "typed";
+      } else if (event.key.length === 1 && !event.ctrlKey && !event.metaKey) {
+        keyTimes.push(event.timeStamp);
+      } else {
+        edited = true;
+      }
+    });
+    scanField.addEventListener("paste", function () { edited = true; });
+    scanField.addEventListener("input", function () {
+      if (scanField.value === "") { keyTimes = []; edited = false; }
+    });
+  }
+
+  // Enter in a field marked data-enter-clicks presses the button it names (the PIN check
+  // inside the confirm form, whose own Enter is "Confirm sale").
+  document.querySelectorAll("[data-enter-clicks]").forEach(function (input) {
+    input.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter") { return; }
+      event.preventDefault();
+      document.getElementById(input.dataset.enterClicks).click();
+    });
+  });
 
   // On-screen PIN keypad: writes into the PIN field last focused (or the one it names).
   var lastPin = document.querySelector("[data-pin]");

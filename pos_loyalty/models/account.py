@@ -37,6 +37,9 @@ class Account(Base):
     # SMS: the customer said STOP (Twilio 21610 or in the app); Twilio refused the number.
     sms_opt_out: Mapped[bool] = mapped_column(default=False, server_default=false())
     sms_invalid: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Keys the phone's live code (pos_loyalty.live_codes), in hex; made when the phone first
+    # shows its card, never sent anywhere.
+    live_code_secret: Mapped[str | None] = mapped_column(String(64))
 
     cards: Mapped[list[Card]] = relationship(back_populates="account", lazy="raise")
 

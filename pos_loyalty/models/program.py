@@ -24,6 +24,8 @@ class Program(Base):
     # Overrides of config [rules] for this program only.
     rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     branding: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Unused since migration 0008 (card numbers are drawn at random, pos_loyalty.cards): SQLite
+    # cannot drop it without rebuilding this table, which nearly every table refers to.
     next_card_serial: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

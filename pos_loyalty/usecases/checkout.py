@@ -11,10 +11,12 @@ import secrets
 from typing import Any
 
 from pos_loyalty import holds, metrics, sales
+from pos_loyalty.accounts import read_card_entry
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.idempotency import Claim, once_per_key, once_per_key_with_claim
 from pos_loyalty.models import Program, Terminal
-from pos_loyalty.programs import local_day
+from pos_loyalty.programs import local_day, rules_for
+from pos_loyalty.proofs import TillEvidence
 from pos_loyalty.rules import BasketLine, Quote
 from pos_loyalty.sales import ReturnedLine, SaleRequest
 from pos_loyalty.upkeep import bring_card_up_to_date
@@ -44,15 +46,25 @@ def sell(program: Program, terminal: Terminal, request: SaleRequest, now: dt.dat
     The sale claims the key in its first round trip and stores the answer with its writes in
     its second (`sales.record_sale`); then the transaction commits.
     """
+    evidence = till_evidence(program, terminal, request.card_number, request.card_entry,
+                             request.proof, now)
     recorded: list[dict[str, Any]] = []   # empty when the key's first answer is replayed
 
     def record(claim: Claim) -> dict[str, Any]:
-        recorded[:] = [sales.record_sale(program, terminal, request, now, claim)]
+        recorded[:] = [sales.record_sale(program, terminal, request, now, claim, evidence)]
         return recorded[0]
     reply = once_per_key_with_claim(_scope(terminal), idempotency_key, ("sale", request), record)
     if recorded:
         metrics.sale_recorded(reply["points_earned"], reply["points_redeemed"])
     return reply
+
+
+def till_evidence(program: Program, terminal: Terminal, card_number: Any, card_entry: str,
+                  proof: str | None, now: dt.datetime) -> TillEvidence:
+    """What the till sent to show the customer is there, for the spend to be judged by once
+    the account is read (`rules.presence_refusal` decides what it proves)."""
+    _, live_code = read_card_entry(card_number, rules_for(program))
+    return TillEvidence(terminal.id, card_entry, live_code, proof, now)
 
 
 def return_sale(program: Program, terminal: Terminal, sale_id: int, now: dt.datetime,
@@ -90,13 +102,17 @@ def void_sale(program: Program, terminal: Terminal, sale_id: int, now: dt.dateti
 
 def hold_points(program: Program, terminal: Terminal, card_number: Any, receipt_number: str,
                 points: int, ttl_seconds: int | None, now: dt.datetime,
-                idempotency_key: str | None = None) -> dict[str, Any]:
-    """Set points aside for a receipt while the customer pays."""
+                idempotency_key: str | None = None, *, card_entry: str = "typed",
+                proof: str | None = None) -> dict[str, Any]:
+    """Set points aside for a receipt while the customer pays (the customer there, as for a
+    sale that spends)."""
+    evidence = till_evidence(program, terminal, card_number, card_entry, proof, now)
+
     def work() -> dict[str, Any]:
         bring_card_up_to_date(program, card_number, now)   # due points can be held too
         return holds.create_hold(program, terminal, card_number, receipt_number, points,
-                                 ttl_seconds, now)
-    request = ("hold", card_number, receipt_number, points, ttl_seconds)
+                                 ttl_seconds, now, evidence)
+    request = ("hold", card_number, receipt_number, points, ttl_seconds, card_entry, proof)
     return once_per_key(_scope(terminal), idempotency_key, request, work, required=False)
 
 

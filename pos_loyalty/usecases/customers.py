@@ -1,15 +1,19 @@
-"""Customers and cards: look up, identify, enrol, link, adjust, block, replace, issue."""
+"""Customers and cards: look up, identify, enrol, link, adjust, block, replace, issue.
+
+Identifying a customer at a till (the PIN checked, or a card scanned) hands the till a proof
+that they are there, which spending points needs (`pos_loyalty.proofs`)."""
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from pos_loyalty import accounts, adjustments, balances, metrics
+from pos_loyalty import accounts, adjustments, balances, metrics, proofs
 from pos_loyalty.db import run_in_transaction
-from pos_loyalty.errors import CardNotLinked
-from pos_loyalty.models import Account, Card, Program
+from pos_loyalty.errors import CardNotLinked, ValidationFailed
+from pos_loyalty.models import Account, Card, Program, Terminal
 from pos_loyalty.payloads import plain_text
 from pos_loyalty.programs import rules_for
+from pos_loyalty.proofs import TillEvidence
 from pos_loyalty.rules import points_value_minor
 from pos_loyalty.security import app_hasher
 from pos_loyalty.throttles import app_try_policy
@@ -44,14 +48,49 @@ def look_up_card(program: Program, card_number: Any, now: dt.datetime) -> dict[s
         program, accounts.find_card(program, card_number), now))
 
 
-def identify_by_phone(program: Program, phone: Any, pin: Any, now: dt.datetime,
-                      terminal_id: int) -> dict[str, Any]:
-    """The customer's newest active card, found by phone and PIN; wrong PINs are counted for
-    the account and for the terminal (`throttles`), an unknown phone as a wrong PIN."""
+def look_up_card_at_till(program: Program, terminal: Terminal, card_number: Any,
+                         card_entry: str, now: dt.datetime) -> dict[str, Any]:
+    """The card view, and a proof when the entry shows the customer at the till (a scanned
+    plastic card, the phone's card with its live code), so that the sale may come minutes
+    later; `proof` is null otherwise. Writes nothing (wrong live codes are counted apart)."""
     def work() -> dict[str, Any]:
-        account = accounts.check_pin(program, phone, pin, now, app_try_policy(),
-                                     app_hasher(), place=f"terminal:{terminal_id}")
-        return card_view(program, accounts.primary_card(account.id), now)
+        number, live_code = accounts.read_card_entry(card_number, rules_for(program))
+        card = accounts.find_card(program, number)
+        account = accounts.account_of_card(card)
+        evidence = TillEvidence(terminal.id, card_entry, live_code, None, now)
+        proof = None
+        if account is not None and evidence.proves_presence(account.id, card.kind,
+                                                            account.live_code_secret):
+            proof = proofs.grant(terminal, account.id, now)
+        return {**card_view(program, card, now), **proofs.proof_json(proof)}
+    return run_in_transaction(work)
+
+
+def identify(program: Program, terminal: Terminal, pin: Any, now: dt.datetime, *,
+             phone: Any = None, card_number: Any = None) -> dict[str, Any]:
+    """The customer found by phone (their newest active card) or by card number, once the PIN
+    is right, and a proof that they are at this till. Wrong PINs are counted for the account
+    and for the terminal (`throttles`); an unknown phone, or a closed account's card, as a
+    wrong PIN."""
+    place = f"terminal:{terminal.id}"
+
+    def work() -> dict[str, Any]:
+        if card_number is None:
+            account = accounts.check_pin(program, phone, pin, now, app_try_policy(),
+                                         app_hasher(), place=place)
+            card = accounts.primary_card(account.id)
+        else:
+            card = accounts.find_card(program, card_number)
+            owner = accounts.account_of_card(card)
+            if owner is None:
+                raise CardNotLinked()
+            if not isinstance(pin, str) or not pin:
+                raise ValidationFailed("A PIN is required.", field="pin")
+            account = accounts.verify_pin(owner if owner.status != "closed" else None, pin, now,
+                                          app_try_policy(), app_hasher(), place=place,
+                                          claimed=f"card:{card.number}")
+        return {**card_view(program, card, now),
+                **proofs.grant(terminal, account.id, now).to_json()}
     with metrics.lockouts_counted("customer"):
         return run_in_transaction(work)
 

@@ -7,13 +7,17 @@ every face shows (`balances`).
 from __future__ import annotations
 
 import datetime as dt
+import math
+from dataclasses import dataclass
 from typing import Any
 
 from pos_loyalty import (
-    app_keys, app_sessions, brand, customer_data, enrolment, metrics, rate_limits,
+    app_keys, app_sessions, brand, cards, customer_data, enrolment, live_codes, metrics,
+    rate_limits,
 )
 from pos_loyalty.app_sessions import Caller, TokenPair
 from pos_loyalty.db import run_in_transaction
+from pos_loyalty.live_codes import LiveCode
 from pos_loyalty.models import Card, Program
 from pos_loyalty.programs import settings
 from pos_loyalty.security import app_hasher
@@ -120,9 +124,35 @@ def export(program: Program, caller: Caller, now: dt.datetime) -> dict[str, Any]
     return run_in_transaction(lambda: customer_data.export(program, caller.account, now))
 
 
-def my_card(caller: Caller) -> Card:
-    """The card to show at the till: the newest active one."""
-    return run_in_transaction(lambda: customer_data.card_of(caller.account))
+@dataclass(frozen=True)
+class ShownCard:
+    """The card the phone shows at the till, with the live code of this moment: the barcode
+    and the QR code carry `scan_value`, `<card number>-<live code>`."""
+    card: Card
+    live_code: LiveCode
+    refresh_in_seconds: int
+
+    @property
+    def scan_value(self) -> str:
+        return cards.join_live_code(self.card.number, self.live_code.code)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"card_number": self.card.number, "symbology": self.card.symbology,
+                "status": self.card.status, "live_code": self.live_code.code,
+                "scan_value": self.scan_value,
+                "live_code_expires_at": customer_data.iso(self.live_code.expires_at),
+                "refresh_in_seconds": self.refresh_in_seconds}
+
+
+def my_card(caller: Caller, now: dt.datetime) -> ShownCard:
+    """The card to show at the till (the newest active one) and its live code now; the
+    account's live-code secret is made the first time the phone asks."""
+    def work() -> ShownCard:
+        card = customer_data.card_of(caller.account)
+        live = live_codes.current(live_codes.secret_of(caller.account), now,
+                                  live_codes.app_settings())
+        return ShownCard(card, live, max(1, math.ceil((live.expires_at - now).total_seconds())))
+    return run_in_transaction(work)
 
 
 def link_card(program: Program, caller: Caller, card_number: Any,

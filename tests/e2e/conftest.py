@@ -64,10 +64,12 @@ def _load(shop: Shop) -> None:
     store = programs.create_store(program, "Boulangerie Lyon Part-Dieu")
     for role, password in PASSWORDS.items():
         programs.create_staff(program, role, role, password, store.id, app_hasher())
-    for name, phone, pin, points in (("Léa", "+33612000001", "1234", 500),
-                                     ("Hugo", "+33612000002", "4321", 120)):
+    # Léa carries a plastic card; Hugo's card is the virtual one of the phone app.
+    for name, phone, pin, points, plastic in (("Léa", "+33612000001", "1234", 500, True),
+                                              ("Hugo", "+33612000002", "4321", 120, False)):
+        blank = accounts.issue_cards(program, 1, utcnow())[0] if plastic else None
         card = accounts.create_customer(program, phone, pin, utcnow(), app_hasher(),
-                                        first_name=name)
+                                        first_name=name, card_number=blank)
         if points:
             adjustments.adjust_points(program, card.number, points, "opening balance", "tests",
                                       utcnow())

@@ -6,9 +6,10 @@ import re
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
-from pos_loyalty.db import db
+from pos_loyalty import live_codes
+from pos_loyalty.db import db, utcnow
 from pos_loyalty.models import Account, Card, Sale
-from till_pages import log_in, scan
+from till_pages import log_in, scan, type_by_hand
 
 
 def sale_count(shop) -> int:
@@ -45,6 +46,60 @@ def test_scan_and_sell_with_part_of_the_bill_in_points(page: Page, shop):
     expect(receipt).to_contain_text("Cash due€10.00")
     expect(receipt).to_contain_text("New balance410 pts")
     assert available_points(shop, shop.cards["Léa"]) == 410
+
+
+def test_a_typed_number_asks_for_the_pin_before_points_and_a_scan_does_not(page: Page, shop):
+    log_in(page, "cashier")
+    type_by_hand(page, shop.cards["Léa"])
+    expect(page.get_by_role("heading", name="Léa")).to_be_visible()
+    open_basket(page, "20.00")
+    page.get_by_label(re.compile(r"^Points to use")).fill("100")
+    pin_check = page.get_by_role("group", name=re.compile("^To use points, the customer types"))
+    expect(pin_check).to_be_visible()
+    page.get_by_role("button", name="Confirm sale").click()
+    expect(page.get_by_role("alert")).to_contain_text("To use points, the customer types their PIN")
+    assert sale_count(shop) == 0
+    keypad = page.get_by_role("group", name="PIN keypad")
+    for digit in shop.pins["Léa"]:
+        keypad.get_by_role("button", name=digit, exact=True).click()
+    page.get_by_role("button", name="Check the PIN").click()
+    expect(page.get_by_role("status").filter(has_text="PIN checked")).to_have_text(
+        "PIN checked: points can be used.")
+    expect(page.get_by_label(re.compile(r"^Points to use"))).to_have_value("100")
+    page.get_by_role("button", name="Confirm sale").click()
+    expect(page.get_by_role("heading", name=re.compile("^Receipt"))).to_be_visible()
+    assert available_points(shop, shop.cards["Léa"]) == 410
+
+    page.get_by_role("link", name="Checkout").click()
+    scan(page, shop.cards["Léa"])
+    open_basket(page, "20.00")
+    expect(page.get_by_label("Customer's PIN")).to_have_count(0)
+
+
+def test_the_phone_s_live_code_scanned_spends_its_bare_number_does_not(page: Page, shop):
+    log_in(page, "cashier")
+    scan(page, shop.cards["Hugo"])      # a picture of the number, without the live code
+    open_basket(page, "8.00")
+    expect(page.get_by_label("Customer's PIN")).to_be_visible()
+    page.get_by_role("button", name="Next customer").click()
+    scan(page, shop.read(lambda: phone_scan_value(shop.cards["Hugo"])))
+    expect(page.get_by_role("heading", name="Hugo")).to_be_visible()
+    open_basket(page, "8.00")
+    expect(page.get_by_label("Customer's PIN")).to_have_count(0)
+    page.get_by_role("button", name="Use maximum").click()
+    page.get_by_role("button", name="Confirm sale").click()
+    expect(page.get_by_role("heading", name=re.compile("^Receipt"))).to_be_visible()
+    assert available_points(shop, shop.cards["Hugo"]) == 120 - 70 + 1
+
+
+def phone_scan_value(card_number: str) -> str:
+    """What the phone app shows now for the card: the number and its live code."""
+    account = db.session.scalar(select(Account).join(Card, Card.account_id == Account.id)
+                                .where(Card.number == card_number))
+    code = live_codes.current(live_codes.secret_of(account), utcnow(),
+                              live_codes.app_settings()).code
+    db.session.commit()
+    return f"{card_number}-{code}"
 
 
 def test_use_maximum_fills_the_most_points_the_bill_allows(page: Page, shop):

@@ -26,3 +26,10 @@ def scan(page: Page, card_number: str) -> None:
     expect(page.get_by_label("Card number")).to_be_focused()
     page.keyboard.type(card_number)
     page.keyboard.press("Enter")
+
+
+def type_by_hand(page: Page, card_number: str) -> None:
+    """What a cashier does reading the number off a card: a key at a time, then Enter."""
+    expect(page.get_by_label("Card number")).to_be_focused()
+    page.keyboard.type(card_number, delay=120)
+    page.keyboard.press("Enter")

@@ -44,13 +44,19 @@ class Till:
         return db.session.get(Program, self.program_id)
 
     def customer(self, points: int = 0, pin: str = "1234", first_name: str = "Camille",
-                 at: dt.datetime | None = None) -> str:
+                 at: dt.datetime | None = None, plastic: bool = True) -> str:
         """A new customer's card number, holding `points` available points (enrolled `at`
-        that moment, or now)."""
+        that moment, or now): a plastic card (scanned at the till, it may spend), or the
+        virtual card of the phone app."""
         moment = at or utcnow()
         phone = f"+336{next(phone_numbers):08d}"
-        card = run_in_transaction(lambda: accounts.create_customer(
-            self.program(), phone, pin, moment, app_hasher(), first_name=first_name))
+
+        def enrol() -> Any:
+            program = self.program()
+            blank = accounts.issue_cards(program, 1, moment)[0] if plastic else None
+            return accounts.create_customer(program, phone, pin, moment, app_hasher(),
+                                            first_name=first_name, card_number=blank)
+        card = run_in_transaction(enrol)
         if points:
             self.adjust(card.number, points, at=moment)
         self.last_phone = phone
@@ -90,10 +96,14 @@ class Till:
 
     def sell(self, card_number: str, total_minor: int | None = None, redeem_points: int = 0,
              lines: list[dict[str, Any]] | None = None, receipt: str | None = None,
-             key: str | None = None) -> Any:
+             key: str | None = None, card_entry: str = "scanned",
+             proof: str | None = None) -> Any:
+        """A sale through the POS API, the card scanned unless `card_entry` says otherwise."""
         body: dict[str, Any] = {"card_number": card_number,
                                 "receipt_number": receipt or f"R{next(self.receipts)}",
-                                "redeem_points": redeem_points}
+                                "redeem_points": redeem_points, "card_entry": card_entry}
+        if proof is not None:
+            body["proof"] = proof
         if lines is not None:
             body["lines"] = lines
         else:
@@ -179,9 +189,12 @@ class Shop:
     def sell(self, card_number: str, total_minor: int | None = None, *, redeem_points: int = 0,
              lines: list[BasketLine] | None = None, receipt: str | None = None,
              key: str | None = None, hold_id: int | None = None,
-             terminal: Terminal | None = None, staff_id: int | None = None) -> dict[str, Any]:
+             terminal: Terminal | None = None, staff_id: int | None = None,
+             card_entry: str = "scanned", proof: str | None = None) -> dict[str, Any]:
+        """A sale, the card scanned unless `card_entry` says otherwise."""
         request = SaleRequest(card_number, receipt or f"R{next(self.till.receipts)}",
-                              lines or total(total_minor or 0), redeem_points, hold_id, staff_id)
+                              lines or total(total_minor or 0), redeem_points, hold_id, staff_id,
+                              card_entry, proof)
         return checkout.sell(self.program, terminal or self.terminal, request, self.now,
                              key or self.key("sale"))
 
@@ -201,9 +214,9 @@ class Shop:
         return checkout.void_sale(self.program, terminal or self.terminal, sale_id, self.now)
 
     def hold(self, card_number: str, points: int, *, receipt: str = "H1",
-             ttl_seconds: int | None = None) -> dict[str, Any]:
+             ttl_seconds: int | None = None, card_entry: str = "scanned") -> dict[str, Any]:
         return checkout.hold_points(self.program, self.terminal, card_number, receipt, points,
-                                    ttl_seconds, self.now)
+                                    ttl_seconds, self.now, card_entry=card_entry)
 
     def capture(self, hold_id: int, points: int | None = None) -> dict[str, Any]:
         return checkout.capture_hold(self.program, self.terminal, hold_id, points, self.now)

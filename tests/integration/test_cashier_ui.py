@@ -28,6 +28,8 @@ from pos_loyalty.models import Account, AuditEvent, Card, LedgerEntry, Sale, Ter
 from pos_loyalty.security import app_hasher
 from pos_loyalty.staff_auth import WEB_TILL_NAME
 
+from mobile_app import mobile  # noqa: F401
+
 PASSWORD = "till-password"
 
 
@@ -66,8 +68,11 @@ class Cashier:
         self.get("/cashier/")
         return page
 
-    def open_card(self, card_number: str) -> Any:
-        return self.post("/cashier/identify/card", {"card_number": card_number})
+    def open_card(self, card_number: str, card_entry: str = "scanned") -> Any:
+        """The card number into the card field: by the scanner (the page's script marks it
+        scanned), or typed."""
+        return self.post("/cashier/identify/card", {"card_number": card_number,
+                                                    "card_entry": card_entry})
 
     def quote(self, **form: Any) -> Any:
         page = self.post("/cashier/quote", form)
@@ -82,7 +87,8 @@ class Cashier:
 
 def confirm_fields(page: Any, redeem: int) -> dict[str, Any]:
     return {"basket": field(page, "basket"), "idempotency_key": field(page, "idempotency_key"),
-            "receipt_number": field(page, "receipt_number"), "redeem_points": str(redeem)}
+            "receipt_number": field(page, "receipt_number"), "proof": field(page, "proof"),
+            "redeem_points": str(redeem)}
 
 
 def add_staff(till: Any, username: str, role: str, store_id: int | None = None) -> None:
@@ -242,6 +248,76 @@ def test_a_blank_card_offers_enrolment(till, cashier):
     page = cashier.open_card(blank)
     assert page.status_code == 409
     assert "Enrol a customer with this card" in words(page)
+
+
+# --- points need the customer at the till -------------------------------------------------
+
+def test_a_typed_card_number_asks_for_the_pin_before_points_are_used(till, cashier):
+    card = till.customer(points=500)
+    cashier.open_card(card, card_entry="typed")
+    page = cashier.quote(total="20.00")
+    assert "Customer's PIN" in words(page) and field(page, "proof") == ""
+    form = confirm_fields(page, 100)
+    refused = cashier.post("/cashier/sales", form)
+    assert refused.status_code == 403 and sale_count() == 0
+    assert "To use points, the customer types their PIN" in words(refused)
+
+    wrong = cashier.post("/cashier/customer/pin", {**form, "pin": "0000"})
+    assert wrong.status_code == 401 and "Wrong PIN: 4 tries left" in words(wrong)
+    page = cashier.post("/cashier/customer/pin", {**form, "pin": "1234"})
+    assert page.status_code == 200
+    assert "PIN checked: points can be used." in words(page)
+    assert "Customer's PIN" not in words(page)
+    assert re.search(r'name="redeem_points"[^>]* value="100"', page.text)
+    assert field(page, "idempotency_key") == form["idempotency_key"]
+    sold = cashier.post("/cashier/sales", confirm_fields(page, 100))
+    assert sold.status_code == 302
+    assert till.balance(card) == {"available": 410, "pending": 0}
+
+
+def test_a_typed_card_number_earns_without_a_pin(till, cashier):
+    card = till.customer(points=500)
+    cashier.open_card(card, card_entry="typed")
+    assert cashier.post("/cashier/sales",
+                        confirm_fields(cashier.quote(total="20.00"), 0)).status_code == 302
+    assert till.balance(card) == {"available": 520, "pending": 0}
+
+
+def test_the_pin_typed_on_the_basket_page_comes_back_to_it(till, cashier):
+    cashier.open_card(till.customer(points=500), card_entry="typed")
+    checked = cashier.post("/cashier/customer/pin", {"pin": "1234"})
+    assert checked.status_code == 302 and checked.location.endswith("/cashier/")
+    assert "Customer's PIN" not in words(cashier.quote(total="20.00"))
+
+
+def test_a_scanned_card_or_phone_and_pin_need_no_more(till, cashier):
+    card = till.customer(points=500, pin="4321")
+    cashier.open_card(card)
+    assert "Customer's PIN" not in words(cashier.quote(total="20.00"))
+    cashier.post("/cashier/customer/clear")
+    cashier.post("/cashier/identify/phone", {"phone": till.last_phone, "pin": "4321"})
+    page = cashier.quote(total="20.00")
+    assert "Customer's PIN" not in words(page)
+    assert cashier.post("/cashier/sales", confirm_fields(page, 100)).status_code == 302
+
+
+def test_the_phone_s_live_code_scanned_at_the_till_spends(till, cashier, mobile):
+    customer = mobile.register()
+    till.adjust(customer.card_number, 500)
+    shown = mobile.get("/me/card", customer.access_token).get_json()
+    assert cashier.open_card(shown["scan_value"]).status_code == 302
+    page = cashier.quote(total="20.00")
+    assert "Customer's PIN" not in words(page)
+    assert cashier.post("/cashier/sales", confirm_fields(page, 100)).status_code == 302
+    cashier.open_card(customer.card_number)   # the bare number of the phone's card
+    assert "Customer's PIN" in words(cashier.quote(total="20.00"))
+
+
+def test_the_next_customer_does_not_inherit_the_proof(till, cashier):
+    cashier.open_card(till.customer(points=500))
+    cashier.post("/cashier/customer/clear")
+    cashier.open_card(till.customer(points=500), card_entry="typed")
+    assert "Customer's PIN" in words(cashier.quote(total="20.00"))
 
 
 # --- selling -------------------------------------------------------------------------------

@@ -38,7 +38,8 @@ def run_together(app, till, bodies_and_keys):
 def test_twenty_tills_spending_the_whole_balance_at_once_only_one_succeeds(app, till):
     card = till.customer(points=190)
     requests = [({"card_number": card, "receipt_number": f"C{i}", "total_minor": 2000,
-                  "redeem_points": 190}, f"spend-{i}") for i in range(THREADS)]
+                  "redeem_points": 190, "card_entry": "scanned"}, f"spend-{i}")
+                for i in range(THREADS)]
     replies = run_together(app, till, requests)
     statuses = sorted(status for status, _ in replies)
     assert statuses.count(201) == 1
@@ -52,7 +53,7 @@ def test_twenty_tills_spending_the_whole_balance_at_once_only_one_succeeds(app, 
 def test_twenty_replays_of_one_key_make_one_sale(app, till):
     card = till.customer(points=500)
     body = {"card_number": card, "receipt_number": "SAME", "total_minor": 2000,
-            "redeem_points": 100}
+            "redeem_points": 100, "card_entry": "scanned"}
     replies = run_together(app, till, [(body, "one-key")] * THREADS)
     assert [status for status, _ in replies] == [201] * THREADS
     assert len({reply["sale_id"] for _, reply in replies}) == 1
@@ -96,7 +97,7 @@ def test_sales_waiting_for_one_account_draw_its_oldest_lots_first(app, till):
     for _ in range(5):
         till.adjust(card, 30)          # five lots of 30, oldest first
     requests = [({"card_number": card, "receipt_number": f"LOT{i}", "total_minor": 2000,
-                  "redeem_points": 10}, f"lot-{i}") for i in range(10)]
+                  "redeem_points": 10, "card_entry": "scanned"}, f"lot-{i}") for i in range(10)]
     replies = run_together(app, till, requests)
     assert [status for status, _ in replies] == [201] * 10
     db.session.expire_all()

@@ -71,7 +71,8 @@ def test_due_points_can_be_quoted_and_spent_and_the_spend_writes_the_release(til
 def test_an_expired_hold_shows_its_points_back_before_anything_is_written(till, app):
     freeze(app, SALE_DAY)
     card = till.customer(points=300)
-    hold = till.post("/holds", {"card_number": card, "receipt_number": "H1", "points": 100,
+    hold = till.post("/holds", {"card_number": card, "card_entry": "scanned",
+                                "receipt_number": "H1", "points": 100,
                                 "ttl_seconds": 60}).get_json()
     assert hold["balance"]["available"] == 200
     freeze(app, SALE_DAY + dt.timedelta(minutes=5))
@@ -85,6 +86,7 @@ def test_due_pending_points_can_be_held_at_once(till, app):
     card = till.customer()
     till.sell(card, total_minor=5000)
     freeze(app, SALE_DAY + dt.timedelta(days=2))
-    hold = till.post("/holds", {"card_number": card, "receipt_number": "H1", "points": 50})
+    hold = till.post("/holds", {"card_number": card, "card_entry": "scanned",
+                                "receipt_number": "H1", "points": 50})
     assert hold.status_code == 201, hold.get_json()
     assert hold.get_json()["balance"] == {"available": 0, "pending": 0}

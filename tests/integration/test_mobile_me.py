@@ -7,6 +7,7 @@ use cases themselves: test_usecases_phone_app.py.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from io import BytesIO
 
 import pytest
@@ -71,24 +72,36 @@ def test_patch_me_refuses_bad_values_and_unknown_fields(mobile: MobileApp, chang
 
 # --- card ------------------------------------------------------------------------------------
 
-def test_my_card_gives_the_number_and_image_urls(mobile: MobileApp):
+@pytest.fixture
+def frozen(app):
+    """The app's clock stopped 10 seconds into a 30-second step of the live code."""
+    app.extensions["pos_loyalty.clock"] = lambda: dt.datetime(2026, 11, 30, 10, 0, 10)
+
+
+def test_my_card_gives_the_number_its_live_code_and_image_urls(mobile: MobileApp, frozen):
     customer = mobile.register()
     body = mobile.get("/me/card", customer.access_token).get_json()
     assert body["card_number"] == customer.card_number
     assert body["symbology"] == "ean13" and body["status"] == "active"
+    assert re.fullmatch(r"[0-9]{6}", body["live_code"])
+    assert body["scan_value"] == f"{customer.card_number}-{body['live_code']}"
+    assert (body["live_code_expires_at"], body["refresh_in_seconds"]) \
+        == ("2026-11-30T10:00:30Z", 20)
     assert body["barcode_png_url"] == "http://localhost/api/mobile/v1/me/card/barcode.png"
     assert body["qr_svg_url"] == "http://localhost/api/mobile/v1/me/card/qr.svg"
 
 
-@pytest.mark.parametrize("url_field, fmt", [("barcode_png_url", zxingcpp.BarcodeFormat.EAN13),
+@pytest.mark.parametrize("url_field, fmt", [("barcode_png_url", zxingcpp.BarcodeFormat.Code128),
                                             ("qr_png_url", zxingcpp.BarcodeFormat.QRCode)])
-def test_card_pngs_decode_to_the_card_number(mobile: MobileApp, url_field, fmt):
+def test_card_pngs_decode_to_the_card_number_and_its_live_code(mobile: MobileApp, url_field,
+                                                               fmt, frozen):
     customer = mobile.register()
-    url = mobile.get("/me/card", customer.access_token).get_json()[url_field]
+    card = mobile.get("/me/card", customer.access_token).get_json()
+    url = card[url_field]
     reply = mobile.get(url.removeprefix("http://localhost/api/mobile/v1"), customer.access_token)
     assert reply.status_code == 200 and reply.mimetype == "image/png"
     found = zxingcpp.read_barcodes(Image.open(BytesIO(reply.data)))
-    assert [(r.format, r.text) for r in found] == [(fmt, customer.card_number)]
+    assert [(r.format, r.text) for r in found] == [(fmt, card["scan_value"])]
 
 
 @pytest.mark.parametrize("path", ["/me/card/barcode.svg", "/me/card/qr.svg"])
@@ -99,17 +112,18 @@ def test_card_svgs_are_svg_documents(mobile: MobileApp, path):
     assert b"<svg" in reply.data
 
 
-def test_a_code128_program_card_decodes_too(mobile: MobileApp):
+def test_a_code128_program_card_decodes_too(mobile: MobileApp, frozen):
     def use_code128():
         program = mobile.program()
         program.rules = {"card_symbology": "code128", "card_prefix": "BK"}
     run_in_transaction(use_code128)
     customer = mobile.register()
-    assert mobile.get("/me/card", customer.access_token).get_json()["symbology"] == "code128"
+    card = mobile.get("/me/card", customer.access_token).get_json()
+    assert card["symbology"] == "code128" and card["scan_value"].startswith("BK")
     reply = mobile.get("/me/card/barcode.png", customer.access_token)
     found = zxingcpp.read_barcodes(Image.open(BytesIO(reply.data)))
     assert [(r.format, r.text) for r in found] == [(zxingcpp.BarcodeFormat.Code128,
-                                                    customer.card_number)]
+                                                    card["scan_value"])]
 
 
 def test_the_card_shown_is_the_newest_linked(mobile: MobileApp):

@@ -57,7 +57,7 @@ def test_identify_by_phone_and_pin(till):
     reply = till.post("/identify", {"phone": till.last_phone, "pin": "4321"})
     assert reply.status_code == 200
     body = reply.get_json()
-    assert set(body) == {"card_number", "status", "account"}
+    assert set(body) == {"card_number", "status", "account", "proof", "proof_expires_at"}
     assert body["card_number"] == card and set(body["account"]) == ACCOUNT_FIELDS
 
 
@@ -215,7 +215,8 @@ def test_a_refused_return_or_void_answers_its_status_and_code(till):
 
 def test_a_hold_is_made_captured_or_voided_and_a_sale_can_spend_it(till):
     card = till.customer(points=500)
-    hold = till.post("/holds", {"card_number": card, "receipt_number": "H1", "points": 200,
+    hold = till.post("/holds", {"card_number": card, "card_entry": "scanned",
+                                "receipt_number": "H1", "points": 200,
                                 "ttl_seconds": 60})
     assert hold.status_code == 201
     assert set(hold.get_json()) == {"hold_id", "points", "expires_at", "balance"}
@@ -226,17 +227,17 @@ def test_a_hold_is_made_captured_or_voided_and_a_sale_can_spend_it(till):
     assert set(captured.get_json()) == {"hold_id", "status", "captured_points",
                                         "released_points", "balance"}
     assert captured.get_json()["captured_points"] == 150
-    second = till.post("/holds", {"card_number": card, "receipt_number": "H2",
-                                  "points": 10}).get_json()
+    second = till.post("/holds", {"card_number": card, "card_entry": "scanned",
+                                  "receipt_number": "H2", "points": 10}).get_json()
     whole = till.post(f"/holds/{second['hold_id']}/capture")
     assert whole.status_code == 200 and whole.get_json()["captured_points"] == 10
-    third = till.post("/holds", {"card_number": card, "receipt_number": "H3",
-                                 "points": 10}).get_json()
+    third = till.post("/holds", {"card_number": card, "card_entry": "scanned",
+                                 "receipt_number": "H3", "points": 10}).get_json()
     released = till.post(f"/holds/{third['hold_id']}/void")
     assert released.status_code == 200
     assert set(released.get_json()) == {"hold_id", "status", "released_points", "balance"}
-    held = till.post("/holds", {"card_number": card, "receipt_number": "H4",
-                                "points": 100}).get_json()
+    held = till.post("/holds", {"card_number": card, "card_entry": "scanned",
+                                "receipt_number": "H4", "points": 100}).get_json()
     sale = till.post("/sales", {"card_number": card, "receipt_number": "H4",
                                 "total_minor": 2000, "redeem_points": 80,
                                 "hold_id": held["hold_id"]}, key="hs")
@@ -246,10 +247,11 @@ def test_a_hold_is_made_captured_or_voided_and_a_sale_can_spend_it(till):
 
 def test_a_refused_hold_answers_its_status_and_code(till):
     card = till.customer(points=50)
-    assert refusal(till.post("/holds", {"card_number": card, "receipt_number": "H1",
+    assert refusal(till.post("/holds", {"card_number": card, "card_entry": "scanned",
+                                        "receipt_number": "H1",
                                         "points": 51})) == (422, "insufficient_points")
-    hold = till.post("/holds", {"card_number": card, "receipt_number": "H1",
-                                "points": 20}).get_json()
+    hold = till.post("/holds", {"card_number": card, "card_entry": "scanned",
+                                "receipt_number": "H1", "points": 20}).get_json()
     assert till.post(f"/holds/{hold['hold_id']}/capture").status_code == 200
     assert refusal(till.post(f"/holds/{hold['hold_id']}/void")) == (409, "hold_closed")
     assert refusal(till.post(f"/holds/{hold['hold_id']}/capture")) == (409, "hold_closed")
@@ -258,14 +260,15 @@ def test_a_refused_hold_answers_its_status_and_code(till):
 def test_a_terminal_key_opens_its_own_program_only(till):
     card = till.customer(points=500)
     sale = till.sell(card, total_minor=2000).get_json()
-    hold = till.post("/holds", {"card_number": card, "receipt_number": "H",
+    hold = till.post("/holds", {"card_number": card, "card_entry": "scanned", "receipt_number": "H",
                                 "points": 10}).get_json()
     _, _, other_key = till.other_brand()
     headers = {"Authorization": f"Bearer {other_key}"}
     api = "/api/pos/v1"
     assert till.client.get(f"{api}/cards/{card}", headers=headers).status_code == 404
     for path, body in [("/quote", {"card_number": card, "total_minor": 100}),
-                       ("/holds", {"card_number": card, "receipt_number": "X", "points": 1}),
+                       ("/holds", {"card_number": card, "card_entry": "scanned",
+                                   "receipt_number": "X", "points": 1}),
                        (f"/sales/{sale['sale_id']}/void", None),
                        (f"/holds/{hold['hold_id']}/void", None)]:
         assert till.client.post(api + path, json=body, headers=headers).status_code == 404

@@ -76,7 +76,8 @@ def test_a_sale_earning_more_than_the_ceiling_is_refused_whole(till):
 
 def test_a_sale_on_a_hold_is_refused_and_the_hold_stays_open(till):
     card = till.customer(points=300)
-    hold = till.post("/holds", {"card_number": card, "receipt_number": "H1", "points": 200})
+    hold = till.post("/holds", {"card_number": card, "card_entry": "scanned",
+                                "receipt_number": "H1", "points": 200})
     assert hold.status_code == 201
     hold_id = hold.get_json()["hold_id"]
     reply = till.post("/sales", {"card_number": card, "receipt_number": "H1",

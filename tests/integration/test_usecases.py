@@ -36,7 +36,7 @@ def count(model):
 def test_the_same_sale_sent_twice_with_one_key_is_recorded_once(till, shop):
     program, terminal = shop.program, shop.terminal
     card = till.customer(points=500)
-    request = SaleRequest(card, "R-1", basket(2000), redeem_points=100)
+    request = SaleRequest(card, "R-1", basket(2000), redeem_points=100, card_entry="scanned")
     first = checkout.sell(program, terminal, request, MONDAY, "key-1")
     again = checkout.sell(program, terminal, request, MONDAY + dt.timedelta(seconds=3), "key-1")
     assert again == first
@@ -102,19 +102,19 @@ def test_wrong_pins_are_counted_then_that_till_waits(till, shop):
     phone = till.last_phone
     for left in (4, 3, 2, 1, 0):
         with pytest.raises(InvalidPin) as refused:
-            customers.identify_by_phone(program, phone, "0000", MONDAY, terminal.id)
+            customers.identify(program, terminal, "0000", MONDAY, phone=phone)
         assert refused.value.details == {"attempts_left": left}
     with pytest.raises(TooManyTries):
-        customers.identify_by_phone(program, phone, "2468", MONDAY, terminal.id)
-    other_till = terminal.id + 1
-    assert customers.identify_by_phone(program, phone, "2468", MONDAY, other_till)["card_number"]
+        customers.identify(program, terminal, "2468", MONDAY, phone=phone)
+    other_till, _ = run_in_transaction(lambda: programs.create_terminal(
+        program, till.store_id, "Caisse 2"))
+    assert customers.identify(program, other_till, "2468", MONDAY, phone=phone)["card_number"]
 
 
 def test_the_right_pin_finds_the_card_with_its_balance(till, shop):
     program = shop.program
     card = till.customer(points=120, pin="2468")
-    found = customers.identify_by_phone(program, till.last_phone, "2468", MONDAY,
-                                        till.terminal_id)
+    found = customers.identify(program, shop.terminal, "2468", MONDAY, phone=till.last_phone)
     assert found["card_number"] == card
     assert found["account"]["available_points"] == 120
 

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from pos_loyalty import cards
-from pos_loyalty.db import db
+from pos_loyalty import cards, programs
+from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.errors import (
     AccountBlocked, CardBlocked, CardNotFound, InvalidCardNumber, InvalidPin, TooManyTries,
 )
@@ -44,8 +44,7 @@ def wrong_pins(shop, phone, tries):
     """Wrong PINs in a row, each refused with the tries it leaves."""
     for left in tries:
         with pytest.raises(InvalidPin) as refused:
-            customers.identify_by_phone(shop.program, phone, "0000", shop.now,
-                                          shop.terminal.id)
+            customers.identify(shop.program, shop.terminal, "0000", shop.now, phone=phone)
         assert refused.value.details == {"attempts_left": left}
 
 
@@ -53,11 +52,11 @@ def test_a_right_pin_resets_the_wrong_pin_count(shop):
     card = shop.customer(pin="4321")
     phone = shop.till.last_phone
     wrong_pins(shop, phone, (4, 3, 2, 1))
-    assert customers.identify_by_phone(shop.program, phone, "4321", shop.now,
-                                       shop.terminal.id)["card_number"] == card
+    assert customers.identify(shop.program, shop.terminal, "4321", shop.now,
+                              phone=phone)["card_number"] == card
     wrong_pins(shop, phone, (4, 3, 2, 1))
-    assert customers.identify_by_phone(shop.program, phone, "4321", shop.now,
-                                       shop.terminal.id)["card_number"] == card
+    assert customers.identify(shop.program, shop.terminal, "4321", shop.now,
+                              phone=phone)["card_number"] == card
 
 
 def test_five_wrong_pins_make_that_till_wait_fifteen_minutes_for_that_account(shop):
@@ -65,11 +64,12 @@ def test_five_wrong_pins_make_that_till_wait_fifteen_minutes_for_that_account(sh
     phone = shop.till.last_phone
     wrong_pins(shop, phone, (4, 3, 2, 1, 0))
     with pytest.raises(TooManyTries) as waiting:
-        customers.identify_by_phone(shop.program, phone, "4321", shop.now, shop.terminal.id)
+        customers.identify(shop.program, shop.terminal, "4321", shop.now, phone=phone)
     assert 0 < waiting.value.details["retry_after"] <= 15 * 60
-    another_till = shop.terminal.id + 1     # the customer is not locked out everywhere
-    assert customers.identify_by_phone(shop.program, phone, "4321", shop.now,
-                                       another_till)["card_number"] == card
+    another_till, _ = run_in_transaction(lambda: programs.create_terminal(
+        shop.program, shop.till.store_id, "Caisse 2"))   # not locked out everywhere
+    assert customers.identify(shop.program, another_till, "4321", shop.now,
+                              phone=phone)["card_number"] == card
 
 
 def test_enrolment_links_a_blank_card_that_works_at_once(shop):

@@ -20,7 +20,7 @@ from pos_loyalty.usecases import phone_app
 
 
 def card_of(shop, customer: AppCustomer) -> str:
-    return phone_app.my_card(caller(shop, customer)).number
+    return phone_app.my_card(caller(shop, customer), shop.now).card.number
 
 
 # --- balance ---------------------------------------------------------------------------------
@@ -82,9 +82,9 @@ def test_history_pages_newest_first_and_new_entries_do_not_shift_the_next_page(s
 
 def test_each_history_entry_shows_the_balance_after_it(shop):
     customer = register(shop)
-    card = card_of(shop, customer)
-    shop.adjust(card, 100)
-    shop.sell(card, 2000, redeem_points=50)
+    shown = phone_app.my_card(caller(shop, customer), shop.now)
+    shop.adjust(shown.card.number, 100)
+    shop.sell(shown.scan_value, 2000, redeem_points=50)   # the phone's card, scanned
     entries = phone_app.history(caller(shop, customer), 10, None)["entries"]
     assert [(e["kind"], e["points"], e["balance_after"]) for e in entries] == [
         ("earn", 15, 65), ("redeem", -50, 50), ("adjust", 100, 100)]

@@ -13,13 +13,19 @@ from PIL import Image
 from pos_loyalty.cards import (
     ALPHANUMERIC,
     InvalidCardNumber,
+    card_range_size,
     ean13_check_digit,
+    join_live_code,
     make_card_number,
     normalize_card_number,
+    random_card_number,
     render_barcode_png,
     render_barcode_svg,
+    render_live_barcode_png,
+    render_live_barcode_svg,
     render_qr_png,
     render_qr_svg,
+    split_live_code,
 )
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -250,3 +256,55 @@ def test_qr_svg_is_one_path_of_square_modules() -> None:
     paths = list(root.iter(f"{SVG_NAMESPACE}path"))
     assert len(paths) == 1
     assert paths[0].get("d", "").startswith("M4,4H5V5H4z")
+
+
+# Random numbers and the phone's live code
+
+
+def test_random_numbers_fill_the_prefix_range_and_carry_their_check_digit() -> None:
+    draws = iter([0, 481_516_234, 9_999_999_999])
+    numbers = [random_card_number("29", draw=lambda below: next(draws)) for _ in range(3)]
+    assert numbers == ["2900000000001", "2904815162343", "2999999999991"]
+    assert all(normalize_card_number(number) == number for number in numbers)
+
+
+def test_a_random_number_draws_every_digit_after_the_prefix() -> None:
+    asked = []
+    random_card_number("LC", "code128", draw=lambda below: asked.append(below) or 42)
+    assert asked == [10**9] and card_range_size("29") == 10**10
+
+
+@given(st.sampled_from([("29", "ean13"), ("2", "ean13"), ("LC", "code128")]))
+def test_random_numbers_are_valid_and_keep_their_prefix(prefix_and_symbology) -> None:
+    prefix, symbology = prefix_and_symbology
+    number = random_card_number(prefix, symbology)
+    assert number.startswith(prefix)
+    assert normalize_card_number(number, symbology) == number
+
+
+def test_what_the_phone_shows_splits_into_card_number_and_live_code() -> None:
+    assert join_live_code(EAN13_CARD, "012345") == "2900000000018-012345"
+    assert split_live_code("2900000000018-012345") == (EAN13_CARD, "012345")
+    assert split_live_code(" LC0000000420-999999\n") == (CODE128_CARD, "999999")
+    assert split_live_code(EAN13_CARD) == (EAN13_CARD, None)
+    for no_code in ("2900000000018-01234", "2900-0000-0001-8", "2900000000018-0123456"):
+        assert split_live_code(no_code) == (no_code, None)
+
+
+@pytest.mark.parametrize("render", [render_live_barcode_png, render_qr_png])
+def test_the_phone_s_barcodes_scan_back_to_the_number_and_its_live_code(render) -> None:
+    scanned = decoded(render("2900000000018-012345"))
+    assert [text for text, _ in scanned] == ["2900000000018-012345"]
+    assert scanned[0][1] in (zxingcpp.BarcodeFormat.Code128, zxingcpp.BarcodeFormat.QRCode)
+
+
+def test_the_phone_s_barcode_is_code128_with_the_code_written_under_it() -> None:
+    root = svg_root(render_live_barcode_svg("2900000000018-012345"))
+    assert [text.text for text in root.iter(f"{SVG_NAMESPACE}text")] == ["2900000000018-012345"]
+    assert decoded(render_live_barcode_png("2900000000018-012345"))[0][1] \
+        == zxingcpp.BarcodeFormat.Code128
+
+
+def test_the_phone_s_barcode_needs_a_live_code() -> None:
+    with pytest.raises(ValueError, match="live code"):
+        render_live_barcode_png(EAN13_CARD)
