@@ -189,7 +189,7 @@ def test_registering_creates_an_active_account_with_a_virtual_card_and_logs_in(s
     assert account.status == "active"
     card = db.session.scalar(select(Card).where(Card.account_id == account.id))
     assert card.kind == "virtual"
-    assert phone_app.my_card(caller(shop, customer)).number == card.number
+    assert phone_app.my_card(caller(shop, customer), shop.now).card.number == card.number
     assert caller(shop, customer).account.id == account.id
     assert customer.tokens.expires_in == 15 * 60
     assert signed_in(shop, log_in(shop, customer))
@@ -199,7 +199,7 @@ def test_registering_a_customer_a_till_enrolled_replaces_the_tills_pin(shop):
     card = shop.customer(first_name="Léa", pin="4321")
     phone = shop.till.last_phone
     customer = register(shop, phone, pin="8642")
-    assert phone_app.my_card(caller(shop, customer)).number == card
+    assert phone_app.my_card(caller(shop, customer), shop.now).card.number == card
     assert db.session.scalar(select(Account.first_name).where(Account.phone_e164 == phone)) \
         == "Léa"
     with pytest.raises(InvalidPin):
@@ -230,8 +230,8 @@ def test_the_till_and_the_app_share_the_accounts_count(shop):
     customer = register(shop)
     for left in (4, 3, 2, 1, 0):
         with pytest.raises(InvalidPin) as refused:
-            customers.identify_by_phone(shop.program, customer.phone, "9999", shop.now,
-                                        shop.terminal.id)
+            customers.identify(shop.program, shop.terminal, "9999", shop.now,
+                               phone=customer.phone)
         assert refused.value.details == {"attempts_left": left}
     # The app's address has its own 5, but the account has only 5 of its 10 an hour left.
     wrong_pins(shop, customer, (4, 3, 2, 1, 0))
