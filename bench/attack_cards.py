@@ -9,11 +9,13 @@ as the attacker walked `GET /cards/{n}`:
   every card while numbers were serials;
 - at random in the range (a walk that knows numbers are random).
 
-It prints the lookups made, the cards found, the rate, and the hits to expect from the size of
-the range; then, for the cards found, whether a sale spending their points goes through when
-the number is typed (it must not) and when the terminal says it scanned the card.
+It prints the lookups made and answered (the per-terminal limit, [pos_api] lookup_rate_limit,
+answers the rest 429), the cards found, the rate, and the hits to expect from the size of the
+range; then, for the cards found, whether a sale spending their points goes through when the
+number is typed (it must not) and when the terminal says it scanned the card.
 
     python bench/attack_cards.py                     # 20,000 lookups each way
+    python bench/attack_cards.py --no-rate-limit     # the numbering alone, every lookup answered
     python bench/attack_cards.py --tries 100000
     python bench/attack_cards.py --sequential-numbers   # the numbering before issue 10
 """
@@ -46,11 +48,17 @@ def main() -> int:
     parser.add_argument("--tries", type=int, default=20_000, help="lookups per walk")
     parser.add_argument("--sequential-numbers", action="store_true",
                         help="number the batch 1, 2, 3, ... as before issue 10")
+    parser.add_argument("--no-rate-limit", action="store_true",
+                        help="lift the per-terminal lookup limit ([pos_api] lookup_rate_limit)")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pos-loyalty-attack-") as folder:
-        app = create_app({"service": {"database_url": f"sqlite:///{Path(folder) / 'a.sqlite3'}",
-                                      "secret_key": secrets.token_urlsafe(32)},
-                          "security": CHEAP_HASHING})
+        settings = {"service": {"database_url": f"sqlite:///{Path(folder) / 'a.sqlite3'}",
+                                "secret_key": secrets.token_urlsafe(32)},
+                    "security": CHEAP_HASHING}
+        if options.no_rate_limit:
+            settings["pos_api"] = {"lookup_rate_limit": ""}
+        app = create_app(settings)
+        limit = app.config["LOYALTY"]["pos_api"]["lookup_rate_limit"] or "none"
         with app.app_context():
             upgrade(directory=str(MIGRATIONS_DIR))
             key, rules = run_in_transaction(
@@ -60,7 +68,8 @@ def main() -> int:
             numbering = "in sequence" if options.sequential_numbers else "at random"
             print(f"{options.cards} cards issued ({numbering}), each with a customer holding "
                   f"100 points; prefix {rules.card_prefix}, "
-                  f"{cards.card_range_size(rules.card_prefix):,} numbers in the range")
+                  f"{cards.card_range_size(rules.card_prefix):,} numbers in the range; "
+                  f"lookup limit per terminal: {limit}")
             found: set[str] = set()
             for walk in ("sequential", "random"):
                 found |= _walk(client, headers, rules, walk, options.tries, options.cards)
@@ -103,20 +112,21 @@ def _walk(client, headers, rules: ProgramRules, walk: str, tries: int,  # type: 
           issued: int) -> set[str]:
     size = cards.card_range_size(rules.card_prefix, rules.card_symbology)
     found: set[str] = set()
+    answered = 0
     started = time.perf_counter()
     for attempt in range(tries):
         serial = attempt + 1 if walk == "sequential" else secrets.randbelow(size)
         number = cards.make_card_number(rules.card_prefix, serial, rules.card_symbology)
         reply = client.post("/api/pos/v1/cards/lookup", json={"card_number": number},
                             headers=headers)
+        answered += reply.status_code != 429
         if reply.status_code == 200 and reply.get_json()["account"] is not None:
             found.add(number)
     seconds = time.perf_counter() - started
-    expected = tries * issued / size
-    print(f"{walk} walk: {tries:,} lookups in {seconds:.1f} s ({tries / seconds:,.0f}/s): "
-          f"{len(found)} of {issued} cards found (a random walk expects {expected:.4f}; at "
-          f"{OBSERVED_RATE}/s, one card every {size / issued / OBSERVED_RATE / 86_400:,.1f} "
-          f"days on average)")
+    print(f"{walk} walk: {tries:,} lookups in {seconds:.1f} s ({tries / seconds:,.0f}/s), "
+          f"{answered:,} answered (the others 429): {len(found)} of {issued} cards found; a "
+          f"random walk expects one card per {size / issued:,.0f} lookups: one every "
+          f"{size / issued / OBSERVED_RATE / 3600:,.1f} hours at {OBSERVED_RATE}/s")
     return found
 
 
