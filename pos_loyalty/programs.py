@@ -51,10 +51,15 @@ def local_to_utc(program: Program, moment: dt.datetime) -> dt.datetime:
 
 
 def default_program() -> Program:
-    """The program the CLI works on when none is named: the first one, made if missing."""
+    """The program the CLI works on when none is named: the first one. Outside production a
+    missing one is made from [program] (the demo's); production names its program at
+    `pos-loyalty init`, so nothing runs on a made-up "Demo Boulangerie"."""
     program = db.session.scalar(select(Program).order_by(Program.id).limit(1))
     if program is not None:
         return program
+    if settings()["service"]["env"] == "production":
+        raise NotFound("No loyalty program exists yet: run `pos-loyalty init --name ... "
+                       "--currency ... --timezone ... --locale ...` first.")
     defaults = settings()["program"]
     program = Program(slug=defaults["slug"], name=defaults["name"], currency=defaults["currency"],
                       timezone=defaults["timezone"], locale=defaults["locale"], rules={},

@@ -132,3 +132,16 @@ def test_a_twilio_account_without_an_origin_is_refused(no_twilio, app, runner):
     result = runner.invoke(args=["worker", "--once"])
     assert result.exit_code == 2
     assert "missing TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM" in result.output
+
+
+def test_production_commands_before_init_never_make_the_demo_program(production, runner):
+    result = runner.invoke(args=["stores", "create", "Lyon"])
+    assert result.exit_code != 0
+    assert "run `pos-loyalty init --name" in result.output
+    assert saved_programs() == []
+
+
+def test_development_commands_still_start_on_the_demo_program(app, runner):
+    result = runner.invoke(args=["stores", "create", "Lyon"])
+    assert result.exit_code == 0, result.output
+    assert [name for _, name, *_ in saved_programs()] == ["Demo Boulangerie"]
