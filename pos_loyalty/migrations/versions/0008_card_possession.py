@@ -1,7 +1,7 @@
 """The phone's live code has a secret per account
 
 Revision ID: 0008
-Revises: 0007_secrets
+Revises: 0007
 Create Date: 2026-11-30 12:00:00
 
 `account.live_code_secret` (hex) keys the code the phone shows after its card number
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008'
-down_revision = '0007_secrets'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,8 @@
 """Till logins are rows that logout deletes
 
-Revision ID: 0007_secrets
+Revision ID: 0007
 Revises: 0006
-Create Date: 2026-12-01 10:00:00
+Create Date: 2026-11-30 06:00:00
 
 `staff_session`: one row per login at the till, named by the signed cookie (the SHA-256 of its
 token); logout, a new password or deactivation deletes it. Wrong PINs and passwords are now
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0007_secrets'
+revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None
