@@ -32,7 +32,7 @@ APP_NAME = "loyalty-app"
 def sale(port: int, key: str, card: str, receipt: str) -> tuple[int, dict]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     body = json.dumps({"card_number": card, "receipt_number": receipt, "total_minor": 2000,
-                       "redeem_points": 10})
+                       "redeem_points": 10, "card_entry": "scanned"})
     connection.request("POST", "/api/pos/v1/sales", body, {
         "Authorization": f"Bearer {key}", "Content-Type": "application/json",
         "Idempotency-Key": f"kill-{receipt}"})
