@@ -17,7 +17,7 @@ from pos_loyalty.db import (
     retry_after,
 )
 from pos_loyalty.errors import DatabaseUnavailable, LoyaltyError
-from pos_loyalty.rate_limits import init_rate_limits
+from pos_loyalty.rate_limits import init_rate_limits, retry_after_headers
 from pos_loyalty.security import make_hasher
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -100,8 +100,9 @@ def _register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException) -> Any:
         if not wants_json():
             return error
+        headers = retry_after_headers() if error.code == 429 else {}
         return jsonify({"error": {"code": http_error_code(error),
-                                  "message": error.description}}), error.code
+                                  "message": error.description}}), error.code, headers
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> Any:

@@ -99,8 +99,8 @@ def _error_response(errors: dict[str, ErrorClass]) -> Schema:
                 "content": json_content(schema)}
     if any(_status(error) == 429 for error in errors.values()):
         response["headers"] = {"Retry-After": {
-            "description": "Seconds to wait before a retry can succeed (sent with the "
-                           "core's rate limits, too_many_requests).",
+            "description": "Seconds to wait before a retry can succeed (sent with "
+                           "too_many_requests and too_many_tries).",
             "schema": {"type": "integer", "minimum": 1}}}
     return response
 

@@ -39,6 +39,15 @@ def outside_mobile_api() -> bool:
     return request.blueprint != "mobile_api"
 
 
+def retry_after_headers() -> dict[str, str]:
+    """Retry-After for a request the mobile API's per-IP limits refused, like the core's own
+    429s carry (Flask-Limiter's header option would stamp it on every answer, 200s too)."""
+    refused = limiter.current_limit
+    if refused is None:
+        return {}
+    return {"Retry-After": str(max(1, math.ceil(refused.reset_at - time.time())))}
+
+
 def hit(limits: str, *key: str) -> bool:
     """Count one event under `key` against every limit in `limits` ("10 per minute;100 per
     hour"); False when any of them is already spent. An empty `limits` never refuses."""

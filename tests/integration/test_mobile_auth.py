@@ -279,10 +279,12 @@ def test_change_pin_checks_the_new_pin(mobile: MobileApp):
 def test_auth_endpoints_are_rate_limited_per_ip(mobile: MobileApp):
     set_limits(mobile.app, auth="3 per minute")
     for _ in range(3):
-        assert mobile.post("/auth/login", {"phone": new_phone(), "pin": "1234"}).status_code == 401
+        allowed = mobile.post("/auth/login", {"phone": new_phone(), "pin": "1234"})
+        assert allowed.status_code == 401 and "Retry-After" not in allowed.headers
     reply = mobile.post("/auth/login", {"phone": new_phone(), "pin": "1234"})
     assert reply.status_code == 429
     assert reply.get_json()["error"]["code"] == "too_many_requests"
+    assert 0 < int(reply.headers["Retry-After"]) <= 61     # the minute's window, in whole seconds
     other_ip = mobile.post("/auth/login", {"phone": new_phone(), "pin": "1234"},
                            environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert other_ip.status_code == 401
