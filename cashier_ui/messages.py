@@ -115,7 +115,7 @@ def unexpected_sentence(database_down: bool) -> str:
 
 
 def minutes_to_wait(error: LoyaltyError) -> int:
-    return max(1, math.ceil(error.details["retry_after"] / 60))
+    return max(1, math.ceil(error.details["retry_after_seconds"] / 60))
 
 
 def login_error_sentence(error: LoyaltyError) -> str:

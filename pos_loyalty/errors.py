@@ -198,8 +198,13 @@ class TooManyTries(LoyaltyError):
     status = 429
     message = "Too many wrong tries: wait before trying again."
 
+    def __init__(self, message: str | None = None, *, retry_after: int,
+                 **details: Any) -> None:
+        super().__init__(message, retry_after_seconds=retry_after, **details)
+        self.retry_after = retry_after
+
     def http_headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.details["retry_after"])}
+        return {"Retry-After": str(self.retry_after)}
 
 
 class ServerBusy(LoyaltyError):

@@ -149,7 +149,7 @@ def test_a_login_that_must_wait_is_429_with_retry_after(mobile: MobileApp):
     assert reply.status_code == 429
     assert error_of(reply)["code"] == "too_many_tries"
     assert 0 < int(reply.headers["Retry-After"]) <= 15 * 60
-    assert error_of(reply)["details"]["retry_after"] == int(reply.headers["Retry-After"])
+    assert error_of(reply)["details"]["retry_after_seconds"] == int(reply.headers["Retry-After"])
 
 
 def test_login_counts_wrong_pins_per_client_address(mobile: MobileApp):
@@ -263,7 +263,7 @@ def test_change_pin_with_a_wrong_old_pin_is_401_then_429(mobile: MobileApp):
                         token=customer.access_token)
     assert reply.status_code == 429
     assert error_of(reply)["code"] == "too_many_tries"
-    assert int(reply.headers["Retry-After"]) == error_of(reply)["details"]["retry_after"]
+    assert int(reply.headers["Retry-After"]) == error_of(reply)["details"]["retry_after_seconds"]
 
 
 def test_change_pin_checks_the_new_pin(mobile: MobileApp):

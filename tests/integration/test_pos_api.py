@@ -71,7 +71,7 @@ def test_wrong_pin_is_401_and_after_five_the_till_waits_with_a_429(till):
     assert waiting.status_code == 429
     assert waiting.get_json()["error"]["code"] == "too_many_tries"
     assert int(waiting.headers["Retry-After"]) == waiting.get_json()["error"]["details"][
-        "retry_after"]
+        "retry_after_seconds"]
 
 
 def test_a_quote_reads_a_total_or_lines_and_answers_every_figure(till):
