@@ -90,21 +90,26 @@ class NotFound(LoyaltyError):
     message = "Nothing here."
 
 
-class TooManyRequests(LoyaltyError):
-    """A rate limit is spent (card lookups or identifications per terminal, card links per
-    account): answered 429 with Retry-After, the seconds until a retry can succeed."""
-    code = "too_many_requests"
-    status = 429
-    message = "Too many requests: wait before trying again."
+class WaitBeforeRetry:
+    """Mixin of the refusals that say how long to wait: `retry_after` seconds, in
+    `details.retry_after_seconds` and in the Retry-After header."""
 
     def __init__(self, message: str | None = None, *, retry_after: int,
                  **details: Any) -> None:
-        super().__init__(message, retry_after_seconds=retry_after, **details)
+        super().__init__(message, retry_after_seconds=retry_after,  # type: ignore[call-arg]
+                         **details)
         self.retry_after = retry_after
 
     def http_headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
 
+
+class TooManyRequests(WaitBeforeRetry, LoyaltyError):
+    """A rate limit is spent (card lookups or identifications per terminal, card links per
+    account): answered 429 with Retry-After, the seconds until a retry can succeed."""
+    code = "too_many_requests"
+    status = 429
+    message = "Too many requests: wait before trying again."
 
 # --- cards and accounts -----------------------------------------------------------------
 
@@ -191,20 +196,12 @@ class InvalidPin(LoyaltyError):
     message = "Wrong PIN."
 
 
-class TooManyTries(LoyaltyError):
+class TooManyTries(WaitBeforeRetry, LoyaltyError):
     """Too many wrong PINs or passwords for this account or from this till or address: wait
     `retry_after` seconds (also in the Retry-After header). Nothing else is locked."""
     code = "too_many_tries"
     status = 429
     message = "Too many wrong tries: wait before trying again."
-
-    def __init__(self, message: str | None = None, *, retry_after: int,
-                 **details: Any) -> None:
-        super().__init__(message, retry_after_seconds=retry_after, **details)
-        self.retry_after = retry_after
-
-    def http_headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 class ServerBusy(LoyaltyError):

@@ -103,7 +103,7 @@ def test_unsigned_or_tampered_callbacks_are_refused(client, till, how):
 
 def test_without_a_trusted_proxy_forwarded_headers_are_ignored(app, client, till):
     """[service] trusted_proxies = 0: X-Forwarded-* are the client's own word; the signature
-    must cover the URL the request came to (tests/integration/test_limits_webhooks.py has the
+    must cover the URL the request came to (tests/integration/test_proxies.py has the
     proxy's side)."""
     app.config["LOYALTY"]["sms"]["public_base_url"] = ""
     till.customer()

@@ -1,7 +1,9 @@
 """Behind a load balancer ([service] trusted_proxies): the client's IP and URL are the proxy's.
 
 Rate limits count per client IP, which only the trusted proxy's X-Forwarded-For tells; with no
-trusted proxy the header is the client's own word and is ignored.
+trusted proxy the header is the client's own word and is ignored. Twilio's signatures cover a
+URL; without [sms] public_base_url the webhook rebuilds it from the request, trusting
+X-Forwarded-* only as far as trusted_proxies says.
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from pos_loyalty.db import db
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_kib": 64, "argon2_parallelism": 1}
 TWILIO_TOKEN = "secret-token"
+PATH = "/webhooks/twilio/inbound"
+FORM = {"From": "+33699999999", "Body": "SOLDE"}
 
 
 @pytest.fixture
@@ -28,10 +32,11 @@ def trusted_proxies() -> int:
 
 @pytest.fixture
 def app(database_url: str, trusted_proxies: int) -> Iterator[Flask]:
-    """tests/conftest.py's app, behind `trusted_proxies` proxies."""
+    """tests/conftest.py's app, behind `trusted_proxies` proxies, Twilio on, no public URL."""
     app = create_app({"service": {"database_url": database_url, "secret_key": "test-secret",
                                   "trusted_proxies": trusted_proxies},
-                      "security": FAST_HASHING})
+                      "security": FAST_HASHING,
+                      "sms": {"twilio_auth_token": TWILIO_TOKEN, "public_base_url": ""}})
     app.config["TESTING"] = True
     with app.app_context():
         yield app
@@ -64,14 +69,36 @@ def test_without_trusted_proxies_the_header_is_ignored(mobile: MobileApp):
     assert login_from(mobile, "198.51.100.20") == 429
 
 
+def signed_for(app: Flask, url: str, headers: dict[str, str]) -> int:
+    """Twilio's inbound webhook, signed for `url`, through the proxy `headers`."""
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(url, FORM)
+    return app.test_client().post(PATH, data=FORM, headers={
+        "X-Twilio-Signature": signature, **headers}).status_code
+
+
 def test_twilio_signatures_are_checked_against_the_url_the_proxy_saw(app: Flask):
     """ProxyFix picks the proxy's own X-Forwarded-Proto/-Host; the webhook must use the same."""
-    app.config["LOYALTY"]["sms"].update(twilio_auth_token=TWILIO_TOKEN, public_base_url="")
-    form = {"From": "+33699999999", "Body": "SOLDE"}
-    signature = RequestValidator(TWILIO_TOKEN).compute_signature(
-        "https://shop.example.org/webhooks/twilio/inbound", form)
-    reply = app.test_client().post(
-        "/webhooks/twilio/inbound", data=form,
-        headers={"X-Twilio-Signature": signature, "X-Forwarded-Proto": "http, https",
-                 "X-Forwarded-Host": "forged.example, shop.example.org"})
-    assert reply.status_code == 200
+    proxy = {"X-Forwarded-Proto": "http, https",
+             "X-Forwarded-Host": "forged.example, shop.example.org"}
+    assert signed_for(app, f"https://shop.example.org{PATH}", proxy) == 200
+
+
+@pytest.mark.parametrize("trusted_proxies", [0])
+def test_with_no_trusted_proxy_a_forged_host_does_not_pass(app: Flask):
+    forged = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "other-site.example"}
+    assert signed_for(app, f"https://other-site.example{PATH}", forged) == 403
+    assert signed_for(app, f"http://localhost{PATH}", forged) == 200
+
+
+def test_the_proxy_s_port_and_prefix_are_part_of_the_url(app: Flask):
+    proxy = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "shop.example.org",
+             "X-Forwarded-Port": "8443", "X-Forwarded-Prefix": "/loyalty"}
+    assert signed_for(app, f"https://shop.example.org:8443/loyalty{PATH}", proxy) == 200
+
+
+def test_a_client_s_own_port_and_prefix_before_the_proxy_s_are_ignored(app: Flask):
+    """The proxy appends what it saw; the values before it are the client's."""
+    proxy = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "shop.example.org",
+             "X-Forwarded-Port": "9999, 443", "X-Forwarded-Prefix": "/forged, /loyalty"}
+    assert signed_for(app, f"https://shop.example.org:9999/forged{PATH}", proxy) == 403
+    assert signed_for(app, f"https://shop.example.org/loyalty{PATH}", proxy) == 200
