@@ -4,6 +4,7 @@ import datetime as dt
 import http.client
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -232,19 +233,40 @@ def _answers(port: int) -> bool:
         return False
 
 
+def counter_files(tmp_path, pid: int | None = None) -> list:
+    return list(tmp_path.glob(f"pos-loyalty-metrics-*/counter_{pid or '*'}.db"))
+
+
+def serve_on_both_workers(port: int, tmp_path, seconds: float = 30) -> int:
+    """Send /healthz until both workers have answered some; returns how many were sent.
+
+    The kernel may hand every sequential request to the same idle worker, so a half-sent
+    request holds one sync worker busy while ten go to the other; rounds repeat until the
+    held worker has been each of the two."""
+    sent, deadline = 0, time.monotonic() + seconds
+    while len(counter_files(tmp_path)) < 2:
+        assert time.monotonic() < deadline, "one gunicorn worker answered every request"
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as held:
+            held.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # no blank line yet
+            threading.Event().wait(0.2)                # let a worker take it and block on it
+            for _ in range(10):
+                assert get(port, "/healthz")[0] == 200
+                sent += 1
+    return sent
+
+
 def test_gunicorn_workers_are_all_counted_even_after_one_dies(served, tmp_path):
     port, master, log_path = served
     start = healthz_count(port)
-    for _ in range(20):
-        assert get(port, "/healthz")[0] == 200
-    assert healthz_count(port) == start + 20
+    sent = serve_on_both_workers(port, tmp_path)
+    assert healthz_count(port) == start + sent
     # The config made the multiprocess folder (TMPDIR here); each worker writes its own file.
-    assert len(list(tmp_path.glob("pos-loyalty-metrics-*/counter_*.db"))) >= 2
     victim = min(workers_of(master))
+    assert counter_files(tmp_path, victim)
     os.kill(victim, signal.SIGKILL)
     wait_until(lambda: victim not in workers_of(master) and len(workers_of(master)) == 2,
                "gunicorn to replace the killed worker")
-    assert healthz_count(port) == start + 20     # the dead worker's counts stay counted
+    assert healthz_count(port) == start + sent   # the dead worker's counts stay counted
     status, body = get(port, "/readyz", {"X-Request-Id": "probe-1"})
     assert status == 200, body
     wait_until(lambda: "request_id=probe-1" in log_path.read_text(), "the access log line")
