@@ -20,6 +20,7 @@ A **Sale** is one receipt at one terminal, unique per (terminal, receipt number)
 """
 from pos_loyalty.models.account import Account, Card, CardBatch
 from pos_loyalty.models.ledger import DailyIssuance, Hold, LedgerEntry, LotDraw, PointLot
+from pos_loyalty.models.mechanics import BonusGrant, Campaign, Referral, TierChange
 from pos_loyalty.models.mobile import (
     AppKey, CustomerProfile, MobileSession, OneTimeCode, Promotion, RefreshToken,
 )
@@ -31,5 +32,6 @@ __all__ = [
     "Account", "AuditEvent", "Card", "CardBatch", "DailyIssuance", "Hold", "IdempotencyKey",
     "LedgerEntry", "LotDraw", "OutboxMessage", "PointLot", "Program", "Sale", "SaleLine",
     "SaleReturn", "Staff", "StaffSession", "Store", "Terminal",
+    "BonusGrant", "Campaign", "Referral", "TierChange",
     "AppKey", "CustomerProfile", "MobileSession", "OneTimeCode", "Promotion", "RefreshToken",
 ]

@@ -40,11 +40,22 @@ class Account(Base):
     # Keys the phone's live code (pos_loyalty.live_codes), in hex; made when the phone first
     # shows its card, never sent anywhere.
     live_code_secret: Mapped[str | None] = mapped_column(String(64))
+    # The tier's key in the program's ladder ([rules] tiers; None: below the first rung), since
+    # when, and when it is judged again (the end of its qualification period).
+    tier: Mapped[str | None] = mapped_column(String(40))
+    tier_since: Mapped[dt.datetime | None]
+    tier_until: Mapped[dt.datetime | None]
+    # The code this customer gives friends (made when first asked), and whether a referral
+    # waits for this customer's first qualifying purchase (read by every sale: one column).
+    referral_code: Mapped[str | None] = mapped_column(String(16))
+    referral_pending: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     cards: Mapped[list[Card]] = relationship(back_populates="account", lazy="raise")
 
     __table_args__ = (
         UniqueConstraint("program_id", "phone_e164"),
+        # An index, not a constraint: SQLite adds it without rebuilding the table.
+        Index("uq_account_program_id_referral_code", "program_id", "referral_code", unique=True),
         CheckConstraint("status IN ('active', 'blocked', 'closed')", name="status_known"),
         CheckConstraint("pending_points >= 0", name="pending_not_negative"),
         CheckConstraint("lifetime_earned >= 0 AND lifetime_redeemed >= 0",

@@ -11,6 +11,7 @@ from pos_loyalty.db import Base, utcnow
 ENTRY_KINDS = (
     "earn", "redeem", "return_reverse", "return_restore", "void_reverse", "void_restore",
     "hold", "hold_release", "adjust", "expire", "release", "bonus",
+    "campaign", "signup", "birthday", "referral",
 )
 
 
@@ -34,6 +35,8 @@ class LedgerEntry(Base):
     store_id: Mapped[int | None] = mapped_column(ForeignKey("store.id"))
     terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminal.id"))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # The campaign whose bonus this entry is (kind "campaign").
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"))
     actor: Mapped[str] = mapped_column(String(120), default="")
     reason: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -43,9 +46,12 @@ class LedgerEntry(Base):
         Index("ix_ledger_entry_sale_id", "sale_id"),
         CheckConstraint(
             "kind IN ('earn', 'redeem', 'return_reverse', 'return_restore', 'void_reverse', "
-            "'void_restore', 'hold', 'hold_release', 'adjust', 'expire', 'release', 'bonus')",
+            "'void_restore', 'hold', 'hold_release', 'adjust', 'expire', 'release', 'bonus', "
+            "'campaign', 'signup', 'birthday', 'referral')",
             name="kind_known"),
         CheckConstraint("points <> 0 OR pending_delta <> 0", name="changes_something"),
+        CheckConstraint("(kind = 'campaign') = (campaign_id IS NOT NULL)",
+                        name="campaign_entry_names_it"),
         CheckConstraint("pending_after >= 0", name="pending_after_not_negative"),
     )
 

@@ -101,6 +101,8 @@ class CustomerProfile(Base):
 
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), primary_key=True)
     birthday: Mapped[dt.date | None] = mapped_column(Date)
+    # When the birthday was last set or changed: a recent one does not pay its bonus yet.
+    birthday_set_at: Mapped[dt.datetime | None]
     email: Mapped[str | None] = mapped_column(String(254))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -118,6 +120,8 @@ class Promotion(Base):
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
     image_url: Mapped[str] = mapped_column(String(500), default="")
+    # The campaign this promotion announces: the app shows its real terms.
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"))
     starts_at: Mapped[dt.datetime]
     ends_at: Mapped[dt.datetime]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
