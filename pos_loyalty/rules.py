@@ -51,6 +51,21 @@ class ProgramRules:
     currency_exponent: int = 2
     max_receipt_total_minor: int = 0   # 0 = no ceiling
     max_points_per_sale: int = 0       # 0 = no ceiling
+    # VIP tiers (README "Tiers"): the ladder, lowest threshold first, and how one qualifies.
+    tiers: tuple[TierRung, ...] = ()
+    tier_measure: str = "points"       # "points" earned, or "money" paid (minor units)
+    tier_period_months: int = 12       # a rolling window; 0 = the calendar year
+    tier_lowered_by_returns: bool = False
+    bonuses_count_towards_tiers: bool = False
+    bonuses_count_towards_caps: bool = False
+    # How campaigns matching one sale add up: "best" (the one giving most) or "additive".
+    campaign_combination: str = "best"
+    birthday_bonus_points: int = 0
+    birthday_min_days_known: int = 30
+    referral_bonus_points: int = 0     # to the customer whose code was given
+    referral_newcomer_points: int = 0  # to the newcomer who gave it
+    referral_min_basket_minor: int = 0
+    referral_max_per_month: int = 0    # rewarded referrals per referrer and month; 0 = no limit
 
     @classmethod
     def from_settings(cls, rules: Mapping[str, Any], exponent: int = 2) -> ProgramRules:
@@ -76,6 +91,19 @@ class ProgramRules:
             currency_exponent=exponent,
             max_receipt_total_minor=int(rules["max_receipt_total_minor"]),
             max_points_per_sale=int(rules["max_points_per_sale"]),
+            tiers=tier_ladder(rules.get("tiers", [])),
+            tier_measure=str(rules.get("tier_measure", "points")),
+            tier_period_months=int(rules.get("tier_period_months", 12)),
+            tier_lowered_by_returns=bool(rules.get("tier_lowered_by_returns", False)),
+            bonuses_count_towards_tiers=bool(rules.get("bonuses_count_towards_tiers", False)),
+            bonuses_count_towards_caps=bool(rules.get("bonuses_count_towards_caps", False)),
+            campaign_combination=str(rules.get("campaign_combination", "best")),
+            birthday_bonus_points=int(rules.get("birthday_bonus_points", 0)),
+            birthday_min_days_known=int(rules.get("birthday_min_days_known", 30)),
+            referral_bonus_points=int(rules.get("referral_bonus_points", 0)),
+            referral_newcomer_points=int(rules.get("referral_newcomer_points", 0)),
+            referral_min_basket_minor=int(rules.get("referral_min_basket_minor", 0)),
+            referral_max_per_month=int(rules.get("referral_max_per_month", 0)),
         )
         made.check()
         return made
@@ -99,6 +127,16 @@ class ProgramRules:
         if self.max_receipt_total_minor < 0 or self.max_points_per_sale < 0:
             raise ValueError("max_receipt_total_minor and max_points_per_sale must not be "
                              "negative (0 = no ceiling)")
+        if self.tier_measure not in TIER_MEASURES:
+            raise ValueError("tier_measure must be \"points\" or \"money\"")
+        if not 0 <= self.tier_period_months <= 120:
+            raise ValueError("tier_period_months must be 0 (the calendar year) to 120")
+        if self.campaign_combination not in CAMPAIGN_COMBINATIONS:
+            raise ValueError("campaign_combination must be \"best\" or \"additive\"")
+        if min(self.birthday_bonus_points, self.birthday_min_days_known,
+               self.referral_bonus_points, self.referral_newcomer_points,
+               self.referral_min_basket_minor, self.referral_max_per_month) < 0:
+            raise ValueError("bonus points, days, baskets and limits must not be negative")
 
 
 def _decimal(rules: Mapping[str, Any], key: str) -> Decimal:
@@ -138,6 +176,11 @@ class Quote:
     points_earned: int
     line_redeemed_minor: tuple[int, ...] = field(default=())
     line_earn_base_minor: tuple[int, ...] = field(default=())
+    # points_earned = base_points + tier_points + the campaigns' points (before daily caps).
+    base_points: int = 0
+    tier_points: int = 0
+    campaigns: tuple[AppliedCampaign, ...] = field(default=())
+    tier: str | None = None
 
 
 def floor_int(value: Decimal) -> int:
@@ -191,8 +234,14 @@ def max_redeem(total_minor: int, available_points: int, rules: ProgramRules) -> 
 
 
 def quote(lines: Sequence[BasketLine], available_points: int, can_redeem: bool,
-          rules: ProgramRules, redeem_points: int = 0) -> Quote:
-    """What a basket earns and may spend; `redeem_points` is what the customer chose."""
+          rules: ProgramRules, redeem_points: int = 0, offers: Offers | None = None) -> Quote:
+    """What a basket earns and may spend; `redeem_points` is what the customer chose.
+
+    Earned = base points (the money part at the program's rate) + the tier's extra (base x
+    (multiplier - 1)) + each campaign that applies (README "Campaigns"). The tier is the one
+    the customer has when the sale starts: a sale that crosses a threshold earns at the old
+    tier, and the next sale at the new one.
+    """
     if not lines:
         raise ValidationFailed("The basket is empty.", field="lines")
     amounts = [line.amount_minor for line in lines]
@@ -214,14 +263,20 @@ def quote(lines: Sequence[BasketLine], available_points: int, can_redeem: bool,
     no_redeem_base = [_earn_base(line, amount, rules) for line, amount in zip(lines, amounts)]
     eligible = sum(amount - redeemed for line, amount, redeemed
                    in zip(lines, amounts, line_redeemed) if _earns(line, rules))
-    points_earned = points_for_money(sum(line_base, Decimal(0)), rules)
+    base_points = points_for_money(sum(line_base, Decimal(0)), rules)
+    tier, tier_points, campaigns = _offers_earned(base_points, lines, line_base, rules, offers)
+    points_earned = base_points + tier_points + sum(c.points for c in campaigns)
     check_points_earned(points_earned, rules)
+    no_redeem_points = points_for_money(sum(no_redeem_base, Decimal(0)), rules)
+    _, no_redeem_tier, no_redeem_campaigns = _offers_earned(no_redeem_points, lines,
+                                                            no_redeem_base, rules, offers)
     return Quote(
         total_minor=total,
         min_cash_minor=min(rules.min_cash_minor, total),
         max_redeem_points=max_points,
         max_redeem_minor=max_minor,
-        points_if_no_redeem=points_for_money(sum(no_redeem_base, Decimal(0)), rules),
+        points_if_no_redeem=(no_redeem_points + no_redeem_tier
+                             + sum(c.points for c in no_redeem_campaigns)),
         points_redeemed=redeem_points,
         redeemed_minor=redeemed_minor,
         cash_minor=total - redeemed_minor,
@@ -230,7 +285,21 @@ def quote(lines: Sequence[BasketLine], available_points: int, can_redeem: bool,
         points_earned=points_earned,
         line_redeemed_minor=tuple(line_redeemed),
         line_earn_base_minor=tuple(floor_int(b) for b in line_base),
+        base_points=base_points,
+        tier_points=tier_points,
+        campaigns=campaigns,
+        tier=tier.key if tier else None,
     )
+
+
+def _offers_earned(base_points: int, lines: Sequence[BasketLine], line_base: Sequence[Decimal],
+                   rules: ProgramRules, offers: Offers | None
+                   ) -> tuple[TierRung | None, int, tuple[AppliedCampaign, ...]]:
+    if offers is None:
+        return None, 0, ()
+    tier = offers.setting.tier
+    return (tier, tier_extra_points(base_points, tier),
+            applied_campaigns(offers, lines, line_base, rules))
 
 
 def check_receipt_total(total_minor: int, rules: ProgramRules) -> None:
@@ -436,3 +505,282 @@ def require_presence(points: int, entry: CardEntry) -> None:
     reason = presence_refusal(entry)
     if reason is not None:
         raise ProofRequired(reason=reason)
+
+
+# --- VIP tiers ----------------------------------------------------------------------------
+
+TIER_MEASURES = ("points", "money")
+
+
+@dataclass(frozen=True)
+class TierRung:
+    """One tier of a program's ladder. `threshold` is in points, or in minor units of money
+    paid, as the program's tier_measure says; `multiplier` applies to a sale's base points."""
+    key: str
+    threshold: int
+    multiplier: Decimal
+    names: Mapping[str, str]
+    perks: Mapping[str, str]
+
+    def name(self, language: str) -> str:
+        return self.names.get(language) or self.names.get("en") or self.key
+
+    def perk(self, language: str) -> str:
+        return self.perks.get(language) or self.perks.get("en") or ""
+
+
+def tier_ladder(raw: Sequence[Mapping[str, Any]]) -> tuple[TierRung, ...]:
+    """The ladder from settings (TOML tables or JSON objects), lowest threshold first.
+
+    Refused: keys that are not short lowercase words or repeat, thresholds that are not
+    positive or repeat, multipliers below 1 or written as floats.
+    """
+    rungs = []
+    for position, entry in enumerate(raw, start=1):
+        key = str(entry.get("key", ""))
+        if not (key.isascii() and key.replace("_", "").replace("-", "").isalnum()
+                and key == key.lower() and 1 <= len(key) <= 40):
+            raise ValueError(f"tier {position}: key must be 1 to 40 lowercase letters, digits,"
+                             " - or _")
+        threshold = entry.get("threshold")
+        if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold <= 0:
+            raise ValueError(f"tier {key}: threshold must be a whole number above 0")
+        multiplier = _decimal({"multiplier": entry.get("multiplier", "1")}, "multiplier")
+        if not Decimal(1) <= multiplier <= Decimal(10):
+            raise ValueError(f"tier {key}: multiplier must be between 1 and 10")
+        rungs.append(TierRung(key, threshold, multiplier, _texts(entry.get("names"), key),
+                              _texts(entry.get("perks"), key)))
+    if len({r.key for r in rungs}) != len(rungs) or \
+            len({r.threshold for r in rungs}) != len(rungs):
+        raise ValueError("tiers must have different keys and different thresholds")
+    return tuple(sorted(rungs, key=lambda r: r.threshold))
+
+
+def _texts(value: Any, key: str) -> Mapping[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ValueError(f"tier {key}: names and perks are {{fr = \"...\", en = \"...\"}}")
+    return dict(value)
+
+
+def rung_named(ladder: Sequence[TierRung], key: str | None) -> TierRung | None:
+    """The rung of a key; a key no longer in the ladder counts as no tier."""
+    return next((rung for rung in ladder if rung.key == key), None)
+
+
+def rung_reached(ladder: Sequence[TierRung], measure: int) -> TierRung | None:
+    """The highest rung whose threshold the measure reaches."""
+    reached = [rung for rung in ladder if measure >= rung.threshold]
+    return reached[-1] if reached else None
+
+
+def rung_above(ladder: Sequence[TierRung], key: str | None) -> TierRung | None:
+    """The next rung up from a tier (the first rung from none); None at the top."""
+    current = rung_named(ladder, key)
+    higher = [rung for rung in ladder if current is None or rung.threshold > current.threshold]
+    return higher[0] if higher else None
+
+
+def is_higher(ladder: Sequence[TierRung], new: TierRung | None, old_key: str | None) -> bool:
+    old = rung_named(ladder, old_key)
+    return new is not None and (old is None or new.threshold > old.threshold)
+
+
+def add_months(moment: dt.datetime, months: int) -> dt.datetime:
+    """Calendar months later (or earlier); the 31st becomes the month's last day."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    for day in (moment.day, 30, 29, 28):
+        try:
+            return moment.replace(year=year, month=month, day=day)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def tier_window_start(rules: ProgramRules, local_now: dt.datetime) -> dt.datetime:
+    """Where the qualifying measure starts counting, in local time: N months back, or the
+    first of January."""
+    if rules.tier_period_months == 0:
+        return dt.datetime(local_now.year, 1, 1)
+    return add_months(local_now, -rules.tier_period_months)
+
+
+def tier_kept_until(rules: ProgramRules, local_reached: dt.datetime) -> dt.datetime:
+    """When a tier reached (or kept) at `local_reached` is judged again, in local time: a
+    rolling period later, or, by calendar year, the end of the following year (reached in
+    2026, kept through 2027)."""
+    if rules.tier_period_months == 0:
+        return dt.datetime(local_reached.year + 2, 1, 1)
+    return add_months(local_reached, rules.tier_period_months)
+
+
+def tier_judged(ladder: Sequence[TierRung], current_key: str | None,
+                measure: int) -> tuple[TierRung | None, str]:
+    """At the end of a qualification period: the tier kept or the lower one the measure
+    reaches, and why ("kept", "lowered"); a measure that reaches higher moves up ("reached")."""
+    reached = rung_reached(ladder, measure)
+    current = rung_named(ladder, current_key)
+    if current is not None and reached is not None and reached.threshold == current.threshold:
+        return current, "kept"
+    if is_higher(ladder, reached, current_key):
+        return reached, "reached"
+    return reached, "lowered"
+
+
+def tier_extra_points(base_points: int, rung: TierRung | None) -> int:
+    """What a tier adds to a sale's base points: base x (multiplier - 1), rounded down."""
+    if rung is None or base_points <= 0:
+        return 0
+    return floor_int(base_points * (rung.multiplier - 1))
+
+
+# --- campaigns ----------------------------------------------------------------------------
+
+CAMPAIGN_COMBINATIONS = ("best", "additive")
+
+
+@dataclass(frozen=True)
+class CampaignTerms:
+    """What a campaign gives and to which sales (the Campaign row, read for the rules)."""
+    id: int
+    name: str
+    labels: Mapping[str, str]
+    starts_at: dt.datetime            # naive UTC
+    ends_at: dt.datetime              # naive UTC, excluded
+    weekdays: frozenset[int] = frozenset()      # ISO, 1 = Monday; empty = every day
+    hours_from: dt.time | None = None           # local; with hours_until
+    hours_until: dt.time | None = None
+    store_ids: frozenset[int] = frozenset()
+    categories: frozenset[str] = frozenset()    # lowercase
+    skus: frozenset[str] = frozenset()
+    tiers: frozenset[str] = frozenset()
+    min_basket_minor: int = 0
+    first_purchase_only: bool = False
+    effect: str = "multiplier"        # or "fixed"
+    multiplier: Decimal = Decimal(1)
+    bonus_points: int = 0
+    per_customer_limit: int = 0
+    budget_points: int = 0
+
+    def label(self, language: str) -> str:
+        return self.labels.get(language) or self.labels.get("en") or self.name
+
+    def names_lines(self) -> bool:
+        return bool(self.categories or self.skus)
+
+
+@dataclass(frozen=True)
+class SaleSetting:
+    """Where and when a sale happens and who buys: what decides which campaigns apply."""
+    now: dt.datetime                  # naive UTC
+    local_now: dt.datetime            # the program's local time, naive
+    store_id: int | None
+    tier: TierRung | None
+    first_purchase: bool
+    uses: Mapping[int, int]           # campaign id -> times this customer got it
+
+
+@dataclass(frozen=True)
+class Offers:
+    """The campaigns running now and the sale's setting; a quote applies what matches."""
+    campaigns: Sequence[CampaignTerms]
+    setting: SaleSetting
+
+
+@dataclass(frozen=True)
+class AppliedCampaign:
+    id: int
+    name: str
+    labels: Mapping[str, str]
+    points: int
+
+
+def campaign_runs(terms: CampaignTerms, now: dt.datetime, local_now: dt.datetime) -> bool:
+    """Whether the campaign runs at this moment: its dates, weekdays and hours."""
+    if not terms.starts_at <= now < terms.ends_at:
+        return False
+    if terms.weekdays and local_now.isoweekday() not in terms.weekdays:
+        return False
+    if terms.hours_from is None or terms.hours_until is None:
+        return True
+    clock = local_now.time()
+    if terms.hours_from < terms.hours_until:
+        return terms.hours_from <= clock < terms.hours_until
+    return clock >= terms.hours_from or clock < terms.hours_until   # over midnight
+
+
+def campaign_open_to(terms: CampaignTerms, setting: SaleSetting) -> bool:
+    """Whether the campaign runs for this customer at this store now (before the basket)."""
+    if not campaign_runs(terms, setting.now, setting.local_now):
+        return False
+    if terms.store_ids and setting.store_id not in terms.store_ids:
+        return False
+    if terms.tiers and (setting.tier is None or setting.tier.key not in terms.tiers):
+        return False
+    if terms.first_purchase_only and not setting.first_purchase:
+        return False
+    used = setting.uses.get(terms.id, 0)
+    return not (terms.per_customer_limit and used >= terms.per_customer_limit)
+
+
+def _line_matches(terms: CampaignTerms, line: BasketLine) -> bool:
+    if not terms.names_lines():
+        return True
+    return line.category.lower() in terms.categories or line.sku in terms.skus
+
+
+def campaign_points(terms: CampaignTerms, lines: Sequence[BasketLine],
+                    line_base: Sequence[Decimal], rules: ProgramRules) -> int:
+    """What one open campaign adds to this basket (0 if the basket does not qualify).
+
+    A campaign naming categories or SKUs counts only those lines, for its minimum basket too;
+    lines that earn nothing (excluded categories) never qualify. A multiplier adds the
+    qualifying lines' base points x (multiplier - 1), rounded down; a fixed bonus adds its
+    points once per receipt.
+    """
+    matching = [i for i, line in enumerate(lines) if _line_matches(terms, line)
+                and _earns(line, rules)]
+    if not matching:
+        return 0
+    basket = sum(lines[i].amount_minor for i in matching)
+    if basket < max(terms.min_basket_minor, 1):
+        return 0
+    if terms.effect == "fixed":
+        return terms.bonus_points
+    base_points = points_for_money(sum((line_base[i] for i in matching), Decimal(0)), rules)
+    return floor_int(base_points * (terms.multiplier - 1))
+
+
+def applied_campaigns(offers: Offers, lines: Sequence[BasketLine],
+                      line_base: Sequence[Decimal], rules: ProgramRules
+                      ) -> tuple[AppliedCampaign, ...]:
+    """The campaigns this sale gets, by the program's rule: the one giving most ("best",
+    the oldest on a tie), or every one ("additive")."""
+    given = []
+    for terms in sorted(offers.campaigns, key=lambda t: t.id):
+        if not campaign_open_to(terms, offers.setting):
+            continue
+        points = campaign_points(terms, lines, line_base, rules)
+        if points > 0:
+            given.append(AppliedCampaign(terms.id, terms.name, terms.labels, points))
+    if rules.campaign_combination == "best" and given:
+        return (max(given, key=lambda c: (c.points, -c.id)),)
+    return tuple(given)
+
+
+def cut_to_grant(granted: int, base_points: int, tier_points: int,
+                 campaigns: Sequence[AppliedCampaign]) -> tuple[int, tuple[AppliedCampaign, ...]]:
+    """Split what the caps let a sale earn: campaigns are cut first (the last applied first),
+    then the tier's share; returns (base + tier points, campaigns as granted)."""
+    over = base_points + tier_points + sum(c.points for c in campaigns) - granted
+    kept: list[AppliedCampaign] = []
+    for campaign in reversed(campaigns):
+        cut = min(over, campaign.points)
+        over -= cut
+        if campaign.points - cut > 0:
+            kept.append(AppliedCampaign(campaign.id, campaign.name, campaign.labels,
+                                        campaign.points - cut))
+    return base_points + tier_points - over, tuple(reversed(kept))
