@@ -33,6 +33,9 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(command)
     app.cli.add_command(mobile_cli.programs)
     app.cli.add_command(mobile_cli.promotions)
+    from pos_loyalty import offers_cli   # it builds on this module's helpers
+    app.cli.add_command(offers_cli.tiers)
+    app.cli.add_command(offers_cli.campaigns)
     notify.register_commands(app)
 
 

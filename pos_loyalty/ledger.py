@@ -115,13 +115,13 @@ def _change_balance(account_id: int, available: int = 0, pending: int = 0,
 
 
 def _entry_row(ctx: EntryContext, account_id: int, kind: str, points: int, pending_delta: int,
-               after: Balance) -> dict[str, Any]:
+               after: Balance, campaign_id: int | None = None) -> dict[str, Any]:
     return {"program_id": ctx.program_id, "account_id": account_id, "kind": kind,
             "points": points, "pending_delta": pending_delta,
             "available_after": after.available, "pending_after": after.pending,
             "sale_id": ctx.sale_id, "hold_id": ctx.hold_id, "store_id": ctx.store_id,
             "terminal_id": ctx.terminal_id, "staff_id": ctx.staff_id, "actor": ctx.actor,
-            "reason": ctx.reason, "created_at": ctx.now}
+            "reason": ctx.reason, "created_at": ctx.now, "campaign_id": campaign_id}
 
 
 def _write_entry(ctx: EntryContext, account_id: int, kind: str, points: int,
@@ -178,8 +178,12 @@ def credit(ctx: EntryContext, account_id: int, points: int, kind: str, *,
 def settle_sale(ctx: EntryContext, account_id: int, before: Balance, *, redeem: int, earn: int,
                 available_at: dt.datetime, expires_at: dt.datetime | None,
                 entry_ids: Sequence[int], lots: Sequence[tuple[int, int]],
-                writes: Writes) -> Balance:
+                writes: Writes, campaign_points: Sequence[tuple[int, int]] = ()) -> Balance:
     """Spend `redeem` and earn `earn` for one sale; the new balance. Its rows join `writes`.
+
+    Of `earn`, the `campaign_points` ((campaign id, points) pairs) are entries of their own,
+    kind "campaign", each naming its campaign; the rest is the "earn" entry. All of it is one
+    lot: it is released, spent, taken back by returns and expires as the sale's points.
 
     The hot path of every checkout. The caller holds the account's row lock and read `before`
     and the spendable `lots` under it, so the new balance is known without asking the server.
@@ -198,16 +202,28 @@ def settle_sale(ctx: EntryContext, account_id: int, before: Balance, *, redeem: 
         "earned": earn, "redeemed": redeem, "was_available": before.available,
         "was_pending": before.pending}), expect_rows=1, error=TryAgain)
     rows, ids = [], iter(entry_ids)
+    running = Balance(before.available - redeem, before.pending)
     if redeem:
         redeem_id = next(ids)
         rows.append({"id": redeem_id, **_entry_row(ctx, account_id, "redeem", -redeem, 0,
-                                                   Balance(before.available - redeem,
-                                                           before.pending))})
-    if earn:
-        earn_id = next(ids)
-        rows.append({"id": earn_id, **_entry_row(ctx, account_id, "earn", earned_now, pending,
-                                                 after)})
+                                                   running)})
+    credits = [(kind, points, campaign_id) for kind, points, campaign_id in
+               [("earn", earn - sum(p for _, p in campaign_points), None),
+                *(("campaign", p, c) for c, p in campaign_points)] if points > 0]
+    later = []   # entries past the ids taken ahead: the database numbers them
+    for kind, points, campaign_id in credits:
+        held_back = points if pending else 0
+        running = Balance(running.available + points - held_back, running.pending + held_back)
+        row = _entry_row(ctx, account_id, kind, points - held_back, held_back, running,
+                         campaign_id)
+        if len(rows) < len(entry_ids):
+            rows.append({"id": next(ids), **row})
+        else:
+            later.append(row)
+    earn_id = rows[1 if redeem else 0]["id"] if credits else None  # the lot's: first credit
     writes.add(Step(INSERT_ENTRY, rows))
+    if later:
+        writes.add(Step(INSERT_ENTRY, later))
     if redeem:
         writes.add_all(draw_steps(redeem_id, plan_draws(account_id, lots, redeem,
                                                         prefer_sale_id=None)))

@@ -160,10 +160,25 @@ SCHEMAS: dict[str, Schema] = {
                                                   "points needed the customer when held)."),
         "card_entry": CARD_ENTRY, "proof": PROOF},
         ["card_number", "receipt_number"], description=BASKET_RULE + SPENDING_RULE),
+    "AppliedCampaign": reply_object({
+        "id": integer(1), "name": {"type": "string"},
+        "labels": {"type": "object", "additionalProperties": {"type": "string"},
+                   "description": "What to call it per language, e.g. {\"fr\": \"Points "
+                                  "doublés\", \"en\": \"Double points\"}; may be empty "
+                                  "(then show name)."},
+        "points": integer(1)}),
     "Sale": reply_object({
         "sale_id": integer(1), "receipt_number": {"type": "string"},
         **counts("total_minor", "points_redeemed", "redeemed_minor", "cash_due_minor",
-                 "points_earned", "points_capped"),
+                 "points_earned", "points_capped", "base_points", "tier_points"),
+        "applied_campaigns": {
+            "type": "array", "items": ref("AppliedCampaign"),
+            "description": "The campaigns that gave points, as granted (after caps and "
+                           "budgets); points_earned = base_points + tier_points + theirs."},
+        "tier": nullable({"type": "string", "description": "The customer's tier key when the "
+                          "sale started (its points use it); null below the first tier."}),
+        "tier_reached": nullable({"type": "string", "description": "The tier this sale moved "
+                                  "the customer up to (from the next sale on), else null."}),
         "balance": ref("Balance")}),
     "ReturnedLine": request_object({"sku": non_blank(), "quantity": integer(1, MAX_QUANTITY)},
                                    ["sku", "quantity"]),

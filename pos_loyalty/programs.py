@@ -50,6 +50,12 @@ def local_to_utc(program: Program, moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
+def utc_to_local(program: Program, moment: dt.datetime) -> dt.datetime:
+    """The program's local time (naive) of naive-UTC `moment`."""
+    return moment.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(program.timezone)).replace(
+        tzinfo=None)
+
+
 def default_program() -> Program:
     """The program the CLI works on when none is named: the first one. Outside production a
     missing one is made from [program] (the demo's); production names its program at

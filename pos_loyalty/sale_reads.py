@@ -9,12 +9,13 @@ read takes the ids the sale's rows will carry, so that all its writes can go out
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, bindparam, case, exists, func, literal, literal_column, select
 
-from pos_loyalty import lots
+from pos_loyalty import lots, tiers
 from pos_loyalty.db import db
 from pos_loyalty.idempotency import Claim
 from pos_loyalty.models import Account, Card, DailyIssuance, Hold, LedgerEntry, PointLot, Sale
@@ -23,34 +24,47 @@ from pos_loyalty.statements import Step, run_together
 _issuance = DailyIssuance.__table__
 
 
-def read_locked(params: dict[str, Any], spends_lots: bool,
-                claim: Claim | None = None) -> tuple[Any, list[tuple[int, int]]]:
-    """The locked row of card and account and, for a spend, the first lots (None if no row).
+@dataclass(frozen=True)
+class LockedRead:
+    """What the first round trip read: the card and account row (None: no such linked card),
+    the first spendable lots (for a spend), and the rows of the `extras` steps, in order."""
+    row: Any
+    lots: list[tuple[int, int]]
+    extras: list[list[tuple[Any, ...]]]
+
+
+def read_locked(params: dict[str, Any], spends_lots: bool, claim: Claim | None = None,
+                extras: Sequence[Step] = ()) -> LockedRead:
+    """The locked row of card and account and, for a spend, the first lots; `extras` are
+    more reads about the card's account (the tier's measure, campaign uses) that ride along.
 
     With a `claim`, the Idempotency-Key is claimed in the same round trip and checked first
     (AnsweredAlready). One statement on PostgreSQL, one by one on SQLite. In one statement
-    the lots are read as they were when it began; if the account lock had to wait for another
-    change, they may be older than the account row. The row says so (its version is not the
-    one the statement began with), and the lots are read again.
+    the other reads see the database as it was when it began; if the account lock had to
+    wait for another change, they may be older than the account row. The row says so (its
+    version is not the one the statement began with: `lots_current`), and the caller reads
+    again what it needs (`lots.spendable_lots` here; the extras, theirs).
     """
     locked = locked_statements()
     steps = [Step(locked.card_and_account, params)]
     if spends_lots:
         steps.append(Step(LOTS_OF_CARD, params))
+    steps.extend(extras)
     if claim is not None:
         claimed, *outcomes = run_together([claim.step(), *steps])
         claim.check(claimed)
     else:
         outcomes = run_together(steps)
+    extra_rows = [outcome.rows for outcome in outcomes[len(outcomes) - len(extras):]]
     if not outcomes[0].rows:
-        return None, []
+        return LockedRead(None, [], extra_rows)
     row = locked.row(*outcomes[0].rows[0])
     if not spends_lots:
-        return row, []
+        return LockedRead(row, [], extra_rows)
     if not row.lots_current:
-        return row, lots.spendable_lots(row.account_id)
+        return LockedRead(row, lots.spendable_lots(row.account_id), extra_rows)
     ranked = sorted(outcomes[1].rows, key=lambda lot: lot[2])
-    return row, [(lot_id, remaining) for lot_id, remaining, _ in ranked]
+    return LockedRead(row, [(lot_id, remaining) for lot_id, remaining, _ in ranked], extra_rows)
 
 
 def next_entry_ids() -> tuple[int, int]:
@@ -91,6 +105,9 @@ def _build_locked_statements(dialect: str) -> LockedStatements:
                Account.id.label("account_id"), Account.status, Account.available_points,
                Account.pending_points, Account.phone_e164, Account.locale,
                Account.sms_opt_out, Account.sms_invalid, Account.live_code_secret,
+               Account.tier, Account.referral_pending,
+               exists().where(Sale.account_id == Account.id, Sale.status == "completed")
+               .label("has_sale"),
                case((Account.pending_points > 0, exists().where(
                    PointLot.account_id == Account.id, PointLot.released.is_(False),
                    PointLot.available_at <= bindparam("now"))), else_=False)
@@ -148,3 +165,27 @@ _card_account = (select(Card.account_id).where(Card.program_id == bindparam("pro
 LOTS_FIRST_READ = 4
 LOTS_OF_CARD = lots.spendable_lots_of(_card_account, LOTS_FIRST_READ).add_columns(
     func.row_number().over(order_by=lots.OLDEST_FIRST))
+
+
+# Reads about the card's account that a sale with tiers or campaigns adds to its first trip.
+
+def uses_of_card() -> Select:
+    """How many times the card's account got each campaign."""
+    return _USES_OF_CARD
+
+
+def measure_of_card(rules: Any) -> Select:
+    """The card's account's qualifying tier measure since :m_since (`tiers.measure_statement`)."""
+    key = (rules.tier_measure, rules.bonuses_count_towards_tiers)
+    if key not in _MEASURES:
+        _MEASURES[key] = tiers.measure_statement(rules, _card_account)
+    return _MEASURES[key]
+
+
+_MEASURES: dict[tuple[str, bool], Select] = {}
+# Every campaign the account ever got (a few rows): an expanding IN list of the limited ones
+# cannot ride in the combined first read.
+_USES_OF_CARD = (
+    select(LedgerEntry.campaign_id, func.count())
+    .where(LedgerEntry.account_id == _card_account, LedgerEntry.kind == "campaign")
+    .group_by(LedgerEntry.campaign_id))

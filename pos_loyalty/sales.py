@@ -7,13 +7,13 @@ its writes itself, together (`statements.Writes`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import exists, insert, select
 
-from pos_loyalty import balances, caps, holds, ledger, notify, sale_reads
+from pos_loyalty import balances, campaigns, caps, holds, ledger, notify, sale_reads, tiers
 from pos_loyalty.accounts import account_of_card, find_card, normalize_number
 from pos_loyalty.db import db
 from pos_loyalty.errors import (
@@ -24,11 +24,12 @@ from pos_loyalty.idempotency import Claim
 from pos_loyalty.models import (
     Account, Hold, LedgerEntry, Program, Sale, SaleLine, SaleReturn, Terminal,
 )
-from pos_loyalty.programs import local_day, rules_for
+from pos_loyalty.programs import local_day, rules_for, utc_to_local
 from pos_loyalty.proofs import TillEvidence
 from pos_loyalty.rules import (
-    UNUSABLE_CARD_STATUSES, BasketLine, Quote, expiry_for, quote, return_split, returned_earn_base,
-    returned_line_base, void_window_open,
+    UNUSABLE_CARD_STATUSES, AppliedCampaign, BasketLine, CampaignTerms, Offers, Quote,
+    SaleSetting, cut_to_grant, expiry_for, quote, return_split, returned_earn_base,
+    returned_line_base, rung_named, void_window_open,
 )
 from pos_loyalty.statements import Step, Writes
 from pos_loyalty.upkeep import bring_up_to_date
@@ -50,42 +51,70 @@ class SaleRequest:
 
 
 def quote_for_card(program: Program, card_number: Any, lines: list[BasketLine],
-                   now: dt.datetime, redeem_points: int = 0) -> Quote:
-    """The quote with the card's balance as of now (the sale will release what is due)."""
+                   now: dt.datetime, redeem_points: int = 0,
+                   store_id: int | None = None) -> Quote:
+    """The quote with the card's balance as of now (the sale will release what is due), its
+    tier and the campaigns it would get at `store_id`."""
     account = account_of_card(find_card(program, card_number))
     available = balances.balance_of(account, now).available if account else 0
     can_redeem = account is not None and account.status == "active"
-    return quote(lines, available, can_redeem, rules_for(program), redeem_points)
+    running = campaigns.running_campaigns(program, now)
+    offers = None
+    if account is not None:
+        uses = campaigns.uses_of(account.id, campaigns.limited_ids(running))
+        offers = _offers(program, running, store_id, account.tier, not has_sale(account.id),
+                         uses, now)
+    return quote(lines, available, can_redeem, rules_for(program), redeem_points, offers)
+
+
+def has_sale(account_id: int) -> bool:
+    """Whether the account made a purchase before (campaigns for a first purchase only)."""
+    return db.session.scalar(select(exists().where(Sale.account_id == account_id,
+                                                   Sale.status == "completed"))) or False
+
+
+def _offers(program: Program, running: Sequence[CampaignTerms], store_id: int | None,
+            tier: str | None, first_purchase: bool, uses: Mapping[int, int],
+            now: dt.datetime) -> Offers:
+    """What decides the tier's and the campaigns' points for one customer at one store now."""
+    setting = SaleSetting(now=now, local_now=utc_to_local(program, now), store_id=store_id,
+                          tier=rung_named(rules_for(program).tiers, tier),
+                          first_purchase=first_purchase, uses=uses)
+    return Offers(running, setting)
 
 
 def record_sale(program: Program, terminal: Terminal, request: SaleRequest, now: dt.datetime,
                 claim: Claim | None = None,
                 evidence: TillEvidence | None = None) -> dict[str, Any]:
-    """One receipt: spend the chosen points, earn on the money part, in the caller's
-    transaction; with a `claim`, once per Idempotency-Key; with the till's `evidence`, points
-    are spent only with the customer there (checked after the key's claim, so a retry replays
-    its answer even once its proof is over). Points held earlier were checked when held.
+    """One receipt: spend the chosen points, earn on the money part (with the tier's and the
+    campaigns' points), in the caller's transaction; with a `claim`, once per
+    Idempotency-Key; with the till's `evidence`, points are spent only with the customer there
+    (checked after the key's claim, so a retry replays its answer even once its proof is
+    over). Points held earlier were checked when held.
 
     This is every till's hot path, and its cost is round trips to the database, so it makes
     two (then the caller commits): the first claims the key, locks the account and reads card,
-    account, lots and the ids the rows will take; the second sends every row of the sale, and
-    the answer for the key, together (see `pos_loyalty.statements`). A hold, a customer cap,
-    a program near its cap or points due for release cost a few more.
+    account, lots, the tier's measure, campaign uses and the ids the rows will take; the
+    second sends every row of the sale, and the answer for the key, together (see
+    `pos_loyalty.statements`). A hold, a customer cap, a program near its cap, points due for
+    release, a campaign with a budget or a tier reached cost a few more.
     """
     rules = rules_for(program)
+    running = campaigns.running_campaigns(program, now)
     spends_lots = request.redeem_points > 0 and request.hold_id is None
     # Round trip 1: the key's claim, card, account (locked), its first lots, the new ids.
-    found, lots = _locked_card_and_account(program, request.card_number, now, spends_lots,
-                                           claim)
+    found, lots, mechanics = _locked_card_and_account(program, request.card_number, now,
+                                                      spends_lots, claim, running)
     if evidence is not None and spends_lots:
         evidence.require_for_spending(request.redeem_points, found.account_id,
                                       found.card_kind, found.live_code_secret)
     held = _held_points(program, terminal, request, now)
+    offers = _offers(program, running, terminal.store_id, found.tier, not found.has_sale,
+                     mechanics.uses, now)
     q = quote(request.lines, found.available_points + held, True, rules,
-              request.redeem_points)
+              request.redeem_points, offers)
     writes = Writes()   # the sale's rows, sent together at the end
-    earnable = caps.points_within_customer_cap(program, found.account_id, q.points_earned, now)
-    granted = caps.points_within_program_cap(program, earnable, found.issued_today, now, writes)
+    own, applied, granted = _grant(program, found, q, running, now, writes)
     sale_id = found.next_sale_id
     writes.add(Step(INSERT_SALE, _sale_row(program, terminal, request, found, q, granted, now)))
     before = ledger.Balance(found.available_points, found.pending_points)
@@ -100,46 +129,112 @@ def record_sale(program: Program, terminal: Terminal, request: SaleRequest, now:
         _ctx(program, terminal, now, sale_id, request.staff_id), found.account_id, before,
         redeem=0 if request.hold_id is not None else q.points_redeemed, earn=granted,
         available_at=available_at, expires_at=expiry_for(rules, available_at),
-        entry_ids=entry_ids, lots=lots, writes=writes)
+        entry_ids=entry_ids, lots=lots, writes=writes,
+        campaign_points=[(c.id, c.points) for c in applied])
     writes.add(_line_rows(sale_id, request.lines, q))
     balance = {"available": after.available, "pending": after.pending}
     notify.defer_balance_change(program, found, change=granted - q.points_redeemed,
                                 balance=balance["available"], now=now,
                                 store_id=terminal.store_id, earned=granted,
                                 spent=q.points_redeemed, writes=writes)
+    move = (tiers.move_up_after_sale(program, found.account_id, found.tier, mechanics.measure
+                                     + tiers.sale_contribution(rules, granted, q.cash_minor))
+            if rules.tiers else None)
+    tier_points = max(0, min(q.tier_points, own - q.base_points))
     reply = {"sale_id": sale_id, "receipt_number": request.receipt_number,
              "total_minor": q.total_minor, "points_redeemed": q.points_redeemed,
              "redeemed_minor": q.redeemed_minor, "cash_due_minor": q.cash_minor,
              "points_earned": granted, "points_capped": q.points_earned - granted,
+             "base_points": own - tier_points, "tier_points": tier_points,
+             "applied_campaigns": [applied_view(c) for c in applied],
+             "tier": found.tier, "tier_reached": move.new.key if move else None,
              "balance": balance}
     if claim is not None:
         writes.add(claim.answer(reply))
     # Round trip 2: every row of the sale, one statement on PostgreSQL. A reused receipt
     # fails here (DuplicateReceipt), a balance or cap guard too (TryAgain).
     writes.send()
+    if move is not None:   # the account's row again: not in the same statement as its balance
+        tiers.record_move(program, move, now, sale_id=sale_id, account=found)
     return reply
 
 
+def applied_view(campaign: AppliedCampaign) -> dict[str, Any]:
+    return {"id": campaign.id, "name": campaign.name, "labels": dict(campaign.labels),
+            "points": campaign.points}
+
+
+def _grant(program: Program, found: Any, q: Quote, running: Sequence[CampaignTerms],
+           now: dt.datetime, writes: Writes) -> tuple[int, tuple[AppliedCampaign, ...], int]:
+    """What the sale really gives after the daily caps and the campaigns' budgets:
+    (base + tier points, campaigns as granted, the total). The caps cut campaigns first."""
+    earnable = caps.points_within_customer_cap(program, found.account_id, q.points_earned, now)
+    own, applied = cut_to_grant(earnable, q.base_points, q.tier_points, q.campaigns)
+    if applied:
+        applied = campaigns.charge_budgets(applied, {t.id: t for t in running})
+    total = own + sum(c.points for c in applied)
+    granted = caps.points_within_program_cap(program, total, found.issued_today, now, writes)
+    if granted < total:
+        own, applied = cut_to_grant(granted, own, 0, applied)
+    return own, applied, granted
+
+
+@dataclass(frozen=True)
+class MechanicsRead:
+    """The tier's measure before the sale and the customer's uses of limited campaigns."""
+    measure: int
+    uses: Mapping[int, int]
+
+
+def _mechanics_steps(program: Program, running: Sequence[CampaignTerms], params: dict[str, Any],
+                     now: dt.datetime) -> list[Step]:
+    """The reads a sale adds to its first round trip: the measure when the program has
+    tiers, the uses when a running campaign has a per-customer limit."""
+    rules = rules_for(program)
+    steps = []
+    if rules.tiers:
+        steps.append(Step(sale_reads.measure_of_card(rules),
+                          {**params, "m_since": tiers.window_start(program, now)}))
+    if campaigns.limited_ids(running):
+        steps.append(Step(sale_reads.uses_of_card(), params))
+    return steps
+
+
+def _mechanics_of(program: Program, running: Sequence[CampaignTerms], read: Any,
+                  now: dt.datetime) -> MechanicsRead:
+    rules = rules_for(program)
+    rows = iter(read.extras)
+    measure = int(next(rows)[0][0] or 0) if rules.tiers else 0
+    uses = {cid: n for cid, n in next(rows)} if campaigns.limited_ids(running) else {}
+    if not read.row.lots_current:   # the lock waited for another change: read them again
+        measure = tiers.measure_of(program, read.row.account_id, now) if rules.tiers else 0
+        uses = campaigns.uses_of(read.row.account_id, campaigns.limited_ids(running))
+    return MechanicsRead(measure, uses)
+
+
 def _locked_card_and_account(program: Program, card_number: Any, now: dt.datetime,
-                             spends_lots: bool,
-                             claim: Claim | None) -> tuple[Any, list[tuple[int, int]]]:
-    """The card and its account, locked, settled and allowed to buy, and its spendable lots;
-    the key claimed in the same round trip."""
+                             spends_lots: bool, claim: Claim | None,
+                             running: Sequence[CampaignTerms] = ()
+                             ) -> tuple[Any, list[tuple[int, int]], MechanicsRead]:
+    """The card and its account, locked, settled and allowed to buy, its spendable lots, and
+    what its tier and campaigns need; the key claimed in the same round trip."""
     number = normalize_number(card_number, rules_for(program))
     params = {"program_id": program.id, "number": number, "now": now,
               "day": local_day(program, now)}
-    row, lots = sale_reads.read_locked(params, spends_lots, claim)
-    if row is None:
+    extras = _mechanics_steps(program, running, params, now)
+    read = sale_reads.read_locked(params, spends_lots, claim, extras)
+    if read.row is None:
         account_of_card(find_card(program, number))   # raises CardNotFound
         raise CardNotLinked()
+    row = read.row
     if row.card_status in UNUSABLE_CARD_STATUSES:
         raise CardBlocked()
     if row.status != "active":
         raise AccountBlocked()
     if row.has_due_pending or row.has_expired_hold:
         bring_up_to_date(program, db.session.get(Account, row.account_id), now)
-        row, lots = sale_reads.read_locked(params, spends_lots)
-    return row, lots
+        read = sale_reads.read_locked(params, spends_lots, extras=extras)
+    return read.row, read.lots, _mechanics_of(program, running, read, now)
 
 
 def _ctx(program: Program, terminal: Terminal, now: dt.datetime, sale_id: int | None = None,
@@ -252,6 +347,7 @@ def record_return(program: Program, terminal: Terminal, sale_id: int, now: dt.da
                              refund_cash_minor=split.refund_cash_minor, created_at=now)
     db.session.add(sale_return)
     db.session.flush()
+    tiers.after_return(program, sale.account_id, now)
     notify.queue_balance_change(program, sale.account_id,
                                 change=split.points_restored - reversed_now,
                                 balance=balance["available"], now=now, store_id=terminal.store_id)
@@ -314,6 +410,7 @@ def void_sale(program: Program, terminal: Terminal, sale_id: int, now: dt.dateti
     sale.points_reversed, sale.points_restored = sale.points_earned, sale.points_redeemed
     sale.status, sale.voided_at = "voided", now
     db.session.flush()
+    tiers.after_return(program, sale.account_id, now)
     notify.queue_balance_change(program, sale.account_id, change=restore - taken,
                                 balance=balance["available"], now=now, store_id=terminal.store_id)
     return {"sale_id": sale.id, "status": "voided", "points_reversed": taken,

@@ -33,10 +33,11 @@ def new_receipt_number(program: Program, now: dt.datetime) -> str:
 
 
 def quote(program: Program, card_number: Any, lines: list[BasketLine], now: dt.datetime,
-          redeem_points: int = 0) -> Quote:
-    """What the basket earns and may spend with the card's balance as of now."""
+          redeem_points: int = 0, store_id: int | None = None) -> Quote:
+    """What the basket earns and may spend with the card's balance as of now, with the
+    customer's tier and the campaigns that apply at `store_id` (the till's store)."""
     return run_in_transaction(lambda: sales.quote_for_card(program, card_number, lines, now,
-                                                           redeem_points))
+                                                           redeem_points, store_id))
 
 
 def sell(program: Program, terminal: Terminal, request: SaleRequest, now: dt.datetime,

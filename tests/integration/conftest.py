@@ -184,7 +184,7 @@ class Shop:
     def quote(self, card_number: str, total_minor: int | None = None, *,
               lines: list[BasketLine] | None = None, redeem_points: int = 0) -> Quote:
         return checkout.quote(self.program, card_number, lines or total(total_minor or 0),
-                              self.now, redeem_points)
+                              self.now, redeem_points, self.till.store_id)
 
     def sell(self, card_number: str, total_minor: int | None = None, *, redeem_points: int = 0,
              lines: list[BasketLine] | None = None, receipt: str | None = None,

@@ -14,7 +14,8 @@ QUOTE_FIELDS = {"total_minor", "eligible_earn_minor", "max_redeem_points", "max_
                 "min_cash_minor", "points_if_no_redeem", "redeem_points", "redeemed_minor",
                 "cash_due_minor", "points_earned"}
 SALE_FIELDS = {"sale_id", "receipt_number", "total_minor", "points_redeemed", "redeemed_minor",
-               "cash_due_minor", "points_earned", "points_capped", "balance"}
+               "cash_due_minor", "points_earned", "points_capped", "balance", "base_points",
+               "tier_points", "applied_campaigns", "tier", "tier_reached"}
 RETURN_FIELDS = {"return_id", "sale_id", "amount_minor", "points_reversed", "points_restored",
                  "refund_cash_minor", "balance"}
 BALANCE_FIELDS = {"available", "pending"}

@@ -1,0 +1,150 @@
+"""Tiers and campaigns in the sale, through the use cases, both engines: what a sale earns,
+what the quote says beforehand, what the ledger records, moving up, returns, budgets."""
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from pos_loyalty import tiers
+from pos_loyalty.db import db
+from pos_loyalty.errors import ValidationFailed
+from pos_loyalty.models import Account, Campaign, LedgerEntry, OutboxMessage, TierChange
+from pos_loyalty.rules import BasketLine
+from pos_loyalty.usecases import offers
+
+SATURDAY = dt.datetime(2026, 3, 14, 10, 0)   # 11:00 in Paris
+LADDER = {"tiers": [
+    {"key": "silver", "threshold": 50, "multiplier": "1.5",
+     "names": {"fr": "Argent", "en": "Silver"}},
+    {"key": "gold", "threshold": 200, "multiplier": "2", "names": {"fr": "Or", "en": "Gold"},
+     "perks": {"fr": "Café offert", "en": "Free coffee"}},
+]}
+
+
+def set_ladder(shop, **settings):
+    return offers.set_tiers(shop.program, {**LADDER, **settings}, shop.now, "tests")
+
+
+def campaign(shop, **terms):
+    spec = {"name": "Double points", "starts": "2026-03-01", "ends": "2026-04-01", **terms}
+    if "bonus_points" not in spec:
+        spec.setdefault("multiplier", "2")
+    return offers.create_campaign(shop.program, spec, shop.now, "tests")["id"]
+
+
+def account_of(shop, card):
+    return db.session.get(Account, shop.look_up(card)["account"]["id"])
+
+
+def test_a_campaign_doubles_the_base_points_and_its_entry_names_it(shop):
+    shop.now = SATURDAY
+    card = shop.customer()
+    cid = campaign(shop, weekdays=[6], labels={"fr": "Points doublés", "en": "Double points"})
+    quote = shop.quote(card, 2300)
+    assert (quote.base_points, quote.points_earned) == (23, 46)
+    assert [(c.id, c.points) for c in quote.campaigns] == [(cid, 23)]
+    sale = shop.sell(card, 2300)
+    assert sale["points_earned"] == 46 and sale["base_points"] == 23
+    assert sale["applied_campaigns"] == [{"id": cid, "name": "Double points", "points": 23,
+                                          "labels": {"fr": "Points doublés",
+                                                     "en": "Double points"}}]
+    entries = db.session.execute(select(LedgerEntry.kind, LedgerEntry.points,
+                                        LedgerEntry.campaign_id)
+                                 .where(LedgerEntry.sale_id == sale["sale_id"])
+                                 .order_by(LedgerEntry.id)).all()
+    assert [tuple(e) for e in entries] == [("earn", 23, None), ("campaign", 23, cid)]
+    assert shop.balance(card) == {"available": 46, "pending": 0}
+
+
+def test_a_campaign_skips_other_days_stores_and_tiers(shop):
+    shop.now = SATURDAY
+    set_ladder(shop)
+    card = shop.customer()
+    campaign(shop, weekdays=["sat"], tiers=["gold"])
+    assert shop.sell(card, 1000)["applied_campaigns"] == []        # no tier yet
+    shop.now = SATURDAY + dt.timedelta(days=2)                      # a Monday
+    campaign(shop, weekdays=[6], name="Saturday only")
+    assert shop.quote(card, 1000).campaigns == ()
+
+
+def test_a_store_campaign_needs_an_existing_store(shop):
+    with pytest.raises(ValidationFailed) as refused:
+        campaign(shop, store_ids=[999])
+    assert refused.value.details["field"] == "store_ids"
+
+
+def test_a_sale_crossing_a_threshold_moves_up_after_earning_at_the_old_tier(shop):
+    set_ladder(shop)
+    card = shop.customer()
+    first = shop.sell(card, 6000)
+    assert (first["points_earned"], first["tier"], first["tier_reached"]) == (60, None, "silver")
+    assert account_of(shop, card).tier == "silver"
+    second = shop.sell(card, 1000)
+    assert (second["base_points"], second["tier_points"], second["points_earned"]) == (10, 5, 15)
+    change = db.session.scalar(select(TierChange))
+    assert (change.from_tier, change.to_tier, change.reason, change.measure) == \
+        (None, "silver", "reached", 60)
+    sms = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "tier"))
+    assert sms.payload == {"tier": "silver", "from": None, "reason": "reached"}
+
+
+def test_a_tier_is_judged_when_its_period_ends(shop):
+    set_ladder(shop, tier_period_months=12)
+    card = shop.customer()
+    shop.sell(card, 6000)
+    account = account_of(shop, card)
+    assert account.tier_until == dt.datetime(2027, 3, 9, 10, 0)
+    shop.now = dt.datetime(2027, 3, 9, 10, 0)
+    run = tiers.requalify_due(shop.program, shop.now)
+    db.session.commit()
+    assert (run.kept, run.lowered) == (0, 1)        # nothing earned in the last 12 months
+    account = account_of(shop, card)
+    assert (account.tier, account.tier_until) == (None, None)
+    assert tiers.requalify_due(shop.program, shop.now).judged == 0   # run twice: nothing
+
+
+def test_returns_take_campaign_points_back_in_proportion(shop):
+    shop.now = SATURDAY
+    card = shop.customer()
+    campaign(shop)
+    sale = shop.sell(card, 2000)
+    assert sale["points_earned"] == 40
+    back = shop.return_sale(sale["sale_id"], 1000)
+    assert back["points_reversed"] == 20
+    assert shop.balance(card)["available"] == 20
+
+
+def test_a_budget_is_never_passed(shop):
+    shop.now = SATURDAY
+    cid = campaign(shop, budget_points=30)
+    earned = [shop.sell(shop.customer(), 2000)["points_earned"] for _ in range(3)]
+    assert earned == [40, 30, 20]
+    assert db.session.get(Campaign, cid).points_given == 30
+
+
+def test_a_per_customer_limit_counts_each_sale(shop):
+    shop.now = SATURDAY
+    card = shop.customer()
+    campaign(shop, per_customer_limit=1)
+    assert [shop.sell(card, 1000)["points_earned"] for _ in range(2)] == [20, 10]
+
+
+@pytest.mark.parametrize("rule, earned", [("best", 15 + 30), ("additive", 15 + 15 + 5 + 30)])
+def test_campaigns_combine_by_the_program_rule(shop, rule, earned):
+    shop.now = SATURDAY
+    program = shop.program
+    program.rules = {**program.rules, "campaign_combination": rule}
+    db.session.commit()
+    campaign(shop, name="Double")
+    campaign(shop, name="Bakery bonus", bonus_points=5, categories=["bakery"])
+    campaign(shop, name="Triple", multiplier="3")
+    sale = shop.sell(shop.customer(), lines=[BasketLine("BREAD", "bakery", 1, 1500)])
+    assert sale["points_earned"] == earned
+
+
+def test_a_first_purchase_campaign_pays_once(shop):
+    card = shop.customer()
+    campaign(shop, name="Welcome", bonus_points=50, first_purchase_only=True,
+             starts="2026-01-01")
+    assert shop.sell(card, 1000)["points_earned"] == 60
+    assert shop.sell(card, 1000)["points_earned"] == 10
