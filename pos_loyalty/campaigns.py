@@ -227,8 +227,18 @@ def campaign_view(program: Program, campaign: Campaign, now: dt.datetime,
         "first_purchase_only": campaign.first_purchase_only, "effect": campaign.effect,
         "multiplier": campaign.multiplier, "bonus_points": campaign.bonus_points,
         "per_customer_limit": campaign.per_customer_limit,
-        "budget_points": campaign.budget_points, "points_given": campaign.points_given,
+        "budget_points": campaign.budget_points, "points_given": points_given(campaign),
     }
+
+
+def points_given(campaign: Campaign) -> int:
+    """What the campaign gave so far: its budget's counter, or, without a budget (whose
+    counter nobody charges, so that its sales never wait on one row), its entries' sum."""
+    if campaign.budget_points:
+        return campaign.points_given
+    return int(db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.points + LedgerEntry.pending_delta), 0))
+        .where(LedgerEntry.campaign_id == campaign.id)) or 0)
 
 
 def _local_iso(program: Program, moment: dt.datetime) -> str:

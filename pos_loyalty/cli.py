@@ -277,11 +277,16 @@ def points_adjust(card_number: str, amount: int, reason: str, actor: str) -> Non
 @with_appcontext
 def verify_command() -> None:
     mismatches = verification.verify_accounts()
+    budgets = verification.verify_campaign_budgets()
     accounts_count = db.session.query(db.func.count()).select_from(
         accounts.Account).scalar()
     for found in mismatches:
         click.echo(f"account {found.account_id}: {found.what}: cached {found.cached}, "
                    f"computed {found.computed}")
+    for found in budgets:
+        click.echo(f"campaign {found.account_id}: {found.what}: counted {found.cached}, "
+                   f"entries {found.computed}")
+    mismatches += budgets
     if mismatches:
         click.echo(f"FAILED: {len(mismatches)} mismatches")
         sys.exit(1)

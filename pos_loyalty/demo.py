@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from pos_loyalty import accounts, programs, sales
+from pos_loyalty import accounts, campaigns, programs, sales, tiers
 from pos_loyalty.app import create_app
 from pos_loyalty.config import PROJECT_ROOT
 from pos_loyalty.db import db, run_in_transaction, utcnow
@@ -89,6 +89,7 @@ def load_demo_data() -> tuple[str, list[tuple[str, str, str]]]:
                                   phone="+33478000000", latitude=45.7606, longitude=4.8590,
                                   opening_hours="Mo-Sa 07:00-20:00")
     terminal, key = programs.create_terminal(program, store.id, "Caisse 1")
+    _demo_offers(program, store.id, utcnow())
     hasher = app_hasher()
     for role, username, password in DEMO_LOGINS:
         programs.create_staff(program, username, role, password, store.id, hasher)
@@ -106,6 +107,30 @@ def load_demo_data() -> tuple[str, list[tuple[str, str, str]]]:
             _demo_sale(program, terminal, card.number, f"D{index:02d}-{visit}",
                        start + dt.timedelta(days=visit * 4 + index % 3), randomizer)
     return key, customers
+
+
+DEMO_LADDER = {"tiers": [
+    {"key": "silver", "threshold": 100, "multiplier": "1.25",
+     "names": {"fr": "Argent", "en": "Silver"},
+     "perks": {"fr": "Un café offert chaque mois", "en": "A free coffee every month"}},
+    {"key": "gold", "threshold": 300, "multiplier": "1.5", "names": {"fr": "Or", "en": "Gold"},
+     "perks": {"fr": "Points x1,5 et une tarte offerte à l'anniversaire",
+               "en": "Points x1.5 and a free tart on your birthday"}},
+]}
+
+
+def _demo_offers(program, store_id: int, now: dt.datetime) -> None:  # type: ignore[no-untyped-def]
+    """The demo's ladder, bonuses, and "double points on Saturdays" for Gold members here."""
+    tiers.set_ladder(program, DEMO_LADDER, now, "demo")
+    program.rules = {**program.rules, "signup_bonus_points": 20, "birthday_bonus_points": 50,
+                     "referral_bonus_points": 100, "referral_newcomer_points": 50}
+    campaigns.create_campaign(program, {
+        "name": "Double points on Saturdays (Gold)",
+        "labels": {"fr": "Points doublés le samedi", "en": "Double points on Saturdays"},
+        "starts": (now - dt.timedelta(days=60)).date(),
+        "ends": (now + dt.timedelta(days=365)).date(),
+        "weekdays": [6], "store_ids": [store_id], "tiers": ["gold"], "multiplier": "2"},
+        now, "demo")
 
 
 def _demo_sale(program, terminal, card_number, receipt, when, randomizer) -> None:  # type: ignore[no-untyped-def]

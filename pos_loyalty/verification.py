@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 
 from pos_loyalty.db import db
-from pos_loyalty.models import Account, LedgerEntry, PointLot
+from pos_loyalty.models import Account, Campaign, LedgerEntry, PointLot
 
 
 # --- verification --------------------------------------------------------------------------
@@ -56,3 +56,17 @@ def verify_accounts(program_id: int | None = None) -> list[Mismatch]:
         found += [Mismatch(account_id, what, cached, computed)
                   for what, cached, computed in checks if cached != computed]
     return found
+
+
+def verify_campaign_budgets(program_id: int | None = None) -> list[Mismatch]:
+    """Every campaign with a budget: its counter against the points its entries gave (the
+    counter is charged in the sale's transaction, so they move together). `account_id`
+    holds the campaign's id here."""
+    given = (select(func.coalesce(func.sum(LedgerEntry.points + LedgerEntry.pending_delta), 0))
+             .where(LedgerEntry.campaign_id == Campaign.id).scalar_subquery())
+    query = select(Campaign.id, Campaign.points_given, given).where(Campaign.budget_points > 0)
+    if program_id is not None:
+        query = query.where(Campaign.program_id == program_id)
+    return [Mismatch(campaign_id, "campaign budget counter vs its entries", counter, int(total))
+            for campaign_id, counter, total in db.session.execute(query.order_by(Campaign.id))
+            if counter != int(total)]

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from pos_loyalty import tiers
+from pos_loyalty import tiers, verification
 from pos_loyalty.db import db
 from pos_loyalty.errors import ValidationFailed
 from pos_loyalty.models import Account, Campaign, LedgerEntry, OutboxMessage, TierChange
@@ -120,6 +120,7 @@ def test_a_budget_is_never_passed(shop):
     earned = [shop.sell(shop.customer(), 2000)["points_earned"] for _ in range(3)]
     assert earned == [40, 30, 20]
     assert db.session.get(Campaign, cid).points_given == 30
+    assert verification.verify_campaign_budgets() == []
 
 
 def test_a_per_customer_limit_counts_each_sale(shop):
