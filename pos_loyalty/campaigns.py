@@ -144,7 +144,8 @@ def create_campaign(program: Program, spec: Mapping[str, Any], now: dt.datetime,
     """A campaign from its terms, each checked and named in the error when wrong.
 
     `spec` is what the CLI or the back office read: name, labels {fr, en}, starts and ends
-    (the program's local time, "2026-12-05" or "2026-12-05T18:00"), weekdays, hours
+    (the program's local time, "2026-12-05" or "2026-12-05T18:00"; a date alone for ends
+    includes that day), weekdays, hours
     ("18:00-20:00"), store_ids, categories, skus, tiers, min_basket_minor,
     first_purchase_only, and either multiplier ("2") or bonus_points; per_customer_limit and
     budget_points (0 = none).
@@ -249,10 +250,12 @@ def _local_moment(program: Program, value: Any, field: str) -> dt.datetime:
     if isinstance(value, dt.datetime):
         moment = value
     elif isinstance(value, dt.date):
-        moment = dt.datetime.combine(value, dt.time(0))
+        moment = dt.datetime.combine(value, dt.time(0)) + _whole_day(field)
     elif isinstance(value, str):
         try:
             moment = dt.datetime.fromisoformat(value.strip())
+            if len(value.strip()) == len("2026-12-24"):
+                moment += _whole_day(field)
         except ValueError:
             raise ValidationFailed(f"{field} must be a date or a date and time, e.g. "
                                    "2026-12-05 or 2026-12-05T18:00.", field=field) from None
@@ -262,6 +265,12 @@ def _local_moment(program: Program, value: Any, field: str) -> dt.datetime:
         raise ValidationFailed(f"{field} is read in the program's time zone: give no offset.",
                                field=field)
     return programs.local_to_utc(program, moment)
+
+
+def _whole_day(field: str) -> dt.timedelta:
+    """A date alone starts at the beginning of that day, and, for "ends", ends at the end of
+    it (as for promotions): "ends 2026-12-31" includes the 31st."""
+    return dt.timedelta(days=1) if field == "ends" else dt.timedelta(0)
 
 
 def _name(value: Any) -> str:

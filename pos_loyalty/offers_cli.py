@@ -74,7 +74,8 @@ def campaigns() -> None:
 @click.option("--label-fr", help="What the till, receipt, SMS and phone call it in French.")
 @click.option("--label-en", help="... in English.")
 @click.option("--starts", help="2026-12-05 or 2026-12-05T18:00")
-@click.option("--ends", help="excluded: 2027-01-01 ends on 31 December at midnight")
+@click.option("--ends", help="2026-12-31 (a date alone includes that day) or "
+                             "2026-12-31T20:00")
 @click.option("--weekdays", help="1 (Monday) to 7, or names: sat,sun")
 @click.option("--hours", help="18:00-20:00 (22:00-02:00 runs over midnight)")
 @click.option("--stores", help="store ids, comma separated")

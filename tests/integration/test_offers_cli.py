@@ -58,7 +58,7 @@ def test_a_campaign_is_created_listed_and_ended(runner, at_now):
     runner.invoke(args=["init"])
     created = lines(runner.invoke(args=[
         "campaigns", "create", "--name", "Double Saturdays", "--label-fr", "Points doublés",
-        "--starts", "2026-03-14", "--ends", "2026-04-01", "--weekdays", "sat",
+        "--starts", "2026-03-14", "--ends", "2026-03-31", "--weekdays", "sat",
         "--multiplier", "2", "--budget-points", "5000"]))
     campaign_id = created[-1]
     assert created[0] == (f'campaign {campaign_id} "Double Saturdays": scheduled '
@@ -81,7 +81,7 @@ def test_a_campaign_is_created_listed_and_ended(runner, at_now):
 ])
 def test_a_bad_campaign_is_refused_with_its_reason(runner, at_now, args, message):
     result = runner.invoke(args=["campaigns", "create", "--name", "X", "--starts", "2026-03-14",
-                                 "--ends", "2026-04-01", *args])
+                                 "--ends", "2026-03-31", *args])
     assert result.exit_code == 2 and message in result.output
 
 
@@ -92,7 +92,7 @@ def test_ending_an_unknown_campaign_says_so(runner, at_now):
 
 def test_dates_are_the_programs_local_time(runner, at_now, app):
     runner.invoke(args=["campaigns", "create", "--name", "Evening", "--starts",
-                        "2026-07-01T18:00", "--ends", "2026-07-02", "--bonus-points", "5"])
+                        "2026-07-01T18:00", "--ends", "2026-07-01", "--bonus-points", "5"])
     with app.app_context():
         from pos_loyalty.models import Campaign
         campaign = db.session.query(Campaign).one()

@@ -26,7 +26,7 @@ def set_ladder(shop, **settings):
 
 
 def campaign(shop, **terms):
-    spec = {"name": "Double points", "starts": "2026-03-01", "ends": "2026-04-01", **terms}
+    spec = {"name": "Double points", "starts": "2026-03-01", "ends": "2026-03-31", **terms}
     if "bonus_points" not in spec:
         spec.setdefault("multiplier", "2")
     return offers.create_campaign(shop.program, spec, shop.now, "tests")["id"]

@@ -8,8 +8,8 @@ New tables: campaign, tier_change, bonus_grant, referral. The account gains its 
 of the program's ladder, [rules] tiers), its referral code and whether a referral waits for
 its first purchase; a profile, when its birthday was set; a promotion, the campaign it
 announces. Ledger entries gain the kinds campaign, signup, birthday and referral, and a
-campaign entry names its campaign. Existing accounts start with no tier: the first sale or
-`pos-loyalty bonuses run` places them.
+campaign entry names its campaign. Existing accounts start with no tier: `pos-loyalty tiers
+set` places them when a ladder is set, and a sale that reaches a threshold moves them up.
 """
 from alembic import op
 import sqlalchemy as sa
