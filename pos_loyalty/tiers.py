@@ -169,9 +169,19 @@ def requalify_due(program: Program, now: dt.datetime, *, chunk: int = 500) -> Ti
     """Judge every tier whose period ended by `now`, on the window that ended with it.
 
     Idempotent: a judged tier gets its next date, so a second run finds nothing; a run after
-    missed days judges each tier on its own period, not on the day the job ran.
+    missed days judges each tier on its own period, not on the day the job ran, and after
+    missed periods judges each period in turn.
     """
-    run, after_id = TierRun(), 0
+    run = TierRun()
+    while True:
+        judged_before = run.judged
+        _judge_pass(program, now, chunk, run)
+        if run.judged == judged_before:
+            return run
+
+
+def _judge_pass(program: Program, now: dt.datetime, chunk: int, run: TierRun) -> None:
+    after_id = 0
     while True:
         due = db.session.execute(
             select(Account.id, Account.tier, Account.tier_until)
@@ -181,7 +191,7 @@ def requalify_due(program: Program, now: dt.datetime, *, chunk: int = 500) -> Ti
         for account_id, tier, until in due:
             _judge(program, account_id, tier, until, now, run)
         if len(due) < chunk:
-            return run
+            return
         after_id = due[-1][0]
 
 

@@ -149,3 +149,28 @@ def test_a_first_purchase_campaign_pays_once(shop):
              starts="2026-01-01")
     assert shop.sell(card, 1000)["points_earned"] == 60
     assert shop.sell(card, 1000)["points_earned"] == 10
+
+
+def test_a_tier_kept_is_judged_again_a_period_later_and_missed_periods_in_turn(shop):
+    set_ladder(shop, tier_period_months=12)
+    card = shop.customer()
+    shop.sell(card, 6000)                                   # silver, judged 2027-03-09
+    shop.now = dt.datetime(2026, 12, 1, 10, 0)
+    shop.sell(card, 6000)                                   # 60 more within the period
+    shop.now = dt.datetime(2028, 6, 1, 10, 0)               # the job missed two dates
+    run = tiers.requalify_due(shop.program, shop.now)
+    db.session.commit()
+    assert (run.kept, run.lowered) == (1, 1)                # kept in 2027, lowered in 2028
+    reasons = db.session.scalars(select(TierChange.reason).order_by(TierChange.id)).all()
+    assert reasons == ["reached", "kept", "lowered"]
+    assert account_of(shop, card).tier is None
+
+
+def test_a_calendar_year_tier_is_kept_through_the_next_year(shop):
+    set_ladder(shop, tier_period_months=0)
+    card = shop.customer()
+    shop.sell(card, 6000)
+    assert account_of(shop, card).tier_until == dt.datetime(2027, 12, 31, 23, 0)  # Paris
+    progress = offers.tier_of_account(shop.program, account_of(shop, card).id, shop.now, "en")
+    assert progress["tier"]["name"] == "Silver" and progress["requalify_on"] == "2028-01-01"
+    assert (progress["next_tier"]["key"], progress["to_next"]) == ("gold", 140)
