@@ -125,7 +125,11 @@ SCHEMAS: dict[str, Schema] = {
         "id": integer(1), "first_name": {"type": "string"}, "phone_masked": {"type": "string"},
         "status": {"type": "string", "enum": ACCOUNT_STATUSES},
         **counts("available_points", "pending_points", "available_value_minor"),
-        "can_redeem": {"type": "boolean"}}),
+        "can_redeem": {"type": "boolean"},
+        "tier": {**nullable(ref("TierName")),
+                 "description": "The customer's VIP tier, named in the program's language; "
+                                "null below the first tier or when the program has none."}}),
+    "TierName": reply_object({"key": {"type": "string"}, "name": {"type": "string"}}),
     "CardView": reply_object(CARD_VIEW),
     "BasketLine": BASKET_LINE,
     "IdentifiedCard": reply_object({
@@ -149,10 +153,18 @@ SCHEMAS: dict[str, Schema] = {
         "card_number": CARD_NUMBER, **BASKET,
         "redeem_points": integer(0, MAX_POINTS, default=0)},
         ["card_number"], description=BASKET_RULE),
-    "Quote": reply_object(counts(
-        "total_minor", "eligible_earn_minor", "max_redeem_points", "max_redeem_minor",
-        "min_cash_minor", "points_if_no_redeem", "redeem_points", "redeemed_minor",
-        "cash_due_minor", "points_earned")),
+    "Quote": reply_object({
+        **counts("total_minor", "eligible_earn_minor", "max_redeem_points", "max_redeem_minor",
+                 "min_cash_minor", "points_if_no_redeem", "redeem_points", "redeemed_minor",
+                 "cash_due_minor", "points_earned", "base_points", "tier_points"),
+        "applied_campaigns": {
+            "type": "array", "items": ref("AppliedCampaign"),
+            "description": "The campaigns that would give points at this terminal's store now; "
+                           "points_earned = base_points + tier_points + theirs. The sale "
+                           "gives the same, unless a daily cap or a campaign's budget cuts "
+                           "it (the sale's answer says what was granted)."},
+        "tier": nullable({"type": "string", "description": "The customer's tier key (its "
+                          "multiplier gives tier_points); null below the first tier."})}),
     "SaleRequest": request_object({
         "card_number": CARD_NUMBER, "receipt_number": non_blank(), **BASKET,
         "redeem_points": integer(0, MAX_POINTS, default=0),

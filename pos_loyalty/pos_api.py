@@ -89,13 +89,17 @@ def _proof(body: dict[str, Any]) -> str | None:
 def quote_basket() -> Response:
     body = json_body(request)
     redeem = integer(body, "redeem_points", maximum=MAX_POINTS, default=0)
-    q = checkout.quote(g.program, body.get("card_number"), basket(body), now(), redeem)
+    # The terminal's store: store campaigns apply in the quote as they will in the sale.
+    q = checkout.quote(g.program, body.get("card_number"), basket(body), now(), redeem,
+                       g.terminal.store_id)
     return jsonify({
         "total_minor": q.total_minor, "eligible_earn_minor": q.eligible_earn_minor,
         "max_redeem_points": q.max_redeem_points, "max_redeem_minor": q.max_redeem_minor,
         "min_cash_minor": q.min_cash_minor, "points_if_no_redeem": q.points_if_no_redeem,
         "redeem_points": q.points_redeemed, "redeemed_minor": q.redeemed_minor,
-        "cash_due_minor": q.cash_minor, "points_earned": q.points_earned})
+        "cash_due_minor": q.cash_minor, "points_earned": q.points_earned,
+        "base_points": q.base_points, "tier_points": q.tier_points,
+        "applied_campaigns": [sales.applied_view(c) for c in q.campaigns], "tier": q.tier})
 
 
 @bp.post("/sales")

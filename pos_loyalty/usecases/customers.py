@@ -7,10 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pos_loyalty import accounts, adjustments, balances, metrics, proofs
+from pos_loyalty import accounts, adjustments, balances, metrics, proofs, tiers
 from pos_loyalty.db import run_in_transaction
 from pos_loyalty.errors import CardNotLinked, ValidationFailed
 from pos_loyalty.models import Account, Card, Program, Terminal
+from pos_loyalty.notify.texts import language_of
 from pos_loyalty.payloads import plain_text
 from pos_loyalty.programs import rules_for
 from pos_loyalty.proofs import TillEvidence
@@ -28,7 +29,8 @@ def card_view(program: Program, card: Card, now: dt.datetime) -> dict[str, Any]:
 
 
 def account_view(program: Program, account: Account, now: dt.datetime) -> dict[str, Any]:
-    """What a cashier sees: first name, masked phone, the balance as of now."""
+    """What a cashier sees: first name, masked phone, the balance as of now, the tier (named
+    in the program's language)."""
     balance = balances.balance_of(account, now)
     return {
         "id": account.id,
@@ -39,6 +41,7 @@ def account_view(program: Program, account: Account, now: dt.datetime) -> dict[s
         "pending_points": balance.pending,
         "available_value_minor": points_value_minor(balance.available, rules_for(program)),
         "can_redeem": account.status == "active" and balance.available > 0,
+        "tier": tiers.short_view(program, account.tier, language_of(program, None)),
     }
 
 

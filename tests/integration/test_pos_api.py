@@ -9,10 +9,11 @@ from pos_loyalty.models import Hold, Terminal
 from pos_loyalty.usecases import customers
 
 ACCOUNT_FIELDS = {"id", "first_name", "phone_masked", "status", "available_points",
-                  "pending_points", "available_value_minor", "can_redeem"}
+                  "pending_points", "available_value_minor", "can_redeem", "tier"}
 QUOTE_FIELDS = {"total_minor", "eligible_earn_minor", "max_redeem_points", "max_redeem_minor",
                 "min_cash_minor", "points_if_no_redeem", "redeem_points", "redeemed_minor",
-                "cash_due_minor", "points_earned"}
+                "cash_due_minor", "points_earned", "base_points", "tier_points",
+                "applied_campaigns", "tier"}
 SALE_FIELDS = {"sale_id", "receipt_number", "total_minor", "points_redeemed", "redeemed_minor",
                "cash_due_minor", "points_earned", "points_capped", "balance", "base_points",
                "tier_points", "applied_campaigns", "tier", "tier_reached"}
