@@ -74,14 +74,18 @@ WHEN_HELP = ("a date (2026-12-24) or a date and time (2026-12-24T18:00) in the p
 @click.option("--ends", required=True, metavar="WHEN", help=WHEN_HELP)
 @click.option("--body", default="", help="The text under the title.")
 @click.option("--image-url", default="", help="An image the app shows with it.")
+@click.option("--campaign", "campaign_id", type=click.IntRange(min=1), default=None,
+              metavar="ID", help="The campaign it announces (`pos-loyalty campaigns list`): "
+                                 "the app shows its real terms.")
 @PROGRAM_OPTION
 @with_appcontext
 def promotions_create(title: str, starts: str, ends: str, body: str, image_url: str,
-                      slug: str | None) -> None:
+                      campaign_id: int | None, slug: str | None) -> None:
     def work() -> int:
         program = _program(slug)
         return create_promotion(program, title, program_moment(program, starts, "starts"),
-                                program_moment(program, ends, "ends"), body, image_url).id
+                                program_moment(program, ends, "ends"), body, image_url,
+                                campaign_id).id
     promotion_id = _run(work)
     click.echo(f"promotion {promotion_id} created")
     click.echo(promotion_id)

@@ -44,6 +44,67 @@ PIN = {"type": "string", "pattern": "^[0-9]{4,8}$", "example": "1234",
 CODE = {"type": "string", "pattern": "^[0-9]{6}$", "example": "123456",
         "description": "The 6 digits sent by SMS."}
 
+# --- tiers and campaigns ----------------------------------------------------------------------
+
+LOCAL_TIME = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}$",
+              "example": "2026-03-14T00:00",
+              "description": "In the program's time zone (branding.timezone), no offset."}
+TIER_MEASURES = ["points", "money"]
+OFFER_SCHEMAS: dict[str, Schema] = {
+    "Tier": _object({
+        "key": STRING, "name": {**STRING, "description": "In the customer's language, else "
+                                                       "the program's."},
+        "threshold": {**INTEGER, "description": "The measure that reaches it: points, or "
+                                                "minor units of money paid (Ladder.measure)."},
+        "multiplier": {**STRING, "example": "1.5",
+                       "description": "A decimal: the sale's base points times this."},
+        "perks": {**STRING, "description": "What else it gives, in words; may be empty."}}),
+    "Ladder": _object({
+        "measure": {"type": "string", "enum": TIER_MEASURES},
+        "period_months": {**INTEGER, "description": "The rolling qualification window in "
+                                                    "months; 0 means the calendar year."},
+        "tiers": {"type": "array", "items": ref("Tier"),
+                  "description": "Lowest first; empty when the program has no tiers."}}),
+    "TierProgress": _object({
+        "tier": {**nullable(ref("Tier")), "description": "null below the first tier."},
+        "measure": {**INTEGER, "description": "What counts so far in the qualification "
+                                              "window (points, or minor units of money)."},
+        "measure_kind": {"type": "string", "enum": TIER_MEASURES},
+        "next_tier": {**nullable(ref("Tier")), "description": "null at the top."},
+        "to_next": {**nullable(INTEGER), "description": "What the next tier still needs, in "
+                                                       "measure_kind units; null at the top."},
+        "requalify_on": {**nullable(DATE), "description": "The day the tier is judged again "
+                                                         "(kept, or lowered if the measure "
+                                                         "falls short); null without a tier."}}),
+    "Campaign": _object({
+        "id": INTEGER, "name": STRING,
+        "label": {**STRING, "description": "What to call it, in the customer's language (the "
+                                           "program's on public answers), else its name."},
+        "status": {"type": "string", "enum": ["scheduled", "running", "spent", "ended"]},
+        "starts_at": LOCAL_TIME, "ends_at": LOCAL_TIME,
+        "weekdays": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 7},
+                     "description": "ISO weekdays, 1 = Monday; empty: every day."},
+        "hours": {**nullable(STRING), "example": "18:00-20:00",
+                  "description": "Local hours within those days; null: all day."},
+        "store_ids": {"type": "array", "items": INTEGER,
+                      "description": "The stores where it applies; empty: every store."},
+        "categories": {"type": "array", "items": STRING,
+                       "description": "The product categories it rewards; empty with no skus: "
+                                      "the whole basket."},
+        "skus": {"type": "array", "items": STRING},
+        "tiers": {"type": "array", "items": STRING,
+                  "description": "Tier keys it is for; empty: every customer."},
+        "min_basket_minor": INTEGER, "first_purchase_only": {"type": "boolean"},
+        "effect": {"type": "string", "enum": ["multiplier", "fixed"]},
+        "multiplier": {**nullable(STRING), "description": "For effect multiplier: the base "
+                                                          "points times this (\"2\" = double)."},
+        "bonus_points": {**INTEGER, "description": "For effect fixed: points per receipt."},
+        "per_customer_limit": {**INTEGER, "description": "Times one customer may get it; 0: "
+                                                         "no limit."},
+        "budget_points": {**INTEGER, "description": "Points it may give in all; 0: no budget."},
+        "points_given": INTEGER}),
+}
+
 SCHEMAS: dict[str, Schema] = {
     "RegistrationRequest": _object({"phone": PHONE}),
     "VerificationRequest": _object({"phone": PHONE, "code": CODE, "pin": PIN}),
@@ -120,13 +181,18 @@ SCHEMAS: dict[str, Schema] = {
         "rules": _object({"earn_points_per_unit": STRING, "redeem_points_per_unit": STRING,
                           "min_cash_minor": INTEGER, "max_redeem_share": STRING,
                           "pending_days": INTEGER, "expiry_months": INTEGER,
-                          "excluded_categories": {"type": "array", "items": STRING}})}),
+                          "excluded_categories": {"type": "array", "items": STRING}}),
+        "tiers": ref("Ladder")}),
     "Store": _object({"id": INTEGER, "name": STRING, "address": STRING, "phone": STRING,
                       "opening_hours": STRING, "latitude": nullable({"type": "number"}),
                       "longitude": nullable({"type": "number"}),
                       "distance_m": nullable(INTEGER)}),
     "Promotion": _object({"id": INTEGER, "title": STRING, "body": STRING, "image_url": STRING,
-                          "starts_at": DATE_TIME, "ends_at": DATE_TIME}),
+                          "starts_at": DATE_TIME, "ends_at": DATE_TIME,
+                          "campaign": {**nullable(ref("Campaign")),
+                                       "description": "The campaign the promotion announces, "
+                                                      "with its real terms; null if none."}}),
+    **OFFER_SCHEMAS,
     "ExportedCard": _object({"card_number": STRING, "kind": STRING,
                              "status": {"type": "string", "enum": CARD_STATUSES},
                              "linked_at": nullable(DATE_TIME)}),
@@ -198,6 +264,12 @@ def _paths() -> Schema:
             "list_promotions", "Promotions running now", APP_KEY,
             {"200": _json(_object({"promotions": {"type": "array", "items": ref("Promotion")}}),
                           "Current promotions")}, APP_ERRORS)},
+        "/campaigns": {"get": _operation(
+            "list_campaigns", "The campaigns running now that this customer can get (their "
+            "tier, first purchase, uses left), at any store (store_ids says where)",
+            APP_KEY_AND_TOKEN,
+            {"200": _json(_object({"campaigns": {"type": "array", "items": ref("Campaign")}}),
+                          "Campaigns for this customer now")}, CUSTOMER_ERRORS)},
         "/stores": {"get": _operation(
             "list_stores", "Stores, nearest first when lat and lng are given", APP_KEY,
             {"200": _json(_object({"stores": {"type": "array", "items": ref("Store")}}),
@@ -284,6 +356,11 @@ def _paths() -> Schema:
         "/me/balance": {"get": _operation(
             "get_balance", "Points available and pending, their value, the next expiry",
             APP_KEY_AND_TOKEN, {"200": _json(ref("Balance"), "Balance")}, CUSTOMER_ERRORS)},
+        "/me/tier": {"get": _operation(
+            "get_tier", "The customer's tier, the measure so far, what the next tier needs "
+            "and the day the tier is judged again", APP_KEY_AND_TOKEN,
+            {"200": _json(ref("TierProgress"), "Where the customer stands")},
+            CUSTOMER_ERRORS)},
         "/me/history": {"get": _operation(
             "get_history",
             "Ledger entries, newest first; pass next_cursor back as cursor for the next page",

@@ -14,9 +14,10 @@ from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from pos_loyalty import cards
 from pos_loyalty.clock import now
 from pos_loyalty.errors import InvalidAppKey, InvalidToken, ValidationFailed
+from pos_loyalty.notify.texts import language_of
 from pos_loyalty.payloads import json_body
 from pos_loyalty.rate_limits import limiter
-from pos_loyalty.usecases import phone_app
+from pos_loyalty.usecases import offers, phone_app
 
 from mobile_api.limits import auth_limit, code_limit
 from mobile_api.openapi import mobile_document
@@ -64,6 +65,19 @@ def branding() -> Response:
 @bp.get("/promotions")
 def promotions() -> Response:
     return jsonify({"promotions": phone_app.promotions(g.program, now())})
+
+
+@bp.get("/campaigns")
+def campaigns() -> Response:
+    """The campaigns running now that this customer can get (their tier, first purchase,
+    uses left), at any store: each names its stores."""
+    return jsonify({"campaigns": offers.campaigns_for_customer(g.program, g.caller, now(),
+                                                               _language())})
+
+
+def _language() -> str:
+    """The customer's language, else the program's."""
+    return language_of(g.program, g.caller.account)
 
 
 @bp.get("/stores")
@@ -235,6 +249,11 @@ def link_card() -> tuple[Response, int]:
 @bp.get("/me/balance")
 def my_balance() -> Response:
     return jsonify(phone_app.balance(g.program, g.caller, now()))
+
+
+@bp.get("/me/tier")
+def my_tier() -> Response:
+    return jsonify(offers.my_tier(g.program, g.caller, now(), _language()))
 
 
 @bp.get("/me/history")

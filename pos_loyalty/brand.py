@@ -8,9 +8,11 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from pos_loyalty import campaigns, tiers
 from pos_loyalty.db import db
-from pos_loyalty.errors import ValidationFailed
-from pos_loyalty.models import Program, Promotion, Store
+from pos_loyalty.errors import NotFound, ValidationFailed
+from pos_loyalty.models import Campaign, Program, Promotion, Store
+from pos_loyalty.notify.texts import language_of
 from pos_loyalty.programs import rules_for
 
 from pos_loyalty.customer_data import iso
@@ -19,7 +21,8 @@ EARTH_RADIUS_M = 6_371_000
 
 
 def branding(program: Program) -> dict[str, Any]:
-    """The program's branding JSON over the [mobile] defaults, and the rules the app explains."""
+    """The program's branding JSON over the [mobile] defaults, and the rules the app explains
+    (the tier ladder among them, named in the program's language)."""
     defaults = current_app.config["LOYALTY"]["mobile"]
     brand = program.branding or {}
     rules = rules_for(program)
@@ -46,6 +49,7 @@ def branding(program: Program) -> dict[str, Any]:
             "expiry_months": rules.expiry_months,
             "excluded_categories": sorted(rules.excluded_categories),
         },
+        "tiers": tiers.ladder_view(program, language_of(program, None)),
     }
 
 
@@ -60,7 +64,10 @@ def category_name(program: Program, category: str, language: str) -> str:
 
 
 def create_promotion(program: Program, title: str, starts_at: dt.datetime,
-                     ends_at: dt.datetime, body: str = "", image_url: str = "") -> Promotion:
+                     ends_at: dt.datetime, body: str = "", image_url: str = "",
+                     campaign_id: int | None = None) -> Promotion:
+    """A promotion; with `campaign_id` (one of the program's campaigns) the app shows that
+    campaign's real terms beside the promotion's words."""
     if not title.strip():
         raise ValidationFailed("A promotion needs a title.", field="title")
     if ends_at <= starts_at:
@@ -70,20 +77,45 @@ def create_promotion(program: Program, title: str, starts_at: dt.datetime,
             Promotion.starts_at == starts_at)) is not None:
         raise ValidationFailed("A promotion with this title already starts then.",
                                field="title")
+    if campaign_id is not None:
+        _check_campaign(program, campaign_id)
     promotion = Promotion(program_id=program.id, title=title.strip(), body=body,
-                          image_url=image_url, starts_at=starts_at, ends_at=ends_at)
+                          image_url=image_url, starts_at=starts_at, ends_at=ends_at,
+                          campaign_id=campaign_id)
     db.session.add(promotion)
     db.session.flush()
     return promotion
 
 
+def _check_campaign(program: Program, campaign_id: int) -> None:
+    try:
+        campaigns.find_campaign(program, campaign_id)
+    except NotFound:
+        raise ValidationFailed(f"No campaign {campaign_id} in this program.",
+                               field="campaign_id") from None
+
+
 def current_promotions(program: Program, now: dt.datetime) -> list[dict[str, Any]]:
+    """Promotions running now, each with the campaign it points to (its terms in the
+    program's language; null for a promotion of words only)."""
     promotions = db.session.scalars(
         select(Promotion).where(Promotion.program_id == program.id,
                                 Promotion.starts_at <= now, Promotion.ends_at > now)
         .order_by(Promotion.ends_at, Promotion.id)).all()
+    shown = _campaign_views(program, {p.campaign_id for p in promotions if p.campaign_id}, now)
     return [{"id": p.id, "title": p.title, "body": p.body, "image_url": p.image_url,
-             "starts_at": iso(p.starts_at), "ends_at": iso(p.ends_at)} for p in promotions]
+             "starts_at": iso(p.starts_at), "ends_at": iso(p.ends_at),
+             "campaign": shown.get(p.campaign_id)} for p in promotions]
+
+
+def _campaign_views(program: Program, campaign_ids: set[int],
+                    now: dt.datetime) -> dict[int, dict[str, Any]]:
+    if not campaign_ids:
+        return {}
+    language = language_of(program, None)
+    rows = db.session.scalars(select(Campaign).where(Campaign.program_id == program.id,
+                                                     Campaign.id.in_(campaign_ids)))
+    return {c.id: campaigns.campaign_view(program, c, now, language) for c in rows}
 
 
 def stores_near(program: Program, lat: float | None, lng: float | None) -> list[dict[str, Any]]:

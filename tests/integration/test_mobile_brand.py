@@ -26,6 +26,7 @@ def test_branding_defaults_to_the_program_and_config(mobile: MobileApp):
                   "min_cash_minor": 100, "max_redeem_share": "1", "pending_days": 0,
                   "expiry_months": 12,
                   "excluded_categories": ["gift_card", "lottery", "tobacco"]},
+        "tiers": {"measure": "points", "period_months": 12, "tiers": []},
     }
 
 
@@ -103,7 +104,8 @@ def test_openapi_document_lists_every_endpoint_without_an_app_key(client):
         "/openapi.json", "/branding", "/promotions", "/stores", "/auth/register",
         "/auth/verify", "/auth/login", "/auth/refresh", "/auth/logout", "/auth/pin/reset", "/me",
         "/me/export", "/me/pin", "/me/card", "/me/card/barcode.svg", "/me/card/barcode.png",
-        "/me/card/qr.svg", "/me/card/qr.png", "/me/cards", "/me/balance", "/me/history"}
+        "/me/card/qr.svg", "/me/card/qr.png", "/me/cards", "/me/balance", "/me/history",
+        "/me/tier", "/campaigns"}
     rules = {rule.rule.removeprefix("/api/mobile/v1") for rule in client.application.url_map
              .iter_rules() if rule.rule.startswith("/api/mobile/v1/")}
     assert rules == set(document["paths"])

@@ -113,6 +113,8 @@ def test_a_customer_s_app_keeps_to_the_document_as_openapi_core_reads_it(mobile:
         run_in_transaction(lambda: adjustments.adjust_points(
             mobile.program(), card, points, "welcome", "tests", utcnow()))
     assert app.get("/me/balance", headers=me).get_json()["next_expiry"]["points"] == 150
+    assert app.get("/me/tier", headers=me).get_json()["tier"] is None
+    assert app.get("/campaigns", headers=me).get_json() == {"campaigns": []}
     page = app.get("/me/history?limit=1", headers=me).get_json()
     assert app.get(f"/me/history?limit=1&cursor={page['next_cursor']}",
                    headers=me).get_json()["next_cursor"] is None
