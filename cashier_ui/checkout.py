@@ -10,14 +10,15 @@ from flask import flash, g, jsonify, redirect, render_template, request, session
 from cashier_ui import forms
 from cashier_ui.blueprint import actor, bp
 from cashier_ui.i18n import gettext as _
-from cashier_ui.i18n import amount_field, money, points
+from cashier_ui.i18n import amount_field, current_language, money, points
 from cashier_ui.messages import PROOF_SENTENCES, FormError, error_sentence
+from cashier_ui.offer_texts import earned_line, tier_summary
 from pos_loyalty import sales
 from pos_loyalty.clock import now
 from pos_loyalty.errors import LoyaltyError
 from pos_loyalty.programs import rules_for
 from pos_loyalty.rules import BasketLine, Quote
-from pos_loyalty.usecases import checkout, customers, store_reports
+from pos_loyalty.usecases import checkout, customers, offers, store_reports
 
 
 def customer_view() -> dict[str, Any] | None:
@@ -78,6 +79,7 @@ def render_checkout(customer: dict[str, Any], *, quote: Quote | None = None,
         rows, total_text = _typed_basket(lines)
     return render_template(
         "cashier/checkout.html", customer=customer, quote=quote, error=error,
+        tier=_tier_of(customer), earned_lines=_earned_lines(quote),
         proof=proof_held(), pin_reason=PROOF_SENTENCES["typed_number"],
         rows=rows + [{"item": "", "category": "", "quantity": "", "price": ""}] * max(
             1, 3 - len(rows)),
@@ -85,6 +87,28 @@ def render_checkout(customer: dict[str, Any], *, quote: Quote | None = None,
         basket_json=forms.basket_to_json(lines) if lines else "", categories=category_choices(),
         excluded=sorted(rules_for(g.program).excluded_categories),
         confirm=confirm or {}, currency=g.program.currency), status
+
+
+def _tier_of(customer: dict[str, Any]) -> dict[str, Any] | None:
+    """The panel's tier and progress to the next, when the program has tiers."""
+    if not rules_for(g.program).tiers:
+        return None
+    progress = offers.tier_of_account(g.program, customer["account"]["id"], now(),
+                                      current_language())
+    return tier_summary(progress, g.program.currency)
+
+
+def _earned_lines(quote: Quote | None) -> list[str]:
+    """The quote's bonuses as the till says them: "Double points today: +23"."""
+    if quote is None:
+        return []
+    return [earned_line(line)
+            for line in offers.earned_lines(g.program, quote, current_language())]
+
+
+def _quote(card_number: Any, lines: list[BasketLine], redeem_points: int = 0) -> Quote:
+    """The quote at this till's store: its campaigns apply as they will in the sale."""
+    return checkout.quote(g.program, card_number, lines, now(), redeem_points, g.store.id)
 
 
 def _typed_basket(lines: list[BasketLine]) -> tuple[list[dict[str, str]], str]:
@@ -169,7 +193,7 @@ def quote_basket() -> Any:
         return redirect(url_for("cashier.index"))
     try:
         lines = forms.parse_basket(request.form, g.program.currency)
-        quote = checkout.quote(g.program, session["card"], lines, now())
+        quote = _quote(session["card"], lines)
     except LoyaltyError as error:
         return render_checkout(customer, error=error_sentence(error), status=error.status)
     confirm = {"key": str(uuid.uuid4()), "receipt_number": new_receipt_number()}
@@ -183,14 +207,15 @@ def quote_json() -> Any:
         lines = forms.basket_from_json(request.form.get("basket"))
         redeem = forms.parse_whole(request.form.get("redeem_points"), _("Points to use"),
                                    default=0)
-        quote = checkout.quote(g.program, session.get("card"), lines, now(), redeem)
+        quote = _quote(session.get("card"), lines, redeem)
     except LoyaltyError as error:
         return jsonify({"error": error_sentence(error)}), error.status
     currency = g.program.currency
     return jsonify({"paid_with_points": money(quote.redeemed_minor, currency),
                     "cash_due": money(quote.cash_minor, currency),
                     "points_earned": points(quote.points_earned),
-                    "points_used": points(quote.points_redeemed)})
+                    "points_used": points(quote.points_redeemed),
+                    "earned_lines": _earned_lines(quote)})
 
 
 @bp.post("/sales")
@@ -238,7 +263,7 @@ def _checkout_after_error(customer: dict[str, Any], lines: list[BasketLine],
     quote = None
     if lines:
         try:
-            quote = checkout.quote(g.program, session["card"], lines, now())
+            quote = _quote(session["card"], lines)
         except LoyaltyError:
             quote = None
     confirm = {"key": request.form.get("idempotency_key") or str(uuid.uuid4()),
@@ -253,7 +278,7 @@ def _checkout_after_error(customer: dict[str, Any], lines: list[BasketLine],
 
 @bp.get("/sales/<int:sale_id>")
 def receipt(sale_id: int) -> Any:
-    data = store_reports.receipt(g.program, g.store.id, sale_id)
+    data = store_reports.receipt(g.program, g.store.id, sale_id, current_language())
     return render_template("cashier/receipt.html", **data, currency=g.program.currency)
 
 

@@ -1,4 +1,5 @@
-"""Manager pages: adjust points, block or unblock, replace a lost card, void, shift report."""
+"""Manager pages: adjust points, block or unblock, replace a lost card, void, shift report,
+today's campaigns."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,11 +10,12 @@ from flask import flash, g, redirect, render_template, request, session, url_for
 from cashier_ui import forms
 from cashier_ui.blueprint import actor, bp, manager_required
 from cashier_ui.i18n import gettext as _
-from cashier_ui.i18n import points
+from cashier_ui.i18n import current_language, points
 from cashier_ui.messages import FormError, error_sentence
+from cashier_ui.offer_texts import campaign_status, campaign_terms
 from pos_loyalty.clock import now
 from pos_loyalty.errors import LoyaltyError
-from pos_loyalty.usecases import checkout, customers, store_reports
+from pos_loyalty.usecases import checkout, customers, offers, store_reports
 from pos_loyalty.payloads import MAX_POINTS
 from pos_loyalty.programs import local_day
 
@@ -34,7 +36,18 @@ def _manage_page(error: str = "", status: int = 200) -> tuple[str, int]:
     today = local_day(g.program, now())
     today_sales = store_reports.sales_of_day(g.program, g.store.id, today, terminal_id=g.terminal.id)
     return render_template("cashier/manage.html", customer=customer, today_sales=today_sales,
-                           error=error, currency=g.program.currency), status
+                           campaigns=_campaigns_today(), error=error,
+                           currency=g.program.currency), status
+
+
+def _campaigns_today() -> list[dict[str, Any]]:
+    """The campaigns that run at some moment of today in this store, with their terms."""
+    language = current_language()
+    shown = offers.campaigns_today(g.program, g.store.id, now(), language)
+    tier_names = {rung["key"]: rung["name"] for rung in offers.ladder(g.program, language)["tiers"]}
+    return [{"label": campaign["label"], "status": campaign_status(campaign),
+             "terms": campaign_terms(campaign, tier_names, g.program.currency)}
+            for campaign in shown]
 
 
 def _customer_card() -> str:

@@ -22,7 +22,7 @@ from pos_loyalty.programs import local_day_start_utc
 # Sale ids are 32-bit on PostgreSQL: a larger id from a URL is simply not there.
 MAX_SALE_ID = 2**31 - 1
 # Entries a sale itself writes; the last one carries the balance printed on the receipt.
-SALE_ENTRY_KINDS = ("earn", "redeem", "hold", "hold_release")
+SALE_ENTRY_KINDS = ("earn", "campaign", "redeem", "hold", "hold_release")
 # The SMS counts the shift report shows, named as `pos-loyalty sms stats` names them.
 SHIFT_SMS_STATUSES = ("queued", "sent", "delivered", "failed", "dead")
 

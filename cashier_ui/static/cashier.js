@@ -115,6 +115,18 @@
       var place = confirmForm.querySelector('[data-live="' + name + '"]');
       if (place) { place.textContent = text; }
     };
+    // The tier's and the campaigns' points, one line each ("Double points today: +23").
+    var showLines = function (lines) {
+      var list = confirmForm.querySelector('[data-live-list="earned_lines"]');
+      if (!list) { return; }
+      while (list.firstChild) { list.removeChild(list.firstChild); }
+      lines.forEach(function (text) {
+        var item = document.createElement("li");
+        item.textContent = text;
+        list.appendChild(item);
+      });
+      list.hidden = lines.length === 0;
+    };
     var errorBox = confirmForm.querySelector('[data-live="error"]');
     var refresh = function () {
       var body = new FormData(confirmForm);
@@ -128,6 +140,7 @@
           ["paid_with_points", "cash_due", "points_earned"].forEach(function (name) {
             show(name, reply[name]);
           });
+          showLines(reply.earned_lines || []);
         })
         .catch(function () {
           errorBox.textContent = confirmForm.dataset.offline;

@@ -10,13 +10,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+
 from pos_loyalty import campaigns, tiers
 from pos_loyalty.accounts import audit
 from pos_loyalty.app_sessions import Caller
 from pos_loyalty.db import db, run_in_transaction
-from pos_loyalty.models import Account, Program
+from pos_loyalty.models import Account, Campaign, LedgerEntry, Program
 from pos_loyalty.programs import local_to_utc, rules_for, utc_to_local
-from pos_loyalty.rules import SaleSetting, campaign_open_to, rung_named
+from pos_loyalty.rules import Quote, SaleSetting, campaign_open_to, rung_named
 from pos_loyalty.sales import has_sale
 
 
@@ -125,3 +127,36 @@ def campaigns_for_customer(program: Program, caller: Caller, now: dt.datetime,
 def _language(program: Program) -> str:
     return (program.locale or "en")[:2]
 
+
+
+# --- what the till shows ------------------------------------------------------------------------
+
+def label_in(labels: Mapping[str, str], name: str, language: str) -> str:
+    """A campaign's label in `language`, else in English, else its name (as
+    `rules.CampaignTerms.label`, for what carries only labels and name)."""
+    return labels.get(language) or labels.get("en") or name
+
+
+def earned_lines(program: Program, quote: Quote, language: str) -> list[dict[str, Any]]:
+    """What a quote adds to its base points, as the till lists it: the tier's extra (the tier
+    named in `language`), then each campaign that applies (its label)."""
+    lines: list[dict[str, Any]] = []
+    tier = tiers.short_view(program, quote.tier, language)
+    if quote.tier_points and tier is not None:
+        lines.append({"kind": "tier", "label": tier["name"], "points": quote.tier_points})
+    lines.extend({"kind": "campaign", "id": c.id, "label": label_in(c.labels, c.name, language),
+                  "points": c.points} for c in quote.campaigns)
+    return lines
+
+
+def sale_campaigns(program: Program, sale_id: int, language: str) -> list[dict[str, Any]]:
+    """The campaigns a sale got, as its receipt names them: {id, label, points}, read from
+    the sale's "campaign" ledger entries in the caller's transaction."""
+    rows = db.session.execute(
+        select(Campaign, LedgerEntry.points + LedgerEntry.pending_delta)
+        .join(LedgerEntry, LedgerEntry.campaign_id == Campaign.id)
+        .where(LedgerEntry.sale_id == sale_id, LedgerEntry.kind == "campaign",
+               Campaign.program_id == program.id)
+        .order_by(LedgerEntry.id)).all()
+    return [{"id": campaign.id, "label": label_in(campaign.labels or {}, campaign.name, language),
+             "points": int(points)} for campaign, points in rows]

@@ -10,11 +10,19 @@ from typing import Any
 from pos_loyalty import reports
 from pos_loyalty.db import run_in_transaction
 from pos_loyalty.models import Program, Sale
+from pos_loyalty.notify.texts import language_of
+from pos_loyalty.usecases import offers
 
 
-def receipt(program: Program, store_id: int, sale_id: int) -> dict[str, Any]:
-    """The receipt of one of the store's sales, with its lines, returns and balance after."""
-    return run_in_transaction(lambda: reports.receipt(program, store_id, sale_id))
+def receipt(program: Program, store_id: int, sale_id: int,
+            language: str | None = None) -> dict[str, Any]:
+    """The receipt of one of the store's sales, with its lines, returns and balance after,
+    and the campaigns that gave it points (named in `language`, else the program's)."""
+    def work() -> dict[str, Any]:
+        shown = reports.receipt(program, store_id, sale_id)
+        return {**shown, "campaigns": offers.sale_campaigns(
+            program, shown["sale"].id, language or language_of(program, None))}
+    return run_in_transaction(work)
 
 
 def check_store_sale(program: Program, store_id: int, sale_id: int) -> None:

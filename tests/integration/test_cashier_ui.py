@@ -387,7 +387,7 @@ def test_live_figures_come_from_the_core(till, cashier):
     reply = cashier.post("/cashier/quote.json", {"basket": field(page, "basket"),
                                                  "redeem_points": "55"})
     assert reply.get_json() == {"paid_with_points": "€5.50", "cash_due": "€14.50",
-                                "points_earned": "14", "points_used": "55"}
+                                "points_earned": "14", "points_used": "55", "earned_lines": []}
     too_many = cashier.post("/cashier/quote.json", {"basket": field(page, "basket"),
                                                     "redeem_points": "191"})
     assert too_many.status_code == 422
