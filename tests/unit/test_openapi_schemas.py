@@ -71,7 +71,8 @@ def test_every_operation_has_a_stable_unique_operation_id():
         "GET /me/card/barcode.png": "get_card_barcode_png",
         "GET /me/card/qr.svg": "get_card_qr_svg", "GET /me/card/qr.png": "get_card_qr_png",
         "POST /me/cards": "link_card", "GET /me/balance": "get_balance",
-        "GET /me/history": "get_history"}
+        "GET /me/history": "get_history", "GET /me/tier": "get_tier",
+        "GET /campaigns": "list_campaigns"}
 
 
 @pytest.mark.parametrize("face", DOCUMENTS)
