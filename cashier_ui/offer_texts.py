@@ -56,7 +56,7 @@ def campaign_terms(campaign: dict[str, Any], tier_names: dict[str, str],
     """A campaign's terms as sentences, from what it gives to the limits it keeps."""
     terms = [_effect(campaign),
              _("From %(start)s to %(end)s", start=_local(campaign["starts_at"]),
-               end=_local(campaign["ends_at"]))]
+               end=_local(campaign["ends_at"], end=True))]
     if campaign["weekdays"]:
         terms.append(_("On %(days)s", days=", ".join(_day_names(campaign["weekdays"]))))
     if campaign["hours"]:
@@ -99,10 +99,14 @@ def _limits(campaign: dict[str, Any], currency: str) -> list[str]:
     return limits
 
 
-def _local(moment: str) -> str:
-    """A campaign's local time ("2026-03-14T18:00", already in the program's zone)."""
-    return babel.dates.format_datetime(dt.datetime.fromisoformat(moment), "short",
-                                       locale=date_locale())
+def _local(moment: str, end: bool = False) -> str:
+    """A campaign's local time ("2026-03-14T18:00", already in the program's zone); at
+    midnight, the day alone, and for its end the day before (the last day it runs)."""
+    local = dt.datetime.fromisoformat(moment)
+    if local.time() != dt.time(0):
+        return babel.dates.format_datetime(local, "short", locale=date_locale())
+    day = local.date() - dt.timedelta(days=1) if end else local.date()
+    return babel.dates.format_date(day, "short", locale=date_locale())
 
 
 def _day_names(weekdays: list[int]) -> list[str]:

@@ -81,7 +81,10 @@ OFFER_SCHEMAS: dict[str, Schema] = {
         "label": {**STRING, "description": "What to call it, in the customer's language (the "
                                            "program's on public answers), else its name."},
         "status": {"type": "string", "enum": ["scheduled", "running", "spent", "ended"]},
-        "starts_at": LOCAL_TIME, "ends_at": LOCAL_TIME,
+        "starts_at": LOCAL_TIME,
+        "ends_at": {**LOCAL_TIME, "description": "Excluded, in the program's time zone: a "
+                                                 "campaign through 31 March ends "
+                                                 "2026-04-01T00:00."},
         "weekdays": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 7},
                      "description": "ISO weekdays, 1 = Monday; empty: every day."},
         "hours": {**nullable(STRING), "example": "18:00-20:00",

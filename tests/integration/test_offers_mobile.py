@@ -118,7 +118,7 @@ def test_a_campaign_reads_in_the_customer_s_language_with_its_terms(shop, mobile
     shown = mobile.get("/campaigns", customer.access_token).get_json()["campaigns"]
     assert shown == [{
         "id": cid, "name": "Double points", "label": "Points doublés", "status": "running",
-        "starts_at": "2026-03-01T00:00", "ends_at": "2026-04-01T00:00", "weekdays": [],
+        "starts_at": "2026-03-01T00:00", "ends_at": "2026-04-02T00:00", "weekdays": [],
         "hours": "09:00-20:00", "store_ids": [shop.till.store_id], "categories": [],
         "skus": [], "tiers": [], "min_basket_minor": 1500, "first_purchase_only": False,
         "effect": "multiplier", "multiplier": "2", "bonus_points": 0,
