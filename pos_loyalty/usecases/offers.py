@@ -128,7 +128,6 @@ def _language(program: Program) -> str:
     return (program.locale or "en")[:2]
 
 
-
 # --- what the till shows ------------------------------------------------------------------------
 
 def label_in(labels: Mapping[str, str], name: str, language: str) -> str:
