@@ -54,7 +54,7 @@ def panel(cashier: Cashier, card: str) -> str:
     return words(cashier.get("/cashier/"))
 
 
-# --- the customer panel --------------------------------------------------------------------------
+# --- the customer panel -----------------------------------------------------------------------
 
 def test_the_panel_shows_the_tier_and_what_the_next_one_needs(weekend):
     card = silver_customer(weekend)
@@ -100,7 +100,7 @@ def test_a_program_without_tiers_shows_no_tier(weekend):
     assert "VIP tier" not in cashier.get("/cashier/").text
 
 
-# --- the quote -------------------------------------------------------------------------------------
+# --- the quote --------------------------------------------------------------------------------
 
 def test_the_quote_lists_the_tier_and_the_campaign_with_their_points(weekend):
     card = silver_customer(weekend)
@@ -156,7 +156,7 @@ def test_no_bonus_means_no_bonus_list(weekend):
                      r'aria-label="Bonus points" hidden>\s*</ul>', page)
 
 
-# --- the receipt -----------------------------------------------------------------------------------
+# --- the receipt ------------------------------------------------------------------------------
 
 def test_the_receipt_names_each_campaign_and_the_balance_counts_them(weekend):
     card = weekend.customer()
@@ -171,7 +171,7 @@ def test_the_receipt_names_each_campaign_and_the_balance_counts_them(weekend):
     assert "Nouveau solde 90 pts" in receipt
 
 
-# --- the manager's screen --------------------------------------------------------------------------
+# --- the manager's screen ---------------------------------------------------------------------
 
 def test_the_manager_lists_today_s_campaigns_with_their_terms(weekend):
     offers.set_tiers(weekend.program, LADDER, weekend.now, "tests")

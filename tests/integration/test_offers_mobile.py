@@ -48,7 +48,7 @@ def campaign_ids(mobile: MobileApp, customer) -> list[int]:
     return [c["id"] for c in reply.get_json()["campaigns"]]
 
 
-# --- GET /me/tier ------------------------------------------------------------------------------
+# --- GET /me/tier -----------------------------------------------------------------------------
 
 def test_my_tier_shows_the_tier_the_measure_the_next_threshold_and_the_requalification_day(
         shop, mobile: MobileApp):
@@ -83,7 +83,7 @@ def test_my_tier_and_campaigns_need_the_customer_s_token(shop, mobile: MobileApp
         assert error_code(mobile.get(path)) == (401, "invalid_token")
 
 
-# --- GET /campaigns ----------------------------------------------------------------------------
+# --- GET /campaigns ---------------------------------------------------------------------------
 
 def test_campaigns_lists_those_this_customer_can_get_now(shop, mobile: MobileApp):
     shop.now = SATURDAY
@@ -128,7 +128,7 @@ def test_a_campaign_reads_in_the_customer_s_language_with_its_terms(shop, mobile
         "label"] == "Double points"
 
 
-# --- the ladder in /branding -------------------------------------------------------------------
+# --- the ladder in /branding ------------------------------------------------------------------
 
 def test_branding_shows_the_ladder_in_the_program_s_language(shop, mobile: MobileApp):
     offers.set_tiers(shop.program, {**LADDER, "tier_period_months": 0}, shop.now, "tests")
@@ -136,7 +136,7 @@ def test_branding_shows_the_ladder_in_the_program_s_language(shop, mobile: Mobil
         "measure": "points", "period_months": 0, "tiers": [SILVER_FR, GOLD_FR]}
 
 
-# --- promotions pointing to a campaign ---------------------------------------------------------
+# --- promotions pointing to a campaign --------------------------------------------------------
 
 def promote(program_id: int, title: str, now: dt.datetime, campaign_id: int | None = None):
     return run_in_transaction(lambda: create_promotion(
@@ -179,7 +179,7 @@ def test_the_promotions_command_points_to_a_campaign(shop, runner):
     assert "No campaign 999999 in this program." in unknown.output
 
 
-# --- the document ------------------------------------------------------------------------------
+# --- the document -----------------------------------------------------------------------------
 
 def test_answers_with_a_ladder_and_campaigns_keep_to_the_document(shop, mobile: MobileApp):
     shop.now = SATURDAY
