@@ -109,7 +109,8 @@ def _code_sent() -> tuple[Response, int]:
 def verify() -> tuple[Response, int]:
     body = json_body(request)
     pair = phone_app.complete_registration(g.program, body.get("phone"), body.get("code"),
-                                           body.get("pin"), now())
+                                           body.get("pin"), now(),
+                                           referral_code=body.get("referral_code"))
     return jsonify(pair.to_json()), 201
 
 
@@ -235,6 +236,11 @@ def link_card() -> tuple[Response, int]:
 @bp.get("/me/balance")
 def my_balance() -> Response:
     return jsonify(phone_app.balance(g.program, g.caller, now()))
+
+
+@bp.get("/me/referral")
+def my_referral() -> Response:
+    return jsonify(phone_app.referral(g.program, g.caller, now()))
 
 
 @bp.get("/me/history")
