@@ -5,7 +5,6 @@ then."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from typing import Any
 
 import pytest
@@ -15,8 +14,8 @@ from pos_loyalty import accounts, notify
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.models import Account, Campaign, OutboxMessage
 from pos_loyalty.notify.segments import count_segments
-from pos_loyalty.notify.senders import SendResult
 from pos_loyalty.notify.worker import process_round
+from test_notify_outbox import AcceptingSender
 
 NOW = dt.datetime(2026, 3, 9, 10, 0)
 TIERS = [{"key": "silver", "threshold": 500, "multiplier": "1.25",
@@ -30,17 +29,6 @@ def no_quiet_hours(app, till):
     app.config["LOYALTY"]["sms"].update(quiet_hours_start="", quiet_hours_end="")
     app.extensions["pos_loyalty.clock"] = lambda: NOW
     till.set_rules(tiers=TIERS)
-
-
-class AcceptingSender:
-    def __init__(self) -> None:
-        self.sids = itertools.count(1)
-
-    def send(self, to: str, body: str, status_callback: str | None) -> SendResult:
-        return SendResult(f"SM{next(self.sids)}", "queued")
-
-    def close(self) -> None:
-        pass
 
 
 @pytest.fixture
