@@ -295,14 +295,17 @@ def enrol() -> Any:
             raise FormError(_("The two PINs are not the same: type the PIN again."))
         first_name = forms.parse_text(request.form.get("first_name"), _("First name"),
                                       required=False, max_length=100)
+        referral_code = forms.parse_text(request.form.get("referral_code"), _("Referral code"),
+                                         required=False, max_length=32)
         number = customers.enrol(g.program, request.form.get("phone", ""), pin, now(),
                                  first_name=first_name, card_number=card_number or None,
-                                 actor=actor())["card_number"]
+                                 actor=actor(), referral_code=referral_code or None)["card_number"]
     except LoyaltyError as error:
         return render_template("cashier/enrol.html", error=error_sentence(error),
                                card_number=request.form.get("card_number", ""),
                                phone=request.form.get("phone", ""),
-                               first_name=request.form.get("first_name", "")), error.status
+                               first_name=request.form.get("first_name", ""),
+                               referral_code=request.form.get("referral_code", "")), error.status
     serve({"card_number": number})
     flash(_("Card %(number)s is live.", number=number), "success")
     return redirect(url_for("cashier.index"))

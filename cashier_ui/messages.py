@@ -40,6 +40,12 @@ SENTENCES = {
     "conflict": lazy_gettext("Someone changed this at the same moment: nothing was saved, retry."),
     "hold_not_found": lazy_gettext("No such hold for this till."),
     "hold_closed": lazy_gettext("This hold was already used, cancelled or has expired."),
+    "referral_code_unknown": lazy_gettext(
+        "No customer has this referral code: check it, or leave it empty."),
+    "referral_self": lazy_gettext("A customer cannot give their own referral code."),
+    "referral_not_newcomer": lazy_gettext(
+        "A referral code is for new customers only, and this person was a customer before: "
+        "leave it empty."),
 }
 
 FIELD_SENTENCES = {
@@ -52,6 +58,7 @@ FIELD_SENTENCES = {
     "amount_minor": lazy_gettext("Enter an amount or lines to return."),
     "redeem_points": lazy_gettext("The points cannot be negative."),
     "status": lazy_gettext("Choose active or blocked."),
+    "referral_code": lazy_gettext("A referral code is 8 letters and digits."),
 }
 
 

@@ -43,6 +43,12 @@ PIN = {"type": "string", "pattern": "^[0-9]{4,8}$", "example": "1234",
        "description": "4 to 8 digits."}
 CODE = {"type": "string", "pattern": "^[0-9]{6}$", "example": "123456",
         "description": "The 6 digits sent by SMS."}
+REFERRAL_CODE = {"type": ["string", "null"], "maxLength": 32, "example": "K7MPX2QD",
+                 "description": "Optional: the referral code a customer gave the newcomer (8 "
+                                "letters and digits; case, spaces and dashes do not matter). "
+                                "A code that cannot be taken refuses the whole registration "
+                                "(422 referral_code_unknown, referral_self, "
+                                "referral_not_newcomer): send it again without the code."}
 
 # --- tiers and campaigns ----------------------------------------------------------------------
 
@@ -110,7 +116,9 @@ OFFER_SCHEMAS: dict[str, Schema] = {
 
 SCHEMAS: dict[str, Schema] = {
     "RegistrationRequest": _object({"phone": PHONE}),
-    "VerificationRequest": _object({"phone": PHONE, "code": CODE, "pin": PIN}),
+    "VerificationRequest": _object({"phone": PHONE, "code": CODE, "pin": PIN,
+                                    "referral_code": REFERRAL_CODE},
+                                   ["phone", "code", "pin"]),
     "LoginRequest": _object({"phone": PHONE, "pin": PIN}),
     "RefreshRequest": _object({"refresh_token": {
         "type": "string", "minLength": 1, "maxLength": REFRESH_TOKEN_MAX_LENGTH}}),
@@ -170,10 +178,31 @@ SCHEMAS: dict[str, Schema] = {
     "HistoryEntry": _object({
         "id": INTEGER, "created_at": DATE_TIME,
         "kind": {"type": "string", "description": "earn, redeem, bonus, adjust, expire, "
-                                                 "release, return_reverse, ..."},
+                                                 "release, return_reverse, campaign, signup, "
+                                                 "birthday, referral, ..."},
+        "label": {"type": "string", "description": "What to show for the entry, in the "
+                                                  "customer's language: \"Achat\", "
+                                                  "\"Bonus d'anniversaire\", a campaign's "
+                                                  "label"},
         "points": {"type": "integer", "description": "Change of available points"},
         "pending_points": {"type": "integer", "description": "Change of pending points"},
         "balance_after": INTEGER, "pending_after": INTEGER, "store_name": nullable(STRING)}),
+    "Referral": _object({
+        "code": {"type": "string", "pattern": "^[ABCDEFGHJKMNPQRSTUVWXYZ2-9]{8}$",
+                 "example": "K7MPX2QD",
+                 "description": "The customer's referral code, the same every time"},
+        "share_text": {"type": "string", "description": "An invitation to send friends, in "
+                                                        "the customer's language"},
+        "referrer_points": {"type": "integer", "description": "Points the customer gets per "
+                                                              "friend's first purchase"},
+        "newcomer_points": {"type": "integer", "description": "Points the friend gets"},
+        "min_basket_minor": {"type": "integer", "description": "The least first purchase "
+                                                               "that counts, minor units"},
+        "currency": STRING,
+        "rewarded_this_month": {"type": "integer", "description": "Referrals rewarded this "
+                                                                  "calendar month"},
+        "max_per_month": {"type": "integer", "description": "Rewarded referrals a month at "
+                                                            "most (0: no limit)"}}),
     "HistoryPage": _object({"entries": {"type": "array", "items": ref("HistoryEntry")},
                             "next_cursor": nullable(STRING)}),
     "Branding": _object({
@@ -221,6 +250,7 @@ BODY_ERRORS: Errors = [e.MalformedRequest, http.RequestEntityTooLarge, e.Unsuppo
 AUTH_ERRORS: Errors = [*APP_ERRORS, *BODY_ERRORS, http.TooManyRequests]
 CODE_ERRORS: Errors = [e.CodeExpired, e.InvalidCode, e.TooManyAttempts]
 CARD_IMAGE_ERRORS: Errors = [*CUSTOMER_ERRORS, e.CardNotFound]
+REFERRAL_ERRORS: Errors = [e.ReferralCodeUnknown, e.ReferralSelf, e.ReferralNotNewcomer]
 
 
 def _json(schema: Schema, description: str) -> Schema:
@@ -292,8 +322,8 @@ def _paths() -> Schema:
             "Check the code and choose a PIN: enrols the phone (with a virtual card) or attaches "
             "to the account a till made", APP_KEY,
             {"201": _json(ref("Tokens"), "Registered and logged in")},
-            [*AUTH_ERRORS, e.ValidationFailed, e.PhoneCountryNotAllowed, *CODE_ERRORS],
-            body="VerificationRequest")},
+            [*AUTH_ERRORS, e.ValidationFailed, e.PhoneCountryNotAllowed, *CODE_ERRORS,
+             *REFERRAL_ERRORS], body="VerificationRequest")},
         "/auth/login": {"post": _operation(
             "log_in",
             "Log in with phone and PIN. An unknown phone answers as a wrong PIN; wrong PINs are "
@@ -364,6 +394,11 @@ def _paths() -> Schema:
             "and the day the tier is judged again", APP_KEY_AND_TOKEN,
             {"200": _json(ref("TierProgress"), "Where the customer stands")},
             CUSTOMER_ERRORS)},
+        "/me/referral": {"get": _operation(
+            "get_referral", "The customer's referral code (made the first time it is asked "
+            "for), an invitation to share, what each side gets after the friend's first "
+            "purchase, and this month's rewarded referrals against the limit",
+            APP_KEY_AND_TOKEN, {"200": _json(ref("Referral"), "Referral")}, CUSTOMER_ERRORS)},
         "/me/history": {"get": _operation(
             "get_history",
             "Ledger entries, newest first; pass next_cursor back as cursor for the next page",

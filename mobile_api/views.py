@@ -123,7 +123,8 @@ def _code_sent() -> tuple[Response, int]:
 def verify() -> tuple[Response, int]:
     body = json_body(request)
     pair = phone_app.complete_registration(g.program, body.get("phone"), body.get("code"),
-                                           body.get("pin"), now())
+                                           body.get("pin"), now(),
+                                           referral_code=body.get("referral_code"))
     return jsonify(pair.to_json()), 201
 
 
@@ -254,6 +255,11 @@ def my_balance() -> Response:
 @bp.get("/me/tier")
 def my_tier() -> Response:
     return jsonify(offers.my_tier(g.program, g.caller, now(), _language()))
+
+
+@bp.get("/me/referral")
+def my_referral() -> Response:
+    return jsonify(phone_app.referral(g.program, g.caller, now()))
 
 
 @bp.get("/me/history")

@@ -7,7 +7,7 @@ from typing import Any
 import phonenumbers
 from sqlalchemy import select, update
 
-from pos_loyalty import cards, ledger, sms_countries, throttles
+from pos_loyalty import bonuses, cards, sms_countries, throttles
 from pos_loyalty.db import db, insert_or_ignore
 from pos_loyalty.errors import (
     CardAlreadyLinked, CardBlocked, CardNotFound, InvalidCardNumber, InvalidPin, PhoneTaken,
@@ -15,7 +15,7 @@ from pos_loyalty.errors import (
 )
 from pos_loyalty.models import Account, AuditEvent, Card, CardBatch, Program
 from pos_loyalty.programs import rules_for
-from pos_loyalty.rules import UNUSABLE_CARD_STATUSES, ProgramRules, check_new_pin, expiry_for
+from pos_loyalty.rules import UNUSABLE_CARD_STATUSES, ProgramRules, check_new_pin
 from pos_loyalty.security import Hasher
 from pos_loyalty.throttles import TryPolicy
 
@@ -140,7 +140,8 @@ def _pin_subject(account: Account) -> str:
 def create_customer(program: Program, phone_raw: Any, pin: Any, now: dt.datetime, hasher: Hasher,
                     *, first_name: str = "", card_number: str | None = None,
                     actor: str = "") -> Card:
-    """A new account with its first card: the blank plastic card given, or a virtual one."""
+    """A new account with its first card: the blank plastic card given, or a virtual one; and
+    its sign-up bonus, if this phone never had one (`bonuses.grant_signup`)."""
     phone = parse_phone(phone_raw, program_region(program))
     sms_countries.check_destination(program, phone)  # its balance SMS go there
     check_new_pin(pin)
@@ -154,17 +155,8 @@ def create_customer(program: Program, phone_raw: Any, pin: Any, now: dt.datetime
     db.session.flush()
     card = (link_card(program, account, card_number, now) if card_number
             else issue_virtual_card(program, account, now))
-    _grant_signup_bonus(program, account, now, actor)
+    bonuses.grant_signup(program, account, now, actor)
     return card
-
-
-def _grant_signup_bonus(program: Program, account: Account, now: dt.datetime, actor: str) -> None:
-    rules = rules_for(program)
-    if rules.signup_bonus_points <= 0:
-        return
-    ctx = ledger.EntryContext(program_id=program.id, now=now, actor=actor, reason="sign-up bonus")
-    ledger.credit(ctx, account.id, rules.signup_bonus_points, "bonus", available_at=now,
-                  expires_at=expiry_for(rules, now))
 
 
 def issue_cards(program: Program, count: int, now: dt.datetime) -> list[str]:

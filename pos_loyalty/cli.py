@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 
-from pos_loyalty import accounts, notify, programs, verification
+from pos_loyalty import accounts, bonuses_cli, notify, programs, verification
 from pos_loyalty.clock import now
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.errors import LoyaltyError
@@ -37,6 +37,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(offers_cli.tiers)
     app.cli.add_command(offers_cli.campaigns)
     notify.register_commands(app)
+    app.cli.add_command(bonuses_cli.bonuses)
 
 
 def main() -> None:
@@ -243,12 +244,14 @@ def customers() -> None:
 @click.option("--pin", required=True)
 @click.option("--card", "card_number", default=None, help="A blank card to link.")
 @click.option("--first-name", default="")
+@click.option("--referral-code", default=None, help="The code of the customer who referred them.")
 @with_appcontext
-def customers_create(phone: str, pin: str, card_number: str | None, first_name: str) -> None:
+def customers_create(phone: str, pin: str, card_number: str | None, first_name: str,
+                     referral_code: str | None) -> None:
     program = run_or_exit(programs.default_program)
     card = exit_on_error(lambda: customers_usecases.enrol(
         program, phone, pin, now(), first_name=first_name, card_number=card_number,
-        actor="cli"))
+        actor="cli", referral_code=referral_code))
     click.echo(f"customer created with card {card['card_number']}")
     click.echo(card["card_number"])
 

@@ -7,13 +7,14 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from pos_loyalty import accounts, balances, holds, ledger, notify
+from pos_loyalty import accounts, balances, bonuses, holds, ledger, notify
 from pos_loyalty.db import db
 from pos_loyalty.errors import CardAlreadyLinked, CardLimitReached, CardNotFound, ValidationFailed
 from pos_loyalty.models import (
-    Account, Card, CustomerProfile, LedgerEntry, MobileSession, OutboxMessage, Program,
-    Store,
+    Account, Campaign, Card, CustomerProfile, LedgerEntry, MobileSession, OutboxMessage,
+    Program, Store,
 )
+from pos_loyalty.notify.texts import campaign_label, language_of
 from pos_loyalty.payloads import plain_text
 from pos_loyalty.programs import local_day, rules_for, settings
 from pos_loyalty.rules import points_value_minor
@@ -61,7 +62,7 @@ def update_profile(program: Program, account: Account, changes: dict[str, Any],
     if "first_name" in changes:
         account.first_name = _first_name(changes["first_name"])
     if "birthday" in changes:
-        profile.birthday = _birthday(changes["birthday"], local_day(program, now))
+        _set_birthday(profile, _birthday(changes["birthday"], local_day(program, now)), now)
     if "email" in changes:
         profile.email = _email(changes["email"])
     if "language" in changes:
@@ -75,6 +76,14 @@ def update_profile(program: Program, account: Account, changes: dict[str, Any],
     db.session.add(profile)
     db.session.flush()
     return profile_view(program, account)
+
+
+def _set_birthday(profile: CustomerProfile, birthday: dt.date | None, now: dt.datetime) -> None:
+    """A birthday set or changed is dated, so that it pays its bonus only once it has been
+    known [rules] birthday_min_days_known days (`bonuses`); the same one sent again is no
+    change."""
+    if birthday != profile.birthday:
+        profile.birthday, profile.birthday_set_at = birthday, now
 
 
 def _first_name(value: Any) -> str:
@@ -123,7 +132,8 @@ def link_plastic_card(program: Program, account: Account, card_number: Any,
 
     An unknown number and another customer's card get one answer (card_not_found), so the
     app tells nobody which numbers exist; an account holds at most [mobile]
-    max_cards_per_account cards.
+    max_cards_per_account cards. Linking a plastic card is one of the ways of signing up:
+    it pays the sign-up bonus if the phone never had it.
     """
     try:
         if _owns(account, card_number, program):
@@ -132,7 +142,9 @@ def link_plastic_card(program: Program, account: Account, card_number: Any,
         max_cards = int(settings()["mobile"]["max_cards_per_account"])
         if max_cards > 0 and _cards_held(account) >= max_cards:
             raise CardLimitReached(max_cards=max_cards)
-        return accounts.link_card(program, account, card_number, now), True
+        card = accounts.link_card(program, account, card_number, now)
+        bonuses.grant_signup(program, account, now, "mobile app")
+        return card, True
     except (CardNotFound, CardAlreadyLinked):
         raise CardNotFound(NO_BLANK_CARD) from None
 
@@ -162,34 +174,77 @@ def balance(program: Program, account: Account, now: dt.datetime) -> dict[str, A
     }
 
 
+# What the phone's history calls each kind of entry, per language (others read English); a
+# campaign's entry is called by the campaign's own label when it has one.
+HISTORY_LABELS = {
+    "fr": {"earn": "Achat", "redeem": "Points utilisés",
+           "return_reverse": "Retour : points repris", "return_restore": "Retour : points rendus",
+           "void_reverse": "Vente annulée : points repris",
+           "void_restore": "Vente annulée : points rendus", "hold": "Points réservés",
+           "hold_release": "Points réservés rendus", "adjust": "Correction",
+           "expire": "Points expirés", "release": "Points devenus utilisables",
+           "bonus": "Bonus", "campaign": "Offre", "signup": "Bonus de bienvenue",
+           "birthday": "Bonus d'anniversaire", "referral": "Parrainage"},
+    "en": {"earn": "Purchase", "redeem": "Points used",
+           "return_reverse": "Return: points taken back",
+           "return_restore": "Return: points given back",
+           "void_reverse": "Sale voided: points taken back",
+           "void_restore": "Sale voided: points given back", "hold": "Points set aside",
+           "hold_release": "Points set aside, given back", "adjust": "Correction",
+           "expire": "Points expired", "release": "Points now usable", "bonus": "Bonus",
+           "campaign": "Offer", "signup": "Welcome bonus", "birthday": "Birthday bonus",
+           "referral": "Referral"},
+}
+
+
 def history(account: Account, limit: int, before_id: int | None) -> dict[str, Any]:
     """Entries newest first; the cursor is the last id shown, so new entries never shift pages."""
-    query = (select(LedgerEntry, Store.name)
-             .outerjoin(Store, Store.id == LedgerEntry.store_id)
-             .where(LedgerEntry.account_id == account.id)
-             .order_by(LedgerEntry.id.desc()).limit(limit + 1))
+    query = _entries(account).order_by(LedgerEntry.id.desc()).limit(limit + 1)
     if before_id is not None:
         query = query.where(LedgerEntry.id < before_id)
     rows = db.session.execute(query).all()
     page = rows[:limit]
-    return {"entries": [_entry_view(entry, store_name) for entry, store_name in page],
+    language = _language_of(account)
+    return {"entries": [_entry_view(row, language) for row in page],
             "next_cursor": str(page[-1][0].id) if len(rows) > limit else None}
 
 
-def _entry_view(entry: LedgerEntry, store_name: str | None) -> dict[str, Any]:
+def _entries(account: Account) -> Any:
+    return (select(LedgerEntry, Store.name, Campaign.name, Campaign.labels)
+            .outerjoin(Store, Store.id == LedgerEntry.store_id)
+            .outerjoin(Campaign, Campaign.id == LedgerEntry.campaign_id)
+            .where(LedgerEntry.account_id == account.id))
+
+
+def _language_of(account: Account) -> str:
+    """The customer's language, else the program's (as their SMS are written)."""
+    return language_of(db.session.get(Program, account.program_id), account)
+
+
+def _entry_view(row: Any, language: str) -> dict[str, Any]:
+    entry, store_name, campaign_name, campaign_labels = row
     return {"id": entry.id, "created_at": iso(entry.created_at), "kind": entry.kind,
+            "label": entry_label(entry.kind, language, campaign_name, campaign_labels),
             "points": entry.points, "pending_points": entry.pending_delta,
             "balance_after": entry.available_after, "pending_after": entry.pending_after,
             "store_name": store_name}
+
+
+def entry_label(kind: str, language: str, campaign_name: str | None = None,
+                campaign_labels: dict[str, str] | None = None) -> str:
+    """What the customer reads for an entry: a campaign's label, any other kind's name in
+    HISTORY_LABELS."""
+    if campaign_name is not None:
+        return campaign_label(campaign_labels, campaign_name, language)
+    return HISTORY_LABELS.get(language, HISTORY_LABELS["en"]).get(kind, kind)
 
 
 def export(program: Program, account: Account, now: dt.datetime) -> dict[str, Any]:
     """Everything kept about the customer, as the data-protection right of access asks."""
     cards = db.session.scalars(select(Card).where(Card.account_id == account.id)
                                .order_by(Card.id)).all()
-    entries = db.session.execute(
-        select(LedgerEntry, Store.name).outerjoin(Store, Store.id == LedgerEntry.store_id)
-        .where(LedgerEntry.account_id == account.id).order_by(LedgerEntry.id)).all()
+    entries = db.session.execute(_entries(account).order_by(LedgerEntry.id)).all()
+    language = _language_of(account)
     sessions = db.session.scalars(select(MobileSession)
                                   .where(MobileSession.account_id == account.id)
                                   .order_by(MobileSession.id)).all()
@@ -203,7 +258,7 @@ def export(program: Program, account: Account, now: dt.datetime) -> dict[str, An
         "balance": balance(program, account, now),
         "cards": [{"card_number": c.number, "kind": c.kind, "status": c.status,
                    "linked_at": iso(c.linked_at)} for c in cards],
-        "history": [_entry_view(entry, store) for entry, store in entries],
+        "history": [_entry_view(row, language) for row in entries],
         "sessions": [{"created_at": iso(s.created_at), "revoked_at": iso(s.revoked_at)}
                      for s in sessions],
         "sms": [{"kind": m.kind, "to_phone": m.to_phone,
@@ -226,6 +281,7 @@ def erase(program: Program, account: Account, now: dt.datetime) -> None:
         _erase_messages(program, account.id, phone, now)
     account.phone_e164, account.first_name, account.locale = None, "", None
     account.pin_hash, account.status = None, "closed"
+    account.referral_code = None   # friends' registrations with it are refused from now on
     accounts.audit(program, "mobile app", "account_erased", f"account:{account.id}", now)
     db.session.flush()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pos_loyalty import accounts
+from pos_loyalty import accounts, bonuses, referrals
 from pos_loyalty.db import db
 from pos_loyalty.errors import AccountNotFound, CardNotFound, Refusal, ValidationFailed
 from pos_loyalty.models import Account, Program
@@ -35,10 +35,14 @@ def request_registration_code(program: Program, phone_raw: Any, now: dt.datetime
 
 
 def complete_registration(program: Program, phone_raw: Any, code: Any, pin: Any,
-                          now: dt.datetime, hasher: Hasher) -> app_sessions.TokenPair:
-    """Check the code, then enrol the phone or attach to the account a till already made."""
+                          now: dt.datetime, hasher: Hasher,
+                          referral_code: Any = None) -> app_sessions.TokenPair:
+    """Check the code, then enrol the phone or attach to the account a till already made
+    (signing up in the app pays the sign-up bonus if the phone never had it). A referral
+    code given is attached, or refused with the whole registration (`referrals.attach`)."""
     phone = phone_of(program, phone_raw)
     pin = check_new_pin(pin)
+    referrals.read_code(referral_code)   # a malformed one is refused before the code is used
     one_time_codes.check_code(program, phone, "register", code, now)
     account = accounts.account_by_phone(program, phone)
     if account is None:
@@ -48,6 +52,8 @@ def complete_registration(program: Program, phone_raw: Any, code: Any, pin: Any,
         # The code proves the phone: the PIN chosen now replaces the one given at the till.
         _set_pin(account, pin, hasher, now)
         _ensure_active_card(program, account, now)
+        bonuses.grant_signup(program, account, now, "mobile app")
+    referrals.attach(program, account, referral_code, now)
     return app_sessions.start_session(program, account, now)
 
 

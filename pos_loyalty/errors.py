@@ -348,6 +348,31 @@ class TooManyCodes(LoyaltyError):
     message = "Too many codes were sent to this phone number; try again later."
 
 
+# --- referrals --------------------------------------------------------------------------
+
+class ReferralCodeUnknown(LoyaltyError):
+    """No open account of the program has this code (a typo, or a closed account's code)."""
+    code = "referral_code_unknown"
+    status = 422
+    message = "No customer has this referral code."
+
+
+class ReferralSelf(LoyaltyError):
+    """The code given is the customer's own."""
+    code = "referral_self"
+    status = 422
+    message = "A customer cannot give their own referral code."
+
+
+class ReferralNotNewcomer(LoyaltyError):
+    """A referral code is for a newcomer: not for a phone that had an account before (even
+    erased), an account that has bought already or gave a code already, nor an account older
+    than the referrer's."""
+    code = "referral_not_newcomer"
+    status = 422
+    message = "A referral code is for new customers only: this customer was one before."
+
+
 # --- the service ------------------------------------------------------------------------
 
 class DatabaseUnavailable(LoyaltyError):

@@ -19,11 +19,14 @@ from pos_loyalty import ledger
 from pos_loyalty.db import db
 from pos_loyalty.models import Account, OutboxMessage, PointLot, Program, Store
 from pos_loyalty.notify.segments import count_segments
-from pos_loyalty.notify.texts import render, sms_config
+from pos_loyalty.notify.texts import bonus_text, offers_text, render, sms_config, tier_text
 from pos_loyalty.statements import Step, Writes
 
 BALANCE_KIND = "balance"
 EXPIRY_KIND = "expiry"
+# Bonuses paid outside a sale (bonuses.pay_bonus), and a tier reached or lost: event rows.
+BONUS_KINDS = ("signup", "birthday", "referral")
+TIER_KIND = "tier"
 # Statuses of a row the worker has not handed to the provider yet.
 WAITING = ("queued", "sending")
 
@@ -74,12 +77,15 @@ def _sized_text(body: str | None) -> dict[str, Any]:
 
 def queue_balance_change(program: Program, account_id: int, *, change: int, balance: int,
                          now: dt.datetime, store_id: int | None = None, earned: int = 0,
-                         spent: int = 0) -> OutboxMessage | None:
+                         spent: int = 0,
+                         offers: list[dict[str, Any]] | None = None) -> OutboxMessage | None:
     """The SMS "+25 points at <store>, balance ..." after a credit or debit, unless opted out.
 
-    A sale that both earned and spent points says both. Within the merge window, a change joins
+    A sale that both earned and spent points says both, and names the campaigns that gave
+    points (`offers`: [{"campaign_id", "points"}]). Within the merge window, a change joins
     the customer's SMS still waiting to go, which then tells the summed change and the final
-    balance. The row holds these numbers; its text is written when it is sent.
+    balance (and no campaign: the sum is no one sale's). The row holds these numbers; its text
+    is written when it is sent.
     """
     config = sms_config(program)
     if not _tells_change(config, change, earned, spent):
@@ -87,7 +93,7 @@ def queue_balance_change(program: Program, account_id: int, *, change: int, bala
     account = db.session.get(Account, account_id)
     if not can_text(account):
         return None
-    payload = _change_payload(change, balance, store_id, earned, spent)
+    payload = _change_payload(change, balance, store_id, earned, spent, offers)
     if config["merge_window_seconds"]:
         waiting = _waiting_balance_message(account_id, now)
         if waiting is not None:
@@ -98,7 +104,8 @@ def queue_balance_change(program: Program, account_id: int, *, change: int, bala
 
 def defer_balance_change(program: Program, account: Any, *, change: int, balance: int,
                          now: dt.datetime, store_id: int | None = None, earned: int = 0,
-                         spent: int = 0, writes: Writes) -> None:
+                         spent: int = 0, offers: list[dict[str, Any]] | None = None,
+                         writes: Writes) -> None:
     """As queue_balance_change, for a caller holding the account's row: the insert joins
     the caller's `writes`.
 
@@ -110,9 +117,10 @@ def defer_balance_change(program: Program, account: Any, *, change: int, balance
         return
     if config["merge_window_seconds"]:
         queue_balance_change(program, account.account_id, change=change, balance=balance,
-                             now=now, store_id=store_id, earned=earned, spent=spent)
+                             now=now, store_id=store_id, earned=earned, spent=spent,
+                             offers=offers)
         return
-    payload = _change_payload(change, balance, store_id, earned, spent)
+    payload = _change_payload(change, balance, store_id, earned, spent, offers)
     writes.add(Step(INSERT_MESSAGE, _balance_row(
         program, account.account_id, account.phone_e164, payload, config, now, store_id)))
 
@@ -125,11 +133,15 @@ def _tells_change(config: dict[str, Any], change: int, earned: int, spent: int) 
 
 
 def _change_payload(change: int, balance: int, store_id: int | None, earned: int,
-                    spent: int) -> dict[str, Any]:
+                    spent: int, offers: list[dict[str, Any]] | None) -> dict[str, Any]:
     store = db.session.get(Store, store_id) if store_id is not None else None
-    payload = {"change": change, "balance": balance, "store": store.name if store else None}
+    payload: dict[str, Any] = {"change": change, "balance": balance,
+                               "store": store.name if store else None}
     if earned > 0 and spent > 0:
         payload.update(earned=earned, spent=spent)
+    if offers:
+        payload["offers"] = [{"campaign_id": int(offer["campaign_id"]),
+                              "points": int(offer["points"])} for offer in offers]
     return payload
 
 
@@ -149,6 +161,10 @@ def event_text(program: Program, account: Account | None, kind: str, payload: di
     if kind == EXPIRY_KIND:
         return render(program, account, "expiry", config, points=payload["points"],
                       date=dt.date.fromisoformat(payload["date"]), balance=payload["balance"])
+    if kind in BONUS_KINDS:
+        return bonus_text(program, account, kind, payload, config)
+    if kind == TIER_KIND:
+        return tier_text(program, account, payload, config)
     raise ValueError(f"no text for an outbox event of kind {kind!r}")
 
 
@@ -170,11 +186,16 @@ def message_text(program: Program, account: Account | None, message: OutboxMessa
 def balance_text(program: Program, account: Account | None, payload: dict[str, Any],
                  config: dict[str, Any]) -> str:
     change = payload["change"]
+    offers = offers_text(program, account, payload["offers"], config) \
+        if payload.get("offers") else None
     if payload.get("earned") and payload.get("spent"):
-        return render(program, account, "sale", config, earned=payload["earned"],
-                      spent=payload["spent"], balance=payload["balance"], store=payload["store"])
-    return render(program, account, "credit" if change > 0 else "debit", config,
-                  points=abs(change), balance=payload["balance"], store=payload["store"])
+        return render(program, account, "sale_offer" if offers else "sale", config,
+                      earned=payload["earned"], spent=payload["spent"],
+                      balance=payload["balance"], store=payload["store"], offers=offers)
+    template = "credit" if change > 0 else "debit"
+    return render(program, account, f"{template}_offer" if offers and change > 0 else template,
+                  config, points=abs(change), balance=payload["balance"],
+                  store=payload["store"], offers=offers)
 
 
 def _waiting_balance_message(account_id: int, now: dt.datetime) -> OutboxMessage | None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pos_loyalty import accounts, adjustments, balances, metrics, proofs, tiers
-from pos_loyalty.db import run_in_transaction
+from pos_loyalty import accounts, adjustments, balances, metrics, proofs, referrals, tiers
+from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.errors import CardNotLinked, ValidationFailed
 from pos_loyalty.models import Account, Card, Program, Terminal
 from pos_loyalty.notify.texts import language_of
@@ -99,12 +99,19 @@ def identify(program: Program, terminal: Terminal, pin: Any, now: dt.datetime, *
 
 
 def enrol(program: Program, phone: Any, pin: Any, now: dt.datetime, *, first_name: str = "",
-          card_number: str | None = None, actor: str = "") -> dict[str, Any]:
-    """A new customer with a blank plastic card given at the till, or a virtual one."""
+          card_number: str | None = None, actor: str = "",
+          referral_code: Any = None) -> dict[str, Any]:
+    """A new customer with a blank plastic card given at the till, or a virtual one, and the
+    sign-up bonus; with the referral code a friend gave, or refused whole (422) when that code
+    cannot be taken (`referrals.attach`)."""
     name = plain_text(first_name, "first_name")   # never stored with control characters
-    return run_in_transaction(lambda: card_view(program, accounts.create_customer(
-        program, phone, pin, now, app_hasher(), first_name=name,
-        card_number=card_number, actor=actor), now))
+
+    def work() -> dict[str, Any]:
+        card = accounts.create_customer(program, phone, pin, now, app_hasher(),
+                                        first_name=name, card_number=card_number, actor=actor)
+        referrals.attach(program, db.session.get(Account, card.account_id), referral_code, now)
+        return card_view(program, card, now)
+    return run_in_transaction(work)
 
 
 def adjust_points(program: Program, card_number: Any, points: int, reason: str, actor: str,

@@ -1,4 +1,5 @@
-"""Jobs the operator runs from cron: release due points, expire old ones, end expired holds."""
+"""Jobs the operator runs from cron: release due points, expire old ones, end expired holds
+(`expire`, hourly); pay the birthday bonuses (`bonuses run`, daily)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from pos_loyalty import holds, ledger, lots, notify
+from pos_loyalty import bonuses, holds, ledger, lots, notify
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.models import Program
 
@@ -33,3 +34,19 @@ def run_expiry(now: dt.datetime) -> ExpiryRun:
             expired += run_in_transaction(lambda: ledger.expire_lots(ctx, account_id))
         ended += run_in_transaction(lambda: holds.sweep_expired_holds(program, now))
     return ExpiryRun(released, expired, ended)
+
+
+@dataclass(frozen=True)
+class BonusRun:
+    birthdays_paid: int
+
+
+def run_bonuses(now: dt.datetime) -> BonusRun:
+    """Every program: pay the birthdays of the last few local days not paid yet
+    (`bonuses.pay_birthdays`, one account per transaction). Safe to run twice, or after days
+    without a run."""
+    paid = 0
+    for program in run_in_transaction(lambda: db.session.scalars(select(Program)).all()):
+        paid += bonuses.pay_birthdays(program, now)
+        # TODO(lead): tiers.requalify_due(program, now) here, counted in BonusRun.
+    return BonusRun(paid)

@@ -13,7 +13,7 @@ from typing import Any
 
 from pos_loyalty import (
     app_keys, app_sessions, brand, cards, customer_data, enrolment, live_codes, metrics,
-    rate_limits,
+    rate_limits, referrals,
 )
 from pos_loyalty.app_sessions import Caller, TokenPair
 from pos_loyalty.db import run_in_transaction
@@ -59,10 +59,11 @@ def request_registration_code(program: Program, phone: Any, now: dt.datetime) ->
 
 
 def complete_registration(program: Program, phone: Any, code: Any, pin: Any,
-                          now: dt.datetime) -> TokenPair:
-    """The code proves the phone: enrol it (or join the account a till made) and log in."""
+                          now: dt.datetime, referral_code: Any = None) -> TokenPair:
+    """The code proves the phone: enrol it (or join the account a till made) and log in; with
+    the referral code a friend gave, or refused whole (422) when that code cannot be taken."""
     return run_in_transaction(lambda: enrolment.complete_registration(
-        program, phone, code, pin, now, app_hasher()))
+        program, phone, code, pin, now, app_hasher(), referral_code))
 
 
 def log_in(program: Program, phone: Any, pin: Any, now: dt.datetime,
@@ -174,3 +175,9 @@ def balance(program: Program, caller: Caller, now: dt.datetime) -> dict[str, Any
 
 def history(caller: Caller, limit: int, before_id: int | None) -> dict[str, Any]:
     return run_in_transaction(lambda: customer_data.history(caller.account, limit, before_id))
+
+
+def referral(program: Program, caller: Caller, now: dt.datetime) -> dict[str, Any]:
+    """The customer's referral code (made the first time they ask), the text to share in
+    their language, what each side gets, and this month's rewarded referrals and limit."""
+    return run_in_transaction(lambda: referrals.summary(program, caller.account, now))

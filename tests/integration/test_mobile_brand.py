@@ -105,7 +105,7 @@ def test_openapi_document_lists_every_endpoint_without_an_app_key(client):
         "/auth/verify", "/auth/login", "/auth/refresh", "/auth/logout", "/auth/pin/reset", "/me",
         "/me/export", "/me/pin", "/me/card", "/me/card/barcode.svg", "/me/card/barcode.png",
         "/me/card/qr.svg", "/me/card/qr.png", "/me/cards", "/me/balance", "/me/history",
-        "/me/tier", "/campaigns"}
+        "/me/tier", "/campaigns", "/me/referral"}
     rules = {rule.rule.removeprefix("/api/mobile/v1") for rule in client.application.url_map
              .iter_rules() if rule.rule.startswith("/api/mobile/v1/")}
     assert rules == set(document["paths"])

@@ -165,7 +165,7 @@ def test_linking_an_unknown_or_invalid_card(mobile: MobileApp):
 
 BALANCE_FIELDS = {"available_points", "pending_points", "value_minor", "currency",
                   "lifetime_earned", "next_expiry"}
-HISTORY_ENTRY_FIELDS = {"id", "created_at", "kind", "points", "pending_points",
+HISTORY_ENTRY_FIELDS = {"id", "created_at", "kind", "label", "points", "pending_points",
                         "balance_after", "pending_after", "store_name"}
 
 

@@ -118,6 +118,7 @@ def test_a_customer_s_app_keeps_to_the_document_as_openapi_core_reads_it(mobile:
     page = app.get("/me/history?limit=1", headers=me).get_json()
     assert app.get(f"/me/history?limit=1&cursor={page['next_cursor']}",
                    headers=me).get_json()["next_cursor"] is None
+    assert len(app.get("/me/referral", headers=me).get_json()["code"]) == 8
     assert app.call("PUT", "/me/pin", {"old_pin": "2468", "new_pin": "1357"},
                     headers=me).status_code == 204
     assert app.post("/auth/pin/reset", {"phone": phone}).status_code == 202

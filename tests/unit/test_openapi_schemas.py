@@ -32,7 +32,9 @@ NOT_ANSWERED_BY_AN_API = {
 CASHIER_UI_ONLY = {"FormError"}
 MOBILE_ONLY = {e.InvalidAppKey, e.InvalidToken, e.TokenReused, e.InvalidCode, e.CodeExpired,
                e.TooManyAttempts, e.TooManyCodes, e.PhoneCountryNotAllowed, e.CardLimitReached,
-               e.AccountNotFound}
+               e.AccountNotFound,
+               # a referral code is given at enrolment: in the app, at the web till, the CLI
+               e.ReferralCodeUnknown, e.ReferralSelf, e.ReferralNotNewcomer}
 MOBILE_ALSO = {e.ValidationFailed, e.MalformedRequest, e.UnsupportedMediaType,
                e.InvalidCardNumber, e.CardNotFound, e.InvalidPin, e.TooManyTries, e.ServerBusy}
 
@@ -72,7 +74,7 @@ def test_every_operation_has_a_stable_unique_operation_id():
         "GET /me/card/qr.svg": "get_card_qr_svg", "GET /me/card/qr.png": "get_card_qr_png",
         "POST /me/cards": "link_card", "GET /me/balance": "get_balance",
         "GET /me/history": "get_history", "GET /me/tier": "get_tier",
-        "GET /campaigns": "list_campaigns"}
+        "GET /campaigns": "list_campaigns", "GET /me/referral": "get_referral"}
 
 
 @pytest.mark.parametrize("face", DOCUMENTS)
