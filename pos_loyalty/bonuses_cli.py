@@ -31,10 +31,12 @@ def bonuses() -> None:
 
 
 @bonuses.command("run", help="Pay the birthday bonuses of the last 7 local days not paid yet "
-                             "(run it daily; running it twice pays nothing twice).")
+                             "and judge the tiers whose period ended (run it daily; running "
+                             "it twice pays and judges nothing twice).")
 @click.option("--now", "at", default=None, metavar="ISO",
               help="Run as of this moment (ISO 8601; UTC without an offset).")
 @with_appcontext
 def bonuses_run(at: str | None) -> None:
     run = jobs.run_bonuses(_moment(at))
-    click.echo(f"paid {run.birthdays_paid} birthday bonuses")
+    click.echo(f"paid {run.birthdays_paid} birthday bonuses; tiers judged: {run.tiers_kept} "
+               f"kept, {run.tiers_lowered} lowered, {run.tiers_raised} raised")

@@ -13,7 +13,9 @@ from typing import Any
 
 from sqlalchemy import exists, insert, select
 
-from pos_loyalty import balances, campaigns, caps, holds, ledger, notify, sale_reads, tiers
+from pos_loyalty import (
+    balances, campaigns, caps, holds, ledger, notify, referrals, sale_reads, tiers,
+)
 from pos_loyalty.accounts import account_of_card, find_card, normalize_number
 from pos_loyalty.db import db
 from pos_loyalty.errors import (
@@ -136,7 +138,9 @@ def record_sale(program: Program, terminal: Terminal, request: SaleRequest, now:
     notify.defer_balance_change(program, found, change=granted - q.points_redeemed,
                                 balance=balance["available"], now=now,
                                 store_id=terminal.store_id, earned=granted,
-                                spent=q.points_redeemed, writes=writes)
+                                spent=q.points_redeemed, writes=writes,
+                                offers=[{"campaign_id": c.id, "points": c.points}
+                                        for c in applied] or None)
     move = (tiers.move_up_after_sale(program, found.account_id, found.tier, mechanics.measure
                                      + tiers.sale_contribution(rules, granted, q.cash_minor))
             if rules.tiers else None)
@@ -156,6 +160,8 @@ def record_sale(program: Program, terminal: Terminal, request: SaleRequest, now:
     writes.send()
     if move is not None:   # the account's row again: not in the same statement as its balance
         tiers.record_move(program, move, now, sale_id=sale_id, account=found)
+    if found.referral_pending:   # the newcomer's first purchase may pay both sides
+        referrals.reward_first_purchase(program, found.account_id, sale_id, q.total_minor, now)
     return reply
 
 

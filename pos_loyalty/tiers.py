@@ -166,33 +166,30 @@ class TierRun:
 
 
 def requalify_due(program: Program, now: dt.datetime, *, chunk: int = 500) -> TierRun:
-    """Judge every tier whose period ended by `now`, on the window that ended with it.
+    """Judge every tier whose period ended by `now`, on the window that ended with it, in
+    the caller's transaction (the nightly job commits a chunk at a time: `judge_some`).
 
     Idempotent: a judged tier gets its next date, so a second run finds nothing; a run after
     missed days judges each tier on its own period, not on the day the job ran, and after
     missed periods judges each period in turn.
     """
     run = TierRun()
-    while True:
-        judged_before = run.judged
-        _judge_pass(program, now, chunk, run)
-        if run.judged == judged_before:
-            return run
+    while judge_some(program, now, chunk, run):
+        pass
+    return run
 
 
-def _judge_pass(program: Program, now: dt.datetime, chunk: int, run: TierRun) -> None:
-    after_id = 0
-    while True:
-        due = db.session.execute(
-            select(Account.id, Account.tier, Account.tier_until)
-            .where(Account.program_id == program.id, Account.tier.is_not(None),
-                   Account.tier_until <= now, Account.id > after_id)
-            .order_by(Account.id).limit(chunk)).all()
-        for account_id, tier, until in due:
-            _judge(program, account_id, tier, until, now, run)
-        if len(due) < chunk:
-            return
-        after_id = due[-1][0]
+def judge_some(program: Program, now: dt.datetime, limit: int, run: TierRun) -> int:
+    """Judge up to `limit` tiers that are due, oldest accounts first; how many were judged
+    (0: none is due). A judged tier's next date is later, or it has none, so calls progress."""
+    due = db.session.execute(
+        select(Account.id, Account.tier, Account.tier_until)
+        .where(Account.program_id == program.id, Account.tier.is_not(None),
+               Account.tier_until <= now)
+        .order_by(Account.id).limit(limit)).all()
+    for account_id, tier, until in due:
+        _judge(program, account_id, tier, until, now, run)
+    return len(due)
 
 
 def _judge(program: Program, account_id: int, tier: str, until: dt.datetime, now: dt.datetime,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from pos_loyalty import bonuses, holds, ledger, lots, notify
+from pos_loyalty import bonuses, holds, ledger, lots, notify, tiers
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.models import Program
 
@@ -39,14 +39,24 @@ def run_expiry(now: dt.datetime) -> ExpiryRun:
 @dataclass(frozen=True)
 class BonusRun:
     birthdays_paid: int
+    tiers_kept: int = 0
+    tiers_lowered: int = 0
+    tiers_raised: int = 0
 
 
 def run_bonuses(now: dt.datetime) -> BonusRun:
     """Every program: pay the birthdays of the last few local days not paid yet
-    (`bonuses.pay_birthdays`, one account per transaction). Safe to run twice, or after days
+    (`bonuses.pay_birthdays`, one account per transaction), then judge the tiers whose
+    qualification period ended (`tiers.requalify_due`). Safe to run twice, or after days
     without a run."""
-    paid = 0
+    paid, judged = 0, tiers.TierRun()
     for program in run_in_transaction(lambda: db.session.scalars(select(Program)).all()):
         paid += bonuses.pay_birthdays(program, now)
-        # TODO(lead): tiers.requalify_due(program, now) here, counted in BonusRun.
-    return BonusRun(paid)
+        # A chunk of tiers per transaction: on 1 January a calendar-year program judges
+        # every tier at once, and one transaction would hold every one of those locks.
+        while run_in_transaction(lambda: tiers.judge_some(program, now, TIER_CHUNK, judged)):
+            pass
+    return BonusRun(paid, judged.kept, judged.lowered, judged.raised)
+
+
+TIER_CHUNK = 500

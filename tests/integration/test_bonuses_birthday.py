@@ -174,9 +174,10 @@ def test_no_bonus_is_paid_when_the_program_gives_none(till, shop, born_20_may):
 def test_the_command_pays_as_of_the_moment_given(runner, shop, born_20_may):
     result = runner.invoke(args=["bonuses", "run", "--now", "2026-05-20T10:00:00+02:00"])
     assert result.exit_code == 0, result.output
-    assert result.output == "paid 1 birthday bonuses\n"
+    assert result.output == ("paid 1 birthday bonuses; tiers judged: 0 kept, 0 lowered, "
+                             "0 raised\n")
     again = runner.invoke(args=["bonuses", "run", "--now", "2026-05-20T09:00:00"])
-    assert again.output == "paid 0 birthday bonuses\n"
+    assert again.output.startswith("paid 0 birthday bonuses;")
     wrong = runner.invoke(args=["bonuses", "run", "--now", "yesterday"])
     assert wrong.exit_code == 2 and "ISO 8601" in wrong.output
 

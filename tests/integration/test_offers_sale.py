@@ -5,12 +5,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from pos_loyalty import tiers, verification
-from pos_loyalty.db import db
+from pos_loyalty import notify, referrals, tiers, verification
+from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.errors import ValidationFailed
 from pos_loyalty.models import Account, Campaign, LedgerEntry, OutboxMessage, TierChange
 from pos_loyalty.rules import BasketLine
-from pos_loyalty.usecases import offers
+from pos_loyalty.usecases import customers, offers
 
 SATURDAY = dt.datetime(2026, 3, 14, 10, 0)   # 11:00 in Paris
 LADDER = {"tiers": [
@@ -174,3 +174,30 @@ def test_a_calendar_year_tier_is_kept_through_the_next_year(shop):
     progress = offers.tier_of_account(shop.program, account_of(shop, card).id, shop.now, "en")
     assert progress["tier"]["name"] == "Silver" and progress["requalify_on"] == "2028-01-01"
     assert (progress["next_tier"]["key"], progress["to_next"]) == ("gold", 140)
+
+
+def test_the_newcomers_first_qualifying_sale_pays_the_referral_by_itself(shop):
+    shop.till.set_rules(referral_bonus_points=100, referral_newcomer_points=50,
+                        referral_min_basket_minor=1500)
+    referrer = shop.customer()
+    code = run_in_transaction(lambda: referrals.code_of(shop.program, account_of(shop, referrer)))
+    newcomer = customers.enrol(shop.program, "+33699887766", "2468", shop.now,
+                               referral_code=code)["card_number"]
+    shop.sell(newcomer, 1000)                                  # under the minimum basket
+    assert account_of(shop, newcomer).referral_pending
+    shop.sell(newcomer, 2000)
+    assert shop.balance(newcomer)["available"] == 10 + 20 + 50
+    assert shop.balance(referrer)["available"] == 100
+    assert not account_of(shop, newcomer).referral_pending
+
+
+def test_the_sales_sms_names_the_campaign_that_gave_points(shop):
+    shop.now = SATURDAY
+    cid = campaign(shop, labels={"fr": "Points doublés", "en": "Double points"})
+    card = shop.customer()
+    shop.sell(card, 2300)
+    sms = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "balance")
+                             .order_by(OutboxMessage.id.desc())).first()
+    assert sms.payload["offers"] == [{"campaign_id": cid, "points": 23}]
+    text = notify.message_text(shop.program, account_of(shop, card), sms)
+    assert "Points doublés" in text and "+23" in text
