@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import csv
 import sys
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -118,6 +120,33 @@ def programs_rename(slug: str, name: str) -> None:
     program = exit_on_error(lambda: program_admin.rename_program(slug, name))
     click.echo(f"program {program.slug!r} is now called {program.name!r}")
     click.echo(program.slug)
+
+
+@programs_group.command("set-rule", help="Set one [rules] key for this program only, e.g. "
+                                         "birthday_bonus_points 50 (VALUE is TOML: 50, "
+                                         "\"1.5\", true, [\"tobacco\"]); --reset goes back "
+                                         "to the config's value.")
+@click.argument("slug")
+@click.argument("key")
+@click.argument("value", required=False)
+@click.option("--reset", is_flag=True)
+@click.option("--actor", default="cli")
+@with_appcontext
+def programs_set_rule(slug: str, key: str, value: str | None, reset: bool, actor: str) -> None:
+    if reset == (value is not None):
+        click.echo("error: give a VALUE, or --reset", err=True)
+        sys.exit(2)
+    parsed = None if reset else _toml_value(value)
+    exit_on_error(lambda: program_admin.set_rule(slug, key, parsed, actor, now()))
+    click.echo(f"program {slug!r}: {key} = {'(the config value)' if reset else value}")
+
+
+def _toml_value(text: str) -> Any:
+    """A value written as in TOML; a bare word is taken as text."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
 
 
 @click.command("demo", help="Start the product on a fresh SQLite file with demo data.")

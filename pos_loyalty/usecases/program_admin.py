@@ -1,14 +1,17 @@
-"""Programs as the operator sets them up: the first one at `init`, a new name later."""
+"""Programs as the operator sets them up: the first one at `init`, a new name, its rules."""
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import inspect, select
 
-from pos_loyalty import program_setup, programs
+from pos_loyalty import accounts, program_setup, programs, tiers
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.errors import NotFound, ValidationFailed
 from pos_loyalty.models import Program
+from pos_loyalty.rules import ProgramRules
 
 
 def has_program() -> bool:
@@ -55,4 +58,34 @@ def rename_program(slug: str, name: str) -> Program:
         if program is None:
             raise NotFound(f"No program {slug!r}.")
         return programs.rename_program(program, name)
+    return run_in_transaction(work)
+
+
+def set_rule(slug: str, key: str, value: Any, actor: str, now: dt.datetime) -> Program:
+    """One of the program's rules (a `[rules]` key) set for this program only, checked with
+    all the others first (a bad value changes nothing); `None` goes back to the config's.
+
+    The tier ladder has its own command (`tiers set`), which places the accounts too."""
+    def work() -> Program:
+        program = db.session.scalar(select(Program).where(Program.slug == slug))
+        if program is None:
+            raise NotFound(f"No program {slug!r}.")
+        known = programs.settings()["rules"]
+        if key not in known or key in tiers.TIER_SETTINGS:
+            raise ValidationFailed(f"{key!r} is not a rule that can be set here "
+                                   f"(see `[rules]` in config/default.toml; tiers: "
+                                   f"`pos-loyalty tiers set`).", field="key")
+        rules = {k: v for k, v in (program.rules or {}).items() if k != key}
+        if value is not None:
+            rules[key] = value
+        try:
+            ProgramRules.from_settings({**known, **rules})
+        except (ValueError, TypeError, KeyError) as error:
+            raise ValidationFailed(f"{key}: {error}", field="value") from None
+        before = (program.rules or {}).get(key)
+        program.rules = rules
+        accounts.audit(program, actor, "rule_set", f"program:{program.id}", now, key=key,
+                       before=before, after=value)
+        db.session.flush()
+        return program
     return run_in_transaction(work)

@@ -98,3 +98,21 @@ def test_dates_are_the_programs_local_time(runner, at_now, app):
         campaign = db.session.query(Campaign).one()
         assert campaign.starts_at == dt.datetime(2026, 7, 1, 16, 0)   # CEST is UTC+2
         assert programs.default_program().timezone == "Europe/Paris"
+
+
+def test_a_rule_is_set_for_the_program_checked_and_reset(runner, at_now, app):
+    runner.invoke(args=["init"])
+    assert lines(runner.invoke(args=["programs", "set-rule", "demo", "birthday_bonus_points",
+                                     "50"])) == ["program 'demo': birthday_bonus_points = 50"]
+    runner.invoke(args=["programs", "set-rule", "demo", "campaign_combination", "additive"])
+    with app.app_context():
+        rules = programs.rules_for(programs.default_program())
+        assert (rules.birthday_bonus_points, rules.campaign_combination) == (50, "additive")
+    refused = runner.invoke(args=["programs", "set-rule", "demo", "campaign_combination",
+                                  "all"])
+    assert refused.exit_code == 2 and "best" in refused.output
+    unknown = runner.invoke(args=["programs", "set-rule", "demo", "tiers", "[]"])
+    assert unknown.exit_code == 2 and "tiers set" in unknown.output
+    runner.invoke(args=["programs", "set-rule", "demo", "birthday_bonus_points", "--reset"])
+    with app.app_context():
+        assert programs.rules_for(programs.default_program()).birthday_bonus_points == 0
