@@ -45,7 +45,8 @@ INSERT_ENTRY_RETURNING_ID = insert(entry_table).returning(entry_table.c.id)
 INSERT_LOT = insert(lot_table)
 
 
-EARNING_KINDS = ("earn", "bonus")
+# Credits that count in `lifetime_earned`: what sales and campaigns gave, and every bonus.
+EARNING_KINDS = ("earn", "bonus", "campaign", "signup", "birthday", "referral")
 
 
 @dataclass(frozen=True)

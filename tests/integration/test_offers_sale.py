@@ -201,3 +201,12 @@ def test_the_sales_sms_names_the_campaign_that_gave_points(shop):
     assert sms.payload["offers"] == [{"campaign_id": cid, "points": 23}]
     text = notify.message_text(shop.program, account_of(shop, card), sms)
     assert "Points doublés" in text and "+23" in text
+
+
+def test_bonuses_and_campaigns_count_in_lifetime_earned(shop):
+    shop.till.set_rules(signup_bonus_points=20)
+    shop.now = SATURDAY
+    campaign(shop)
+    card = shop.customer()
+    shop.sell(card, 1000)
+    assert account_of(shop, card).lifetime_earned == 20 + 10 + 10
