@@ -389,11 +389,16 @@ def expiry_for(rules: ProgramRules, available_at: dt.datetime) -> dt.datetime | 
     the 31st becomes the month's last day)."""
     if rules.expiry_months <= 0:
         return None
-    month_index = available_at.month - 1 + rules.expiry_months
-    year, month = available_at.year + month_index // 12, month_index % 12 + 1
-    for day in (available_at.day, 30, 29, 28):
+    return add_months(available_at, rules.expiry_months)
+
+
+def add_months(moment: dt.datetime, months: int) -> dt.datetime:
+    """Calendar months later (or earlier); the 31st becomes the month's last day."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    for day in (moment.day, 30, 29, 28):
         try:
-            return available_at.replace(year=year, month=month, day=day)
+            return moment.replace(year=year, month=month, day=day)
         except ValueError:
             continue
     raise AssertionError("unreachable")
@@ -586,18 +591,6 @@ def rung_above(ladder: Sequence[TierRung], key: str | None) -> TierRung | None:
 def is_higher(ladder: Sequence[TierRung], new: TierRung | None, old_key: str | None) -> bool:
     old = rung_named(ladder, old_key)
     return new is not None and (old is None or new.threshold > old.threshold)
-
-
-def add_months(moment: dt.datetime, months: int) -> dt.datetime:
-    """Calendar months later (or earlier); the 31st becomes the month's last day."""
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    for day in (moment.day, 30, 29, 28):
-        try:
-            return moment.replace(year=year, month=month, day=day)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def tier_window_start(rules: ProgramRules, local_now: dt.datetime) -> dt.datetime:

@@ -1,22 +1,16 @@
 """Tiers and campaigns on the cashier terminal, both engines, in English and French: the
 customer panel's tier and progress, the quote's bonus lines (live too), the receipt that names
 its campaigns, and the manager's list of today's campaigns with their terms."""
-import datetime as dt
 import re
 
 import pytest
 
+from offers_setup import LADDER, SATURDAY, campaign
 from pos_loyalty import programs
 from pos_loyalty.db import run_in_transaction
 from pos_loyalty.usecases import offers
 from test_cashier_ui import Cashier, add_staff, field, words
 
-SATURDAY = dt.datetime(2026, 3, 14, 10, 0)   # 11:00 in Paris
-LADDER = {"tiers": [
-    {"key": "silver", "threshold": 50, "multiplier": "1.5",
-     "names": {"fr": "Argent", "en": "Silver"}},
-    {"key": "gold", "threshold": 200, "multiplier": "2", "names": {"fr": "Or", "en": "Gold"}},
-]}
 LABELS = {"fr": "Points doublés aujourd'hui", "en": "Double points today"}
 
 
@@ -32,13 +26,6 @@ def log_in(till, username: str, role: str = "cashier", language: str = "en") -> 
     person = Cashier(till, username, till.app.test_client())
     person.log_in(language=language)
     return person
-
-
-def campaign(shop, **terms) -> int:
-    spec = {"name": "Double points", "starts": "2026-03-01", "ends": "2026-04-01", **terms}
-    if "bonus_points" not in spec:
-        spec.setdefault("multiplier", "2")
-    return offers.create_campaign(shop.program, spec, shop.now, "tests")["id"]
 
 
 def silver_customer(shop) -> str:
@@ -184,11 +171,11 @@ def test_the_manager_lists_today_s_campaigns_with_their_terms(weekend):
     campaign(weekend, name="Mondays", weekdays=["mon"])
     campaign(weekend, name="Next month", starts="2026-04-01", ends="2026-05-01")
     screen = words(log_in(weekend.till, "morgane", "manager").get("/cashier/manage"))
-    assert ("Double points today Running now Points × 2 From 01/03/2026 to 01/04/2026 "
+    assert ("Double points today Running now Points × 2 From 01/03/2026 to 31/03/2026 "
             "On Saturday, Sunday Hours: 18:00–20:00 Only in some stores, "
             "this one included For tiers: Gold Basket of €15.00 or more At most 2 times per "
             "customer Budget: 0 of 1,000 points given") in screen
-    assert ("Welcome Running now +50 points per receipt From 01/03/2026 to 01/04/2026 "
+    assert ("Welcome Running now +50 points per receipt From 01/03/2026 to 31/03/2026 "
             "Products: bakery Items: BREAD First purchase only") in screen
     assert ("Evening Starts later today Points × 2 From 14/03/2026, 18:00 to 14/03/2026, "
             "22:00") in screen
@@ -200,7 +187,7 @@ def test_the_manager_reads_them_in_french(weekend):
     screen = words(log_in(weekend.till, "morgane", "manager", language="fr")
                    .get("/cashier/manage"))
     assert ("Campagnes du jour dans ce magasin Points doublés aujourd'hui En cours "
-            "Points × 1,5 Du 01/03/2026 au 01/04/2026 Jours : samedi") in screen
+            "Points × 1,5 Du 01/03/2026 au 31/03/2026 Jours : samedi") in screen
 
 
 def test_a_day_without_campaigns_says_so(weekend):

@@ -9,6 +9,7 @@ from openapi_check import CheckedClient, error_code
 from sqlalchemy import select
 
 from mobile_api.openapi import mobile_document
+from offers_setup import LADDER, SATURDAY, make_campaign
 from mobile_app import PREFIX, MobileApp, make_program, mobile  # noqa: F401
 from pos_loyalty.brand import create_promotion
 from pos_loyalty.db import db, run_in_transaction
@@ -16,25 +17,11 @@ from pos_loyalty.errors import ValidationFailed
 from pos_loyalty.models import Program, Promotion
 from pos_loyalty.usecases import offers
 
-SATURDAY = dt.datetime(2026, 3, 14, 10, 0)   # 11:00 in Paris
-LADDER = {"tiers": [
-    {"key": "silver", "threshold": 50, "multiplier": "1.5",
-     "names": {"fr": "Argent", "en": "Silver"}},
-    {"key": "gold", "threshold": 200, "multiplier": "2", "names": {"fr": "Or", "en": "Gold"},
-     "perks": {"fr": "Café offert", "en": "Free coffee"}},
-]}
 SILVER_FR = {"key": "silver", "name": "Argent", "threshold": 50, "multiplier": "1.5",
              "perks": ""}
 GOLD_FR = {"key": "gold", "name": "Or", "threshold": 200, "multiplier": "2",
            "perks": "Café offert"}
 LABELS = {"fr": "Points doublés", "en": "Double points"}
-
-
-def campaign(program, now, **terms) -> int:
-    spec = {"name": "Double points", "starts": "2026-03-01", "ends": "2026-04-01", **terms}
-    if "bonus_points" not in spec:
-        spec.setdefault("multiplier", "2")
-    return offers.create_campaign(program, spec, now, "tests")["id"]
 
 
 def speak(mobile: MobileApp, customer, language: str) -> None:
@@ -89,13 +76,14 @@ def test_campaigns_lists_those_this_customer_can_get_now(shop, mobile: MobileApp
     shop.now = SATURDAY
     offers.set_tiers(shop.program, LADDER, shop.now, "tests")
     customer = mobile.register()
-    everyone = campaign(shop.program, shop.now, labels=LABELS)
-    saturdays = campaign(shop.program, shop.now, name="Saturdays", weekdays=["sat"])
-    campaign(shop.program, shop.now, name="Gold only", tiers=["gold"])
-    campaign(shop.program, shop.now, name="Sundays", weekdays=["sun"])
-    campaign(shop.program, shop.now, name="Next month", starts="2026-04-01", ends="2026-05-01")
-    welcome = campaign(shop.program, shop.now, name="Welcome", bonus_points=50,
-                       first_purchase_only=True)
+    everyone = make_campaign(shop.program, shop.now, labels=LABELS)
+    saturdays = make_campaign(shop.program, shop.now, name="Saturdays", weekdays=["sat"])
+    make_campaign(shop.program, shop.now, name="Gold only", tiers=["gold"])
+    make_campaign(shop.program, shop.now, name="Sundays", weekdays=["sun"])
+    make_campaign(shop.program, shop.now, name="Next month", starts="2026-04-01",
+                  ends="2026-05-01")
+    welcome = make_campaign(shop.program, shop.now, name="Welcome", bonus_points=50,
+                            first_purchase_only=True)
     assert campaign_ids(mobile, customer) == [everyone, saturdays, welcome]
     shop.sell(customer.card_number, 1000)
     assert campaign_ids(mobile, customer) == [everyone, saturdays]
@@ -104,7 +92,7 @@ def test_campaigns_lists_those_this_customer_can_get_now(shop, mobile: MobileApp
 def test_a_campaign_used_up_by_this_customer_is_no_longer_listed(shop, mobile: MobileApp):
     shop.now = SATURDAY
     customer = mobile.register()
-    once = campaign(shop.program, shop.now, per_customer_limit=1)
+    once = make_campaign(shop.program, shop.now, per_customer_limit=1)
     assert campaign_ids(mobile, customer) == [once]
     assert shop.sell(customer.card_number, 1000)["applied_campaigns"][0]["id"] == once
     assert campaign_ids(mobile, customer) == []
@@ -113,12 +101,12 @@ def test_a_campaign_used_up_by_this_customer_is_no_longer_listed(shop, mobile: M
 def test_a_campaign_reads_in_the_customer_s_language_with_its_terms(shop, mobile: MobileApp):
     shop.now = SATURDAY
     customer = mobile.register()
-    cid = campaign(shop.program, shop.now, labels=LABELS, hours="09:00-20:00",
+    cid = make_campaign(shop.program, shop.now, labels=LABELS, hours="09:00-20:00",
                    store_ids=[shop.till.store_id], min_basket_minor=1500)
     shown = mobile.get("/campaigns", customer.access_token).get_json()["campaigns"]
     assert shown == [{
         "id": cid, "name": "Double points", "label": "Points doublés", "status": "running",
-        "starts_at": "2026-03-01T00:00", "ends_at": "2026-04-02T00:00", "weekdays": [],
+        "starts_at": "2026-03-01T00:00", "ends_at": "2026-04-01T00:00", "weekdays": [],
         "hours": "09:00-20:00", "store_ids": [shop.till.store_id], "categories": [],
         "skus": [], "tiers": [], "min_basket_minor": 1500, "first_purchase_only": False,
         "effect": "multiplier", "multiplier": "2", "bonus_points": 0,
@@ -146,7 +134,7 @@ def promote(program_id: int, title: str, now: dt.datetime, campaign_id: int | No
 
 def test_a_promotion_shows_the_real_terms_of_its_campaign(shop, mobile: MobileApp):
     shop.now = SATURDAY
-    cid = campaign(shop.program, shop.now, labels=LABELS, weekdays=["sat", "sun"])
+    cid = make_campaign(shop.program, shop.now, labels=LABELS, weekdays=["sat", "sun"])
     promote(mobile.program_id, "This weekend", shop.now, cid)
     promote(mobile.program_id, "Just words", shop.now)
     shown = {p["title"]: p["campaign"] for p in mobile.get("/promotions").get_json()["promotions"]}
@@ -158,7 +146,7 @@ def test_a_promotion_shows_the_real_terms_of_its_campaign(shop, mobile: MobileAp
 
 def test_a_promotion_cannot_point_to_another_program_s_campaign(shop, mobile: MobileApp):
     other_id, _key = make_program("other")
-    foreign = campaign(db.session.get(Program, other_id), shop.now)
+    foreign = make_campaign(db.session.get(Program, other_id), shop.now)
     for wrong in (foreign, 999_999):
         with pytest.raises(ValidationFailed) as refused:
             promote(mobile.program_id, f"Borrowed {wrong}", shop.now, wrong)
@@ -167,7 +155,7 @@ def test_a_promotion_cannot_point_to_another_program_s_campaign(shop, mobile: Mo
 
 
 def test_the_promotions_command_points_to_a_campaign(shop, runner):
-    cid = campaign(shop.program, shop.now)
+    cid = make_campaign(shop.program, shop.now)
     made = runner.invoke(args=["promotions", "create", "Double points", "--starts",
                                "2026-03-01", "--ends", "2026-03-31", "--campaign", str(cid)])
     assert made.exit_code == 0, made.output
@@ -186,8 +174,8 @@ def test_answers_with_a_ladder_and_campaigns_keep_to_the_document(shop, mobile: 
     offers.set_tiers(shop.program, LADDER, shop.now, "tests")
     customer = mobile.register()
     shop.sell(customer.card_number, 6000)
-    cid = campaign(shop.program, shop.now, labels=LABELS, hours="09:00-20:00")
-    campaign(shop.program, shop.now, name="Bonus", bonus_points=20, tiers=["silver"],
+    cid = make_campaign(shop.program, shop.now, labels=LABELS, hours="09:00-20:00")
+    make_campaign(shop.program, shop.now, name="Bonus", bonus_points=20, tiers=["silver"],
              store_ids=[shop.till.store_id], categories=["bakery"])
     promote(mobile.program_id, "Double points", shop.now, cid)
     app = CheckedClient(mobile.client, PREFIX, mobile_document(),

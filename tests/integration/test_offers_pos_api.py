@@ -1,8 +1,8 @@
 """Tiers and campaigns as the POS software sees them, both engines: the quote at the terminal's
 store lists what applies and agrees with the sale; card answers carry the tier; the answers
 keep to the OpenAPI document with real tiers and campaigns in them."""
-import datetime as dt
 
+from offers_setup import LADDER, SATURDAY, campaign
 from openapi_check import CheckedClient
 
 from pos_loyalty import programs
@@ -10,20 +10,7 @@ from pos_loyalty.db import run_in_transaction
 from pos_loyalty.openapi import pos_document
 from pos_loyalty.usecases import offers
 
-SATURDAY = dt.datetime(2026, 3, 14, 10, 0)   # 11:00 in Paris
-LADDER = {"tiers": [
-    {"key": "silver", "threshold": 50, "multiplier": "1.5",
-     "names": {"fr": "Argent", "en": "Silver"}},
-    {"key": "gold", "threshold": 200, "multiplier": "2", "names": {"fr": "Or", "en": "Gold"}},
-]}
 LABELS = {"fr": "Points doublés", "en": "Double points"}
-
-
-def campaign(shop, **terms):
-    spec = {"name": "Double points", "starts": "2026-03-01", "ends": "2026-04-01", **terms}
-    if "bonus_points" not in spec:
-        spec.setdefault("multiplier", "2")
-    return offers.create_campaign(shop.program, spec, shop.now, "tests")["id"]
 
 
 def other_store(till) -> int:

@@ -10,26 +10,12 @@ from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.errors import ValidationFailed
 from pos_loyalty.models import Account, Campaign, LedgerEntry, OutboxMessage, TierChange
 from pos_loyalty.rules import BasketLine
+from offers_setup import LADDER, SATURDAY, campaign
 from pos_loyalty.usecases import customers, offers
-
-SATURDAY = dt.datetime(2026, 3, 14, 10, 0)   # 11:00 in Paris
-LADDER = {"tiers": [
-    {"key": "silver", "threshold": 50, "multiplier": "1.5",
-     "names": {"fr": "Argent", "en": "Silver"}},
-    {"key": "gold", "threshold": 200, "multiplier": "2", "names": {"fr": "Or", "en": "Gold"},
-     "perks": {"fr": "Café offert", "en": "Free coffee"}},
-]}
 
 
 def set_ladder(shop, **settings):
     return offers.set_tiers(shop.program, {**LADDER, **settings}, shop.now, "tests")
-
-
-def campaign(shop, **terms):
-    spec = {"name": "Double points", "starts": "2026-03-01", "ends": "2026-03-31", **terms}
-    if "bonus_points" not in spec:
-        spec.setdefault("multiplier", "2")
-    return offers.create_campaign(shop.program, spec, shop.now, "tests")["id"]
 
 
 def account_of(shop, card):
