@@ -51,6 +51,8 @@ def run_demo(host: str, port: int, serve: bool = True) -> None:
         click.echo(f"Login ({role}): {username} / {password}")
     for phone, card_number, pin in customers[:3]:
         click.echo(f"Customer: card {card_number}, phone {phone}, PIN {pin}")
+    click.echo("Tiers: Argent/Silver from 50 points a year, Or/Gold from 150; double points "
+               "on Saturdays for Gold (`pos-loyalty tiers show`, `campaigns list`)")
     click.echo(f"Terminal API key: {key}")
     if serve:
         click.echo(f"Mobile API:   {base}/api/mobile/v1/  (app key: {app_key})")
@@ -110,10 +112,10 @@ def load_demo_data() -> tuple[str, list[tuple[str, str, str]]]:
 
 
 DEMO_LADDER = {"tiers": [
-    {"key": "silver", "threshold": 100, "multiplier": "1.25",
+    {"key": "silver", "threshold": 50, "multiplier": "1.25",
      "names": {"fr": "Argent", "en": "Silver"},
      "perks": {"fr": "Un café offert chaque mois", "en": "A free coffee every month"}},
-    {"key": "gold", "threshold": 300, "multiplier": "1.5", "names": {"fr": "Or", "en": "Gold"},
+    {"key": "gold", "threshold": 150, "multiplier": "1.5", "names": {"fr": "Or", "en": "Gold"},
      "perks": {"fr": "Points x1,5 et une tarte offerte à l'anniversaire",
                "en": "Points x1.5 and a free tart on your birthday"}},
 ]}
