@@ -64,6 +64,24 @@ def test_twenty_sales_racing_for_a_small_budget_never_pass_it(app, till, shop):
     assert verification.verify_accounts() == []
 
 
+def test_a_budget_is_charged_only_what_the_program_cap_lets_the_sales_give(app, till, shop):
+    """The day's cap (300) is smaller than what twenty sales want (20 base + 20 campaign
+    each): the sales that pass it are cut, campaigns first, and the budget keeps count of the
+    campaign points really given, no more."""
+    shop.now = SATURDAY
+    shop.till.set_rules(daily_program_cap_points=300)
+    cid = campaign(shop, budget_points=1_000)
+    cards = [shop.customer() for _ in range(THREADS)]
+    replies = run_together(app, till, [(sale_body(card, f"C{i}"), f"cap-{i}")
+                                       for i, card in enumerate(cards)])
+    assert [status for status, _ in replies] == [201] * THREADS
+    assert sum(reply["points_earned"] for _, reply in replies) == 300
+    given = sum(points for _, points in campaign_entries(cid))
+    assert given == sum(c["points"] for _, reply in replies for c in reply["applied_campaigns"])
+    assert db.session.get(Campaign, cid).points_given == given
+    assert verification.verify_accounts() == []
+
+
 def test_one_customer_at_twenty_tills_gets_a_limited_campaign_exactly_its_limit(app, till,
                                                                                 shop):
     shop.now = SATURDAY
