@@ -120,6 +120,19 @@ BUDGET_LOCKED = (select(_campaign.c.budget_points - _campaign.c.points_given)
                  .where(_campaign.c.id == bindparam("c_id")).with_for_update())
 CHARGE = (update(_campaign).where(_campaign.c.id == bindparam("c_id"))
           .values(points_given=_campaign.c.points_given + bindparam("c_points")))
+UNCHARGE = (update(_campaign).where(_campaign.c.id == bindparam("c_id"))
+            .values(points_given=_campaign.c.points_given - bindparam("c_points")))
+
+
+def return_to_budgets(charged: Sequence[AppliedCampaign], kept: Sequence[AppliedCampaign],
+                      terms: Mapping[int, CampaignTerms]) -> None:
+    """Give back to their budgets the points of charged campaigns that a later cap cut (the
+    sale still holds their rows' locks), so that a budget counts only points given."""
+    kept_points = {campaign.id: campaign.points for campaign in kept}
+    for campaign in charged:
+        unused = campaign.points - kept_points.get(campaign.id, 0)
+        if unused > 0 and terms[campaign.id].budget_points:
+            db.session.execute(UNCHARGE, {"c_id": campaign.id, "c_points": unused})
 
 
 def _charge(campaign_id: int, points: int) -> int:
