@@ -23,7 +23,10 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from seed import fresh_database, pos_loyalty_command, seed_program, server_environment  # noqa
+from seed import (  # noqa: E402
+    basket_lines, fresh_database, pos_loyalty_command, seed_offers, seed_program,
+    server_environment,
+)
 
 DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PROFILE_DATABASE = "pos_loyalty_bench_profile"
@@ -91,9 +94,12 @@ class SqlRecorder:
         self.events.clear()
 
 
-def sale_body(card: str, receipt: str) -> dict[str, Any]:
-    return {"card_number": card, "card_entry": "scanned", "receipt_number": receipt,
-            "total_minor": 2500, "redeem_points": 50}
+def sale_body(card: str, receipt: str, lines: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {"card_number": card, "card_entry": "scanned",
+                            "receipt_number": receipt, "total_minor": 2500, "redeem_points": 50}
+    if lines:   # each customer's visits take the third lines in turn (16 customers)
+        body["lines"] = basket_lines(2500, int(receipt[1:]) // 16)
+    return body
 
 
 def main(argv: list[str]) -> int:
@@ -103,13 +109,20 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--pg-admin-url",
                         default=os.environ.get("BENCH_PG_ADMIN_URL", DEFAULT_PG_ADMIN_URL))
     parser.add_argument("--html", default="/tmp/pos-loyalty-checkout-profile.html")
+    parser.add_argument("--lines", action="store_true",
+                        help="receipts of three lines, as bench/checkout --lines")
+    parser.add_argument("--campaigns", type=int, default=0, metavar="N",
+                        help="4 tiers and N campaigns first, as bench/checkout --campaigns")
     args = parser.parse_args(argv)
+    args.lines = args.lines or args.campaigns > 0
     with fresh_database(args.engine, args.pg_admin_url, name=PROFILE_DATABASE) as url:
         init = pos_loyalty_command(["init"], server_environment(url, "profile"))
         if init.returncode != 0:
             print(init.stdout + init.stderr)
             return 2
         seeded = seed_program(url, 1, 16, 1_000_000)
+        if args.campaigns:
+            seed_offers(url, seeded.cards_by_terminal[0], args.campaigns)
         profile(url, seeded.terminal_keys[0], seeded.cards_by_terminal[0], args)
     return 0
 
@@ -125,7 +138,8 @@ def profile(url: str, key: str, cards: list[str], args: argparse.Namespace) -> N
     def sell() -> None:
         receipt = f"P{next(receipts)}"
         reply = client.post("/api/pos/v1/sales",
-                            json=sale_body(cards[int(receipt[1:]) % len(cards)], receipt),
+                            json=sale_body(cards[int(receipt[1:]) % len(cards)], receipt,
+                                           args.lines),
                             headers={"Authorization": f"Bearer {key}",
                                      "Idempotency-Key": f"profile-{receipt}"})
         if reply.status_code != 201:

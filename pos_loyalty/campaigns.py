@@ -116,20 +116,47 @@ def charge_budgets(applied: Sequence[AppliedCampaign],
 
 
 _campaign = Campaign.__table__
+CHARGE_IF_ROOM = (update(_campaign)
+                  .where(_campaign.c.id == bindparam("c_id"),
+                         _campaign.c.points_given + bindparam("c_points")
+                         <= _campaign.c.budget_points)
+                  .values(points_given=_campaign.c.points_given + bindparam("c_points")))
 BUDGET_LOCKED = (select(_campaign.c.budget_points - _campaign.c.points_given)
                  .where(_campaign.c.id == bindparam("c_id")).with_for_update())
 CHARGE = (update(_campaign).where(_campaign.c.id == bindparam("c_id"))
           .values(points_given=_campaign.c.points_given + bindparam("c_points")))
+UNCHARGE = (update(_campaign).where(_campaign.c.id == bindparam("c_id"))
+            .values(points_given=_campaign.c.points_given - bindparam("c_points")))
+
+
+def return_to_budgets(charged: Sequence[AppliedCampaign], kept: Sequence[AppliedCampaign],
+                      terms: Mapping[int, CampaignTerms]) -> None:
+    """Give back to their budgets the points of charged campaigns that a later cap cut (the
+    sale still holds their rows' locks), so that a budget counts only points given."""
+    kept_points = {campaign.id: campaign.points for campaign in kept}
+    for campaign in charged:
+        unused = campaign.points - kept_points.get(campaign.id, 0)
+        if unused > 0 and terms[campaign.id].budget_points:
+            db.session.execute(UNCHARGE, {"c_id": campaign.id, "c_points": unused})
 
 
 def _charge(campaign_id: int, points: int) -> int:
     """The points the budget grants, charged under the campaign row's lock (held until the
     sale commits: sales of one budgeted campaign charge it one at a time; on SQLite every
-    writer runs alone anyway). The CHECK within_budget stands behind it."""
-    left = db.session.scalar(BUDGET_LOCKED, {"c_id": campaign_id})
+    writer runs alone anyway). The CHECK within_budget stands behind it.
+
+    While the budget has room, one UPDATE charges it whole (its WHERE is checked again on
+    the row it waited for); only a budget near its end is read under the lock first, to
+    give what is left.
+    """
+    connection = db.session.connection()
+    params = {"c_id": campaign_id, "c_points": points}
+    if connection.execute(CHARGE_IF_ROOM, params).rowcount == 1:
+        return points
+    left = connection.execute(BUDGET_LOCKED, {"c_id": campaign_id}).scalar()
     granted = max(0, min(points, left or 0))
     if granted:
-        db.session.execute(CHARGE, {"c_id": campaign_id, "c_points": granted})
+        connection.execute(CHARGE, {"c_id": campaign_id, "c_points": granted})
     return granted
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+import weakref
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,14 +25,29 @@ def settings() -> dict[str, Any]:
 
 
 def rules_for(program: Program) -> ProgramRules:
-    """Config [rules] with the program's own overrides on top (kept per app: every sale asks)."""
-    overrides = json.dumps(program.rules, sort_keys=True) if program.rules else ""
-    key = (overrides, program.currency)
+    """Config [rules] with the program's own overrides on top (kept per app: every sale asks).
+
+    A sale asks a dozen times, with the same program object: each object remembers its
+    answer for as long as its rules are the same object (rules are replaced, never changed
+    in place), so the overrides (a tier ladder, say) are not serialized again at every call.
+    """
+    remembered = current_app.extensions.get(RULES_OF_PROGRAM)
+    if remembered is None:
+        remembered = current_app.extensions[RULES_OF_PROGRAM] = weakref.WeakKeyDictionary()
+    overrides = program.rules
+    known = remembered.get(program)
+    if known is not None and known[0] is overrides and known[1] == program.currency:
+        return known[2]
+    key = (json.dumps(overrides, sort_keys=True) if overrides else "", program.currency)
     cache = current_app.extensions.setdefault("pos_loyalty.rules_cache", {})
     if key not in cache:
-        merged = {**settings()["rules"], **(program.rules or {})}
+        merged = {**settings()["rules"], **(overrides or {})}
         cache[key] = ProgramRules.from_settings(merged, currency_exponent(program.currency))
+    remembered[program] = (overrides, program.currency, cache[key])
     return cache[key]
+
+
+RULES_OF_PROGRAM = "pos_loyalty.rules_of_program"
 
 
 def local_day(program: Program, now: dt.datetime) -> dt.date:

@@ -767,8 +767,9 @@ def applied_campaigns(offers: Offers, lines: Sequence[BasketLine],
 def cut_to_grant(granted: int, base_points: int, tier_points: int,
                  campaigns: Sequence[AppliedCampaign]) -> tuple[int, tuple[AppliedCampaign, ...]]:
     """Split what the caps let a sale earn: campaigns are cut first (the last applied first),
-    then the tier's share; returns (base + tier points, campaigns as granted)."""
-    over = base_points + tier_points + sum(c.points for c in campaigns) - granted
+    then the tier's share; returns (base + tier points, campaigns as granted). A grant above
+    the whole gives the whole: nothing is cut, and nothing is added."""
+    over = max(0, base_points + tier_points + sum(c.points for c in campaigns) - granted)
     kept: list[AppliedCampaign] = []
     for campaign in reversed(campaigns):
         cut = min(over, campaign.points)

@@ -176,12 +176,15 @@ def _grant(program: Program, found: Any, q: Quote, running: Sequence[CampaignTer
     (base + tier points, campaigns as granted, the total). The caps cut campaigns first."""
     earnable = caps.points_within_customer_cap(program, found.account_id, q.points_earned, now)
     own, applied = cut_to_grant(earnable, q.base_points, q.tier_points, q.campaigns)
+    terms = {t.id: t for t in running}
     if applied:
-        applied = campaigns.charge_budgets(applied, {t.id: t for t in running})
+        applied = campaigns.charge_budgets(applied, terms)
     total = own + sum(c.points for c in applied)
     granted = caps.points_within_program_cap(program, total, found.issued_today, now, writes)
     if granted < total:
+        charged = applied
         own, applied = cut_to_grant(granted, own, 0, applied)
+        campaigns.return_to_budgets(charged, applied, terms)
     return own, applied, granted
 
 
