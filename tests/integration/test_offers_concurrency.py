@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from pos_loyalty import verification
 from pos_loyalty.db import db
-from pos_loyalty.models import Campaign, Card, LedgerEntry, Sale
+from pos_loyalty.models import Campaign, LedgerEntry, Sale
 from pos_loyalty.rules import BasketLine
 from pos_loyalty.sales import ReturnedLine
 from pos_loyalty.usecases import offers
@@ -171,5 +171,4 @@ def test_returns_after_campaigns_never_take_back_more_than_the_sale_gave(shop, r
     db.session.expire_all()
     row = db.session.get(Sale, sale["sale_id"])
     assert (row.points_earned, row.points_reversed) == (earned, reversed_so_far)
-    account_id = db.session.scalar(select(Card.account_id).where(Card.number == card))
-    assert verification.verify_accounts() == [], account_id
+    assert verification.verify_accounts() == []
