@@ -245,7 +245,7 @@ def campaign_view(program: Program, campaign: Campaign, now: dt.datetime,
         "id": campaign.id, "name": campaign.name, "label": terms.label(language),
         "status": status_of(campaign, now),
         "starts_at": _local_iso(program, campaign.starts_at),
-        "ends_at": _local_iso(program, min(campaign.ends_at, campaign.ended_at or campaign.ends_at)),
+        "ends_at": _local_iso(program, terms.ends_at),
         "weekdays": list(campaign.weekdays or []),
         "hours": (f"{campaign.hours_from}-{campaign.hours_until}"
                   if campaign.hours_from else None),

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, func, select, update
 
 from pos_loyalty.db import TryAgain, db, insert_or_ignore
 from pos_loyalty.models import DailyIssuance, LedgerEntry, Program
+from pos_loyalty.models.ledger import BONUS_ENTRY_KINDS
 from pos_loyalty.programs import local_day, local_day_start_utc, rules_for
 from pos_loyalty.rules import ProgramRules, within_daily_cap
 from pos_loyalty.statements import Step, Writes
@@ -36,8 +37,8 @@ def points_within_customer_cap(program: Program, account_id: int, points: int,
 def capped_kinds(rules: ProgramRules) -> tuple[str, ...]:
     """What counts towards a customer's daily cap: sales' points and campaigns' (the caps
     apply to the total), and the bonuses when the program says so."""
-    bonuses = ("signup", "birthday", "referral", "bonus")
-    return ("earn", "campaign") + (bonuses if rules.bonuses_count_towards_caps else ())
+    return ("earn", "campaign") + (BONUS_ENTRY_KINDS if rules.bonuses_count_towards_caps
+                                   else ())
 
 
 def points_within_program_cap(program: Program, points: int, issued_estimate: int | None,

@@ -32,6 +32,7 @@ from pos_loyalty.lots import (
     spendable_lots,
 )
 from pos_loyalty.models import Account, LedgerEntry, PointLot
+from pos_loyalty.models.ledger import BONUS_ENTRY_KINDS
 from pos_loyalty.rules import Balance
 from pos_loyalty.statements import Step, Writes, run_together
 
@@ -46,7 +47,7 @@ INSERT_LOT = insert(lot_table)
 
 
 # Credits that count in `lifetime_earned`: what sales and campaigns gave, and every bonus.
-EARNING_KINDS = ("earn", "bonus", "campaign", "signup", "birthday", "referral")
+EARNING_KINDS = ("earn", "campaign", *BONUS_ENTRY_KINDS)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from flask.cli import with_appcontext
 from pos_loyalty import programs
 from pos_loyalty.clock import now
 from pos_loyalty.cli import exit_on_error, run_or_exit
+from pos_loyalty.notify.texts import language_of
 from pos_loyalty.usecases import offers
 
 
@@ -24,10 +25,6 @@ def _read_toml(path: str) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         click.echo(f"error: cannot read {path}: {error}", err=True)
         sys.exit(2)
-
-
-def _language(program: Any) -> str:
-    return (program.locale or "en")[:2]
 
 
 @click.group(help="VIP tiers: the program's ladder.")
@@ -52,7 +49,7 @@ def tiers_set(file: str, actor: str) -> None:
 @with_appcontext
 def tiers_show() -> None:
     program = run_or_exit(programs.default_program)
-    view = offers.ladder(program, _language(program))
+    view = offers.ladder(program, language_of(program, None))
     period = (f"rolling {view['period_months']} months" if view["period_months"]
               else "calendar year")
     click.echo(f"measure: {view['measure']}; period: {period}")
@@ -113,7 +110,7 @@ def campaigns_create(spec_file: str | None, actor: str, **given: Any) -> None:
 @with_appcontext
 def campaigns_list(include_past: bool) -> None:
     program = run_or_exit(programs.default_program)
-    for view in offers.list_campaigns(program, now(), _language(program),
+    for view in offers.list_campaigns(program, now(), language_of(program, None),
                                       include_past=include_past):
         effect = (f"x{view['multiplier']}" if view["effect"] == "multiplier"
                   else f"+{view['bonus_points']}")

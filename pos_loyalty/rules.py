@@ -267,9 +267,13 @@ def quote(lines: Sequence[BasketLine], available_points: int, can_redeem: bool,
     tier, tier_points, campaigns = _offers_earned(base_points, lines, line_base, rules, offers)
     points_earned = base_points + tier_points + sum(c.points for c in campaigns)
     check_points_earned(points_earned, rules)
-    no_redeem_points = points_for_money(sum(no_redeem_base, Decimal(0)), rules)
-    _, no_redeem_tier, no_redeem_campaigns = _offers_earned(no_redeem_points, lines,
-                                                            no_redeem_base, rules, offers)
+    if redeem_points:   # what the basket would earn with no points spent, offers included
+        no_redeem_points = points_for_money(sum(no_redeem_base, Decimal(0)), rules)
+        _, no_redeem_tier, no_redeem_campaigns = _offers_earned(no_redeem_points, lines,
+                                                                no_redeem_base, rules, offers)
+    else:               # the same basket: no need to match the campaigns again
+        no_redeem_points, no_redeem_tier, no_redeem_campaigns = \
+            base_points, tier_points, campaigns
     return Quote(
         total_minor=total,
         min_cash_minor=min(rules.min_cash_minor, total),

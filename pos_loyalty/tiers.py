@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, upda
 from pos_loyalty import accounts, notify
 from pos_loyalty.db import db
 from pos_loyalty.errors import ValidationFailed
+from pos_loyalty.models.ledger import BONUS_ENTRY_KINDS
 from pos_loyalty.notify.outbox import can_text
 from pos_loyalty.models import Account, LedgerEntry, Program, Sale, SaleReturn, TierChange
 from pos_loyalty.programs import local_to_utc, rules_for, settings, utc_to_local
@@ -34,11 +35,10 @@ from pos_loyalty.rules import (
 # Entries that make the "points" measure: what sales earned, net of what returns and voids
 # took back; with bonuses_count_towards_tiers, the bonuses too.
 SALE_POINT_KINDS = ("earn", "campaign", "return_reverse", "void_reverse")
-BONUS_KINDS = ("signup", "birthday", "referral", "bonus")
 
 
 def measure_kinds(rules: ProgramRules) -> tuple[str, ...]:
-    return SALE_POINT_KINDS + (BONUS_KINDS if rules.bonuses_count_towards_tiers else ())
+    return SALE_POINT_KINDS + (BONUS_ENTRY_KINDS if rules.bonuses_count_towards_tiers else ())
 
 
 def measure_statement(rules: ProgramRules, account: ColumnElement[Any] | Any) -> Select:
@@ -108,13 +108,10 @@ def record_move(program: Program, move: TierMove, now: dt.datetime, *, sale_id: 
     "kept", which changes nothing they see). `account`: anything with the SMS columns."""
     rules = rules_for(program)
     if move.new is None:
-        since = until = None
+        until = None
     else:
-        since = now
         until = until or local_to_utc(program, tier_kept_until(rules, utc_to_local(program, now)))
-    values: dict[str, Any] = {"tier": move.new.key if move.new else None, "tier_until": until}
-    if move.reason != "kept":
-        values["tier_since"] = since
+    values = {"tier": move.new.key if move.new else None, "tier_until": until}
     db.session.execute(update(Account).where(Account.id == move.account_id).values(**values))
     db.session.add(TierChange(program_id=program.id, account_id=move.account_id,
                               from_tier=move.old, to_tier=values["tier"], reason=move.reason,

@@ -40,10 +40,9 @@ class Account(Base):
     # Keys the phone's live code (pos_loyalty.live_codes), in hex; made when the phone first
     # shows its card, never sent anywhere.
     live_code_secret: Mapped[str | None] = mapped_column(String(64))
-    # The tier's key in the program's ladder ([rules] tiers; None: below the first rung), since
-    # when, and when it is judged again (the end of its qualification period).
+    # The tier's key in the program's ladder ([rules] tiers; None: below the first rung), and
+    # when it is judged again (the end of its qualification period); since when: tier_change.
     tier: Mapped[str | None] = mapped_column(String(40))
-    tier_since: Mapped[dt.datetime | None]
     tier_until: Mapped[dt.datetime | None]
     # The code this customer gives friends (made when first asked), and whether a referral
     # waits for this customer's first qualifying purchase (read by every sale: one column).

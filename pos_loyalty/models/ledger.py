@@ -8,6 +8,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from pos_loyalty.db import Base, utcnow
 
+# Ledger kinds of bonuses: the sign-up, birthday and referral ones, and "bonus" (sign-up
+# bonuses written before migration 0009).
+BONUS_ENTRY_KINDS = ("bonus", "signup", "birthday", "referral")
 ENTRY_KINDS = (
     "earn", "redeem", "return_reverse", "return_restore", "void_reverse", "void_restore",
     "hold", "hold_release", "adjust", "expire", "release", "bonus",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from pos_loyalty.accounts import audit
 from pos_loyalty.app_sessions import Caller
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.models import Account, Campaign, LedgerEntry, Program
+from pos_loyalty.notify.texts import language_of
 from pos_loyalty.programs import local_to_utc, rules_for, utc_to_local
 from pos_loyalty.rules import Quote, SaleSetting, campaign_open_to, rung_named
 from pos_loyalty.sales import has_sale
@@ -63,7 +64,7 @@ def create_campaign(program: Program, spec: Mapping[str, Any], now: dt.datetime,
                     actor: str) -> dict[str, Any]:
     return run_in_transaction(lambda: campaigns.campaign_view(
         program, campaigns.create_campaign(program, spec, now, actor), now,
-        _language(program)))
+        language_of(program, None)))
 
 
 def end_campaign(program: Program, campaign_id: int, now: dt.datetime,
@@ -71,7 +72,7 @@ def end_campaign(program: Program, campaign_id: int, now: dt.datetime,
     def work() -> dict[str, Any]:
         campaign = campaigns.end_campaign(program, campaign_id, now)
         audit(program, actor, "campaign_ended", f"campaign:{campaign_id}", now)
-        return campaigns.campaign_view(program, campaign, now, _language(program))
+        return campaigns.campaign_view(program, campaign, now, language_of(program, None))
     return run_in_transaction(work)
 
 
@@ -115,17 +116,12 @@ def campaigns_for_customer(program: Program, caller: Caller, now: dt.datetime,
                               first_purchase=not has_sale(account.id), uses=uses)
         shown = []
         for terms in running:
-            anywhere = SaleSetting(**{**setting.__dict__,
-                                      "store_id": next(iter(terms.store_ids), None)})
+            anywhere = replace(setting, store_id=next(iter(terms.store_ids), None))
             if campaign_open_to(terms, anywhere):
                 shown.append(campaigns.campaign_view(
                     program, campaigns.find_campaign(program, terms.id), now, language))
         return shown
     return run_in_transaction(work)
-
-
-def _language(program: Program) -> str:
-    return (program.locale or "en")[:2]
 
 
 # --- what the till shows ------------------------------------------------------------------------

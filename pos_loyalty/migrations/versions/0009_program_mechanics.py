@@ -123,7 +123,6 @@ def upgrade():
 
     with op.batch_alter_table('account', schema=None) as batch_op:
         batch_op.add_column(sa.Column('tier', sa.String(length=40), nullable=True))
-        batch_op.add_column(sa.Column('tier_since', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('tier_until', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('referral_code', sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column('referral_pending', sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -169,7 +168,7 @@ def downgrade():
     # the ledger refer to; SQLite 3.35 and later drop a plain column in place.
     op.drop_column('customer_profile', 'birthday_set_at')
     op.drop_index('uq_account_program_id_referral_code', table_name='account')
-    for column in ('referral_pending', 'referral_code', 'tier_until', 'tier_since', 'tier'):
+    for column in ('referral_pending', 'referral_code', 'tier_until', 'tier'):
         op.drop_column('account', column)
 
     with op.batch_alter_table('tier_change', schema=None) as batch_op:
