@@ -32,7 +32,8 @@ bp = Blueprint("cashier", __name__, url_prefix="/cashier", template_folder="temp
 
 MANAGER_ROLES = ("manager", "admin")
 # Keys that outlive a logout: the till keeps its language and the store chosen at login.
-KEPT_ON_LOGOUT = ("lang", "store_choice")
+# The back office's login ("admin") is its own and stays too.
+KEPT_ON_LOGOUT = ("lang", "store_choice", "admin")
 PUBLIC_ENDPOINTS = {"cashier.login", "cashier.login_submit", "cashier.logout",
                     "cashier.set_language", "cashier.static"}
 

@@ -40,8 +40,9 @@ def default_language() -> str:
 
 
 def select_locale() -> str | None:
-    """Flask-Babel's locale selector: the till's choice on /cashier, else Babel's default."""
-    if not has_request_context() or request.blueprint != "cashier":
+    """Flask-Babel's locale selector: the chosen language on /cashier and /admin, else
+    Babel's default."""
+    if not has_request_context() or request.blueprint not in ("cashier", "backoffice"):
         return None
     chosen = session.get("lang")
     return chosen if chosen in LANGUAGES else default_language()

@@ -34,6 +34,8 @@ SENTENCES = {
     "void_window_closed": lazy_gettext(
         "This sale can no longer be voided: make a return instead."),
     "invalid_login": lazy_gettext("Wrong username or password."),
+    "login_not_for_here": lazy_gettext(
+        "This login is for the back office (/admin), not the till."),
     "busy": lazy_gettext("The server is busy checking passwords: try again in a moment."),
     "forbidden": lazy_gettext("You may not do this."),
     "not_found": lazy_gettext("Nothing was found."),

@@ -13,7 +13,8 @@ from pos_loyalty.errors import (
     CardAlreadyLinked, CardBlocked, CardNotFound, InvalidCardNumber, InvalidPin, PhoneTaken,
     ValidationFailed,
 )
-from pos_loyalty.models import Account, AuditEvent, Card, CardBatch, Program
+from pos_loyalty.models import Account, Card, CardBatch, Program
+from pos_loyalty.audit import record as audit
 from pos_loyalty.programs import rules_for
 from pos_loyalty.rules import UNUSABLE_CARD_STATUSES, ProgramRules, check_new_pin
 from pos_loyalty.security import Hasher
@@ -253,12 +254,6 @@ def replace_card(program: Program, old: Card, actor: str, reason: str, now: dt.d
     audit(program, actor, "card_replaced", f"card:{old.number}", now, reason=reason,
           new_card=new.number)
     return new
-
-
-def audit(program: Program, actor: str, action: str, target: str, now: dt.datetime,
-          **details: Any) -> None:
-    db.session.add(AuditEvent(program_id=program.id, actor=actor or "system", action=action,
-                              target=target, details=details, created_at=now))
 
 
 def primary_card(account_id: int) -> Card:

@@ -71,6 +71,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(twilio_webhooks)
     from cashier_ui import init_cashier_ui
     init_cashier_ui(app)
+    from backoffice import init_backoffice
+    init_backoffice(app)
     from pos_loyalty.health import bp as operations   # /healthz, /readyz, /metrics
     app.register_blueprint(operations)
 

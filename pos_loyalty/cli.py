@@ -20,6 +20,7 @@ from pos_loyalty import accounts, bonuses_cli, notify, programs, verification
 from pos_loyalty.clock import now
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.errors import LoyaltyError
+from pos_loyalty.models.program import STAFF_ROLES
 from pos_loyalty.security import app_hasher
 from pos_loyalty.usecases import customers as customers_usecases
 from pos_loyalty.usecases import jobs, program_admin
@@ -208,7 +209,9 @@ def staff() -> None:
 
 @staff.command("create")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["cashier", "manager", "admin"]), required=True)
+@click.option("--role", type=click.Choice(list(STAFF_ROLES)), required=True,
+              help="cashier, manager: the till; admin: till and back office; marketing, "
+                   "support, finance: the back office (/admin).")
 @click.option("--store", "store_id", type=int, default=None)
 @click.option("--password-stdin", is_flag=True, required=True,
               help="Read the password from standard input (never from the command line).")

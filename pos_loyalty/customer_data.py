@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from pos_loyalty import accounts, balances, bonuses, holds, ledger, notify
+from pos_loyalty import accounts, audit, balances, bonuses, holds, ledger, notify
 from pos_loyalty.db import db
 from pos_loyalty.errors import CardAlreadyLinked, CardLimitReached, CardNotFound, ValidationFailed
 from pos_loyalty.models import (
@@ -282,7 +282,7 @@ def erase(program: Program, account: Account, now: dt.datetime) -> None:
     account.phone_e164, account.first_name, account.locale = None, "", None
     account.pin_hash, account.status = None, "closed"
     account.referral_code = None   # friends' registrations with it are refused from now on
-    accounts.audit(program, "mobile app", "account_erased", f"account:{account.id}", now)
+    audit.record(program, "mobile app", "account_erased", f"account:{account.id}", now)
     db.session.flush()
 
 

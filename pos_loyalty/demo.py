@@ -20,7 +20,10 @@ from pos_loyalty.security import app_hasher
 
 DEMO_DB = PROJECT_ROOT / "instance" / "demo.sqlite3"
 DEMO_LOGINS = (("cashier", "cashier", "cashier-demo"), ("manager", "manager", "manager-demo"),
-               ("admin", "admin", "admin-demo"))
+               ("admin", "admin", "admin-demo"), ("marketing", "marketing", "marketing-demo"),
+               ("support", "support", "support-demo"), ("finance", "finance", "finance-demo"))
+# Logins of the back office only: they have no store.
+BACK_OFFICE_ONLY = ("marketing", "support", "finance")
 FIRST_NAMES = ("Camille", "Louis", "Léa", "Hugo", "Chloé", "Gabriel", "Manon", "Arthur", "Inès",
                "Jules", "Sarah", "Lucas", "Emma", "Adam", "Jade", "Nathan", "Alice", "Raphaël",
                "Lina", "Paul")
@@ -46,6 +49,7 @@ def run_demo(host: str, port: int, serve: bool = True) -> None:
     click.echo(f"Demo data loaded into {DEMO_DB}")
     if serve:
         click.echo(f"Cashier UI:   {base}/cashier/")
+        click.echo(f"Back office:  {base}/admin/")
         click.echo(f"POS API:      {base}/api/pos/v1/  (OpenAPI: {base}/api/pos/v1/openapi.json)")
     for role, username, password in DEMO_LOGINS:
         click.echo(f"Login ({role}): {username} / {password}")
@@ -94,7 +98,8 @@ def load_demo_data() -> tuple[str, list[tuple[str, str, str]]]:
     _demo_offers(program, store.id, utcnow())
     hasher = app_hasher()
     for role, username, password in DEMO_LOGINS:
-        programs.create_staff(program, username, role, password, store.id, hasher)
+        programs.create_staff(program, username, role, password,
+                              None if role in BACK_OFFICE_ONLY else store.id, hasher)
     plastic = accounts.issue_cards(program, 30, utcnow())
     randomizer = random.Random(42)
     start = utcnow() - dt.timedelta(days=30)

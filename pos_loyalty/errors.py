@@ -165,6 +165,28 @@ class InvalidLogin(LoyaltyError):
     message = "Wrong username or password."
 
 
+class LoginNotForHere(LoyaltyError):
+    """A right password for a login whose role works elsewhere (a cashier at the back office,
+    a finance user at the till)."""
+    code = "login_not_for_here"
+    status = 403
+    message = "This login cannot be used here."
+
+
+class InvalidSecondFactor(LoyaltyError):
+    """A wrong, spent or missing two-factor code."""
+    code = "invalid_code"
+    status = 401
+    message = "Wrong or already used code."
+
+
+class RoleForbidden(LoyaltyError):
+    """The staff member's role may not do this (finance changing a setting)."""
+    code = "forbidden"
+    status = 403
+    message = "Your role does not allow this."
+
+
 class AccountNotFound(LoyaltyError):
     code = "account_not_found"
     status = 404

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, update
 
-from pos_loyalty import accounts, notify
+from pos_loyalty import audit, notify
 from pos_loyalty.db import db
 from pos_loyalty.errors import ValidationFailed
 from pos_loyalty.models.ledger import BONUS_ENTRY_KINDS
@@ -248,7 +248,7 @@ def set_ladder(program: Program, given: Mapping[str, Any], now: dt.datetime,
     before = {k: (program.rules or {}).get(k) for k in TIER_SETTINGS}
     program.rules = rules
     db.session.flush()
-    accounts.audit(program, actor, "tiers_set", f"program:{program.id}", now, before=before,
+    audit.record(program, actor, "tiers_set", f"program:{program.id}", now, before=before,
                    after={k: rules.get(k) for k in TIER_SETTINGS})
     return rules_for(program).tiers
 

@@ -70,6 +70,8 @@ class CardBatch(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("program.id"), index=True)
     count: Mapped[int]
+    # What the batch is for ("Lyon opening, plastic"): the back office lists batches by it.
+    label: Mapped[str] = mapped_column(String(100), default="", server_default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (CheckConstraint("count > 0", name="count_positive"),)

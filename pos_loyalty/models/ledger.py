@@ -14,7 +14,7 @@ BONUS_ENTRY_KINDS = ("bonus", "signup", "birthday", "referral")
 ENTRY_KINDS = (
     "earn", "redeem", "return_reverse", "return_restore", "void_reverse", "void_restore",
     "hold", "hold_release", "adjust", "expire", "release", "bonus",
-    "campaign", "signup", "birthday", "referral",
+    "campaign", "signup", "birthday", "referral", "import",
 )
 
 
@@ -50,7 +50,7 @@ class LedgerEntry(Base):
         CheckConstraint(
             "kind IN ('earn', 'redeem', 'return_reverse', 'return_restore', 'void_reverse', "
             "'void_restore', 'hold', 'hold_release', 'adjust', 'expire', 'release', 'bonus', "
-            "'campaign', 'signup', 'birthday', 'referral')",
+            "'campaign', 'signup', 'birthday', 'referral', 'import')",
             name="kind_known"),
         CheckConstraint("points <> 0 OR pending_delta <> 0", name="changes_something"),
         CheckConstraint("(kind = 'campaign') = (campaign_id IS NOT NULL)",

@@ -4,12 +4,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pos_loyalty.db import Base, utcnow
 
-STAFF_ROLES = ("cashier", "manager", "admin")
+STAFF_ROLES = ("cashier", "manager", "admin", "marketing", "support", "finance")
+# Who may log in where: the till's roles, and the back office's (admin in both).
+TILL_ROLES = ("cashier", "manager", "admin")
+BACK_OFFICE_ROLES = ("admin", "marketing", "support", "finance")
 
 
 class Program(Base):
@@ -56,6 +59,8 @@ class Terminal(Base):
     # SHA-256 of the key: the key is 256 random bits, so a fast hash is the right one.
     api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # Written at most once a minute by the POS API's key check (the back office shows it).
+    last_seen_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -73,11 +78,16 @@ class Staff(Base):
     # so that servers of the previous version still run during a rolling deploy.
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[dt.datetime | None]
+    # Two-factor sign-in to the back office: the TOTP secret, encrypted (pos_loyalty.totp), and
+    # the last time step whose code was accepted, so that a code is good once.
+    totp_secret: Mapped[str | None] = mapped_column(String(300))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
         UniqueConstraint("program_id", "username"),
-        CheckConstraint("role IN ('cashier', 'manager', 'admin')", name="role_known"),
+        CheckConstraint("role IN ('cashier', 'manager', 'admin', 'marketing', 'support', "
+                        "'finance')", name="role_known"),
     )
 
 

@@ -33,7 +33,8 @@ class IdempotencyKey(Base):
 
 
 class AuditEvent(Base):
-    """Who changed what by hand (adjustments, blocks, replacements, staff)."""
+    """Who changed what by hand (adjustments, blocks, replacements, staff, settings), with
+    what the thing was before and after when it is a setting or a record (pos_loyalty.audit)."""
     __tablename__ = "audit_event"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,7 +43,11 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(120))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    before: Mapped[Any | None] = mapped_column(JSON)
+    after: Mapped[Any | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_audit_event_program_id_id", "program_id", "id"),)
 
 
 class OutboxMessage(Base):

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from pos_loyalty import campaigns, tiers
-from pos_loyalty.accounts import audit
+from pos_loyalty.audit import record as audit
 from pos_loyalty.app_sessions import Caller
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.models import Account, Campaign, LedgerEntry, Program

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import inspect, select
 
-from pos_loyalty import accounts, program_setup, programs, tiers
+from pos_loyalty import audit, program_setup, programs, tiers
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.errors import NotFound, ValidationFailed
 from pos_loyalty.models import Program
@@ -84,7 +84,7 @@ def set_rule(slug: str, key: str, value: Any, actor: str, now: dt.datetime) -> P
             raise ValidationFailed(f"{key}: {error}", field="value") from None
         before = (program.rules or {}).get(key)
         program.rules = rules
-        accounts.audit(program, actor, "rule_set", f"program:{program.id}", now, key=key,
+        audit.record(program, actor, "rule_set", f"program:{program.id}", now, key=key,
                        before=before, after=value)
         db.session.flush()
         return program

@@ -6,9 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from pos_loyalty import metrics, programs, staff_auth
+from pos_loyalty import back_office_auth, metrics, programs, staff_auth
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.models import Program, Staff, Store, Terminal
+from pos_loyalty.models.program import TILL_ROLES
 from pos_loyalty.security import app_hasher
 from pos_loyalty.throttles import app_try_policy
 
@@ -30,6 +31,7 @@ def open_web_till(username: Any, password: Any, chosen_store_id: int | None,
         program = programs.default_program()
         staff = staff_auth.authenticate_staff(program, username, password, now,
                                               app_try_policy(), app_hasher(), client_ip)
+        back_office_auth.check_role_for_till(staff)
         store = staff_auth.store_for_login(program, staff, chosen_store_id)
         if store is None:
             return OpenedTill(staff.id, None, None)
@@ -75,7 +77,8 @@ def web_till_of(staff_id: int, terminal_id: int | None,
             return None
         staff = db.session.get(Staff, staff_id)
         terminal = db.session.get(Terminal, terminal_id) if terminal_id is not None else None
-        if staff is None or not staff.active or terminal is None or not terminal.active:
+        if (staff is None or not staff.active or staff.role not in TILL_ROLES
+                or terminal is None or not terminal.active):
             return None
         return WebTill(staff, terminal, db.session.get(Store, terminal.store_id),
                        db.session.get(Program, staff.program_id))

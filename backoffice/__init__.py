@@ -1,0 +1,17 @@
+"""The back office: server-rendered pages at /admin for the people who run the program
+(admin, marketing, support, finance), over the same core use cases as the other faces."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import Babel
+
+from backoffice import audit_log, auth, home  # noqa: F401  (they add the routes)
+from backoffice.blueprint import bp
+from cashier_ui.i18n import select_locale, select_timezone
+
+
+def init_backoffice(app: Flask) -> None:
+    """Register the blueprint and, unless another face did, Flask-Babel with our selectors."""
+    if "babel" not in app.extensions:
+        Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.register_blueprint(bp)
