@@ -9,7 +9,7 @@ from pos_loyalty.errors import LoyaltyError
 
 SENTENCES = {
     "invalid_login": lazy_gettext("Wrong username or password."),
-    "invalid_code": lazy_gettext("Wrong or already used code: type the code the app shows "
+    "invalid_second_factor": lazy_gettext("Wrong or already used code: type the code the app shows "
                                  "now."),
     "login_not_for_here": lazy_gettext(
         "This login is for the till: the back office is for admin, marketing, support and "

@@ -175,16 +175,9 @@ class LoginNotForHere(LoyaltyError):
 
 class InvalidSecondFactor(LoyaltyError):
     """A wrong, spent or missing two-factor code."""
-    code = "invalid_code"
+    code = "invalid_second_factor"
     status = 401
     message = "Wrong or already used code."
-
-
-class RoleForbidden(LoyaltyError):
-    """The staff member's role may not do this (finance changing a setting)."""
-    code = "forbidden"
-    status = 403
-    message = "Your role does not allow this."
 
 
 class AccountNotFound(LoyaltyError):

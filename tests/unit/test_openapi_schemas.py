@@ -24,7 +24,9 @@ DOCUMENTS = {"pos": pos_document(), "mobile": mobile_document()}
 NOT_ANSWERED_BY_AN_API = {
     e.Forbidden: "only /metrics without its token (an operations endpoint, in no API document)",
     e.PhoneTaken: "enrolment at a till or the CLI; the app attaches to the phone's account",
-    e.InvalidLogin: "staff log in at the cashier UI only",
+    e.InvalidLogin: "staff log in at the cashier UI and the back office only",
+    e.LoginNotForHere: "a till login at the back office, or the other way round",
+    e.InvalidSecondFactor: "the back office's two-factor sign-in",
     e.CardAlreadyLinked: "linking at the till; the app answers card_not_found for any card "
                          "it cannot link, so it learns no one's card numbers",
 }
