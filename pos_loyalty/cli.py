@@ -202,7 +202,8 @@ def terminals_create(store_id: int, name: str) -> None:
     click.echo(key)
 
 
-@click.group(help="Cashiers, managers and admins.")
+@click.group(help="Staff logins: cashiers and managers (the till), admins, marketing, support "
+                  "and finance (the back office).")
 def staff() -> None:
     pass
 
@@ -243,6 +244,16 @@ def staff_deactivate(username: str) -> None:
     """Switch a login off; every session of it at the till ends."""
     exit_on_error(lambda: staff_usecases.set_active(username, False))
     click.echo(f"{username!r} deactivated; its sessions are ended")
+
+
+@staff.command("reset-two-factor")
+@click.argument("username")
+@with_appcontext
+def staff_reset_two_factor(username: str) -> None:
+    """Turn a login's two-factor off (a lost phone, the last admin locked out of /admin); the
+    login sets it up again at its next sign-in. Audited."""
+    exit_on_error(lambda: staff_usecases.reset_two_factor(username, "cli", now()))
+    click.echo(f"two-factor off for {username!r}; it is set up again at the next sign-in")
 
 
 @click.group(help="Card batches.")

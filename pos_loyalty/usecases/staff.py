@@ -58,6 +58,16 @@ def set_active(username: str, active: bool) -> None:
         staff_auth.find_staff(programs.default_program(), username), active))
 
 
+def reset_two_factor(username: str, actor: str, now: dt.datetime) -> None:
+    """Two-factor off for a login (its authenticator lost); every session of it ends."""
+    def work() -> None:
+        program = programs.default_program()
+        staff = staff_auth.find_staff(program, username)
+        back_office_auth.turn_off_two_factor(program, staff, actor, now)
+        staff_auth.end_sessions(staff)
+    run_in_transaction(work)
+
+
 @dataclass(frozen=True)
 class WebTill:
     """Who is at a web till, on which terminal, of which store and program."""

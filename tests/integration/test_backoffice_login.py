@@ -193,3 +193,20 @@ def test_every_message_of_the_back_office_has_a_french_translation():
     with (Path(TRANSLATIONS_DIR) / "fr/LC_MESSAGES/backoffice.po").open("rb") as handle:
         translated = {m.id for m in read_po(handle) if m.id and m.string}
     assert sorted(used - translated) == []
+
+
+def test_the_command_line_resets_a_lost_authenticator(app, runner):
+    app.extensions["pos_loyalty.clock"] = lambda: NOW
+    add_staff("ada", "admin")
+    turn_on_two_factor("ada", SECRET)
+    user = OfficeUser(app, "ada")
+    user.sign_in(code=totp.code_at(SECRET, NOW))
+    result = runner.invoke(args=["staff", "reset-two-factor", "ada"])
+    assert result.exit_code == 0, result.output
+    assert "two-factor off for 'ada'" in result.output
+    assert user.get("/admin/").status_code == 302, "its sessions ended"
+    assert OfficeUser(app, "ada").sign_in().headers["Location"] == "/admin/", "no code asked"
+    staff = db.session.scalar(db.select(Staff).where(Staff.username == "ada"))
+    assert staff.totp_secret is None
+    assert db.session.scalar(db.select(AuditEvent.actor).where(
+        AuditEvent.action == "two_factor_off")) == "cli"
