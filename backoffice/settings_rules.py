@@ -160,15 +160,25 @@ def _multipliers(raw: str, label: str) -> dict[str, str]:
     return found
 
 
-def _preview(form: MultiDict[str, str]) -> tuple[program_settings.RulesPreview | None, str]:
+Preview = tuple[program_settings.RulesPreview | None, str]
+
+
+def _preview(form: MultiDict[str, str]) -> Preview:
+    """The preview of the typed basket under the typed rules, or why there is none."""
     try:
         total = parse_amount(form.get("preview_total"), g.program.currency, _("Basket"))
         if not total:
             raise FormError(_("Enter the basket to preview."))
         category = parse_text(form.get("preview_category"), _("Category"), required=False)
-        return program_settings.preview_rules(g.program, parse_rules(form), total,
-                                              category), ""
+        return _previewed(parse_rules(form), total, category)
     except LoyaltyError as error:
+        return None, _rule_error(error)
+
+
+def _previewed(changes: dict[str, Any], total: int, category: str = "") -> Preview:
+    try:
+        return program_settings.preview_rules(g.program, changes, total, category), ""
+    except LoyaltyError as error:   # a bill above the ceiling, too many points...
         return None, _rule_error(error)
 
 
@@ -195,10 +205,10 @@ def shown_value(field: RuleField, value: Any) -> str:
 
 
 def _page(typed: MultiDict[str, str] | None = None, error: str = "", status: int = 200,
-          preview: tuple[program_settings.RulesPreview | None, str] | None = None) -> Any:
+          preview: Preview | None = None) -> Any:
     current = program_settings.rule_values(g.program)
     if preview is None:
-        preview = (program_settings.preview_rules(g.program, {}, PREVIEW_TOTAL_MINOR), "")
+        preview = _previewed({}, PREVIEW_TOTAL_MINOR)
     fields = [{"field": field, "label": LABELS[field.key][0], "hint": LABELS[field.key][1],
                "value": (typed.get(field.key, "") if typed is not None
                          else shown_value(field, current.values[field.key])),

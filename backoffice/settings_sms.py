@@ -12,6 +12,7 @@ from backoffice.i18n import lazy_gettext
 from backoffice.settings import TABS, may_change, problem_sentence, require_change
 from pos_loyalty.clock import now
 from pos_loyalty.errors import LoyaltyError
+from pos_loyalty.notify.texts import language_of
 from pos_loyalty.sms_templates import placeholders_of
 from pos_loyalty.usecases import program_settings
 
@@ -67,8 +68,8 @@ def settings_sms_quiet_hours() -> Any:
 def _language(asked: str | None) -> str:
     languages = program_settings.sms_languages()
     if asked is None:
-        return g.program.locale.split("_")[0] if g.program.locale[:2] in languages \
-            else languages[0]
+        own = language_of(g.program, None)
+        return own if own in languages else languages[0]
     if asked not in languages:
         abort(404)
     return asked

@@ -11,6 +11,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from backoffice_setup import NOW, field, office, words
+from mobile_app import MobileApp, mobile
 from pos_loyalty import programs
 from pos_loyalty.db import db
 from pos_loyalty.errors import ValidationFailed
@@ -20,7 +21,7 @@ from pos_loyalty.rule_fields import RULE_FIELDS
 from pos_loyalty.tiers import TIER_SETTINGS
 from pos_loyalty.usecases import checkout, program_settings
 
-__all__ = ["office"]
+__all__ = ["office", "mobile"]
 
 
 def program() -> Program:
@@ -208,6 +209,15 @@ def test_the_preview_says_what_is_wrong_instead_of_a_figure(app, office):
     assert "This bill is larger than one sale may be: at most €10,000.00." in words(too_large)
 
 
+def test_the_page_opens_when_the_preview_basket_is_above_the_program_s_ceiling(app, office):
+    user = office("admin")
+    user.post("/admin/settings/rules",
+              rules_form(user.get("/admin/settings"), max_receipt_total_minor="20.00"))
+    page = user.get("/admin/settings")
+    assert page.status_code == 200
+    assert "This bill is larger than one sale may be: at most €20.00." in words(page)
+
+
 def test_the_preview_button_without_script_shows_the_whole_page(app, office):
     user = office("admin")
     typed = rules_form(user.get("/admin/settings"), earn_points_per_unit="3")
@@ -266,6 +276,30 @@ def test_admin_sets_the_app_name_and_colours_the_phone_reads(app, office):
     [event] = events("branding_set")
     assert event.before["primary_color"] == "#1f2937"
     assert event.after["primary_color"] == "#aa0000"
+
+
+def test_the_phone_app_shows_the_saved_look_and_logo(app, office, mobile: MobileApp):
+    user = office("admin")
+    user.post("/admin/settings/branding", {"name": "Demo Boulangerie", "app_name": "Mie",
+                                           "primary_color": "#112233",
+                                           "secondary_color": "#445566"})
+    user.post("/admin/settings/branding/logo", {"logo": (io.BytesIO(png()), "logo.png")},
+              content_type="multipart/form-data")
+    body = mobile.get("/branding").get_json()
+    assert body["app_name"] == "Mie"
+    assert body["colors"] == {"primary": "#112233", "secondary": "#445566"}
+    assert body["logo_url"] == program().branding["logo_url"]
+    assert mobile.client.get(body["logo_url"]).data == png()
+
+
+def test_a_logo_url_names_the_public_address_when_the_config_has_one(app, office):
+    app.config["LOYALTY"]["sms"]["public_base_url"] = "https://loyalty.example.com/"
+    user = office("admin")
+    user.post("/admin/settings/branding/logo", {"logo": (io.BytesIO(png()), "logo.png")},
+              content_type="multipart/form-data")
+    [event] = events("logo_uploaded")
+    assert program().branding["logo_url"] == \
+        f"https://loyalty.example.com/admin/logo/demo/{event.id}.png"
 
 
 @pytest.mark.parametrize("form, sentence", [
@@ -357,6 +391,7 @@ def test_each_text_is_previewed_with_sample_values_and_its_segments(app, office)
     assert "Merci ! +25 points chez Demo Boulangerie. Solde : 1 250 points (125,00 €)." \
         in words(french)
     assert user.get("/admin/settings/sms?lang=de").status_code == 404
+    assert "Merci ! +25 points" in words(user.get("/admin/settings/sms"))   # fr_FR program
 
 
 def sms_form(page, **texts: str) -> dict[str, str]:
