@@ -18,11 +18,6 @@ from pos_loyalty.errors import ValidationFailed
 from pos_loyalty.payloads import MAX_HOLD_TTL_SECONDS, MAX_MINOR, MAX_POINTS
 from pos_loyalty.rules import CAMPAIGN_COMBINATIONS, ProgramRules
 
-# Kinds of value: a Decimal rate ("1.5"), a share of a bill (Decimal 0 to 1), an amount of
-# money in minor units, a whole number, a flag, a list of categories, multipliers by
-# category, one of a few words, the prefix of new card numbers.
-KINDS = ("rate", "share", "money", "whole", "flag", "categories", "multipliers", "choice",
-         "prefix")
 DECIMAL_PLACES = 4            # a rate or share written with more places is refused
 CATEGORY_FORMAT = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 MAX_CATEGORIES = 100
@@ -30,6 +25,9 @@ MAX_CATEGORIES = 100
 
 @dataclass(frozen=True)
 class RuleField:
+    """`kind`: a Decimal "rate" ("1.5"), a "share" of a bill (Decimal 0 to 1), "money" in minor
+    units, a "whole" number, a "flag", "categories" (a list), "multipliers" by category, a
+    "choice" of a few words, the "prefix" of new card numbers."""
     key: str
     kind: str
     group: str                           # the section of the form it is shown in
@@ -96,7 +94,7 @@ def _decimal(field: RuleField, value: Any) -> str:
     if not field.low <= number <= field.high:
         raise refuse(field.key, "range", f"between {field.low} and {field.high}",
                      low=str(field.low), high=str(field.high))
-    if -number.as_tuple().exponent > DECIMAL_PLACES and number != number.to_integral_value():
+    if -number.normalize().as_tuple().exponent > DECIMAL_PLACES:
         raise refuse(field.key, "decimals", f"at most {DECIMAL_PLACES} decimal places",
                      places=DECIMAL_PLACES)
     return _plain(number)

@@ -13,11 +13,12 @@ from sqlalchemy import select
 from backoffice_setup import NOW, field, office, words
 from mobile_app import MobileApp, mobile
 from pos_loyalty import programs
-from pos_loyalty.db import db
+from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.errors import ValidationFailed
 from pos_loyalty.models import AuditEvent, Program
 from pos_loyalty.notify.texts import sms_config
 from pos_loyalty.rule_fields import RULE_FIELDS
+from pos_loyalty.rules import BasketLine
 from pos_loyalty.tiers import TIER_SETTINGS
 from pos_loyalty.usecases import checkout, program_settings
 
@@ -69,16 +70,11 @@ def test_marketing_changes_the_earn_rate_and_the_next_quote_uses_it(app, office,
     assert saved.status_code == 302
     assert "Rules saved: Points per 1.00 paid." in words(user.get("/admin/settings"))
     assert program().rules == {"earn_points_per_unit": "2.5"}
-    quote = checkout.quote(program(), card, [till_line(2500)], NOW)
+    quote = checkout.quote(program(), card, [BasketLine("TOTAL", "", 1, 2500)], NOW)
     assert quote.points_earned == 62
     [event] = events("rules_set")
     assert (event.actor, event.before, event.after) == (
         "staff:marketing", {"earn_points_per_unit": "1"}, {"earn_points_per_unit": "2.5"})
-
-
-def till_line(amount_minor: int):
-    from pos_loyalty.rules import BasketLine
-    return BasketLine("TOTAL", "", 1, amount_minor)
 
 
 def test_the_pos_api_of_the_same_server_quotes_with_the_new_rules_at_once(app, office, till):
@@ -97,7 +93,7 @@ def test_several_rules_are_saved_together_in_one_audit_event(app, office):
     user = office("admin")
     page = user.get("/admin/settings")
     user.post("/admin/settings/rules", rules_form(
-        page, redeem_points_per_unit="100", min_cash_minor="2.00", max_redeem_share="0.5",
+        page, redeem_points_per_unit="100", min_cash_minor="2.00", max_redeem_share="0.500000",
         excluded_categories="tobacco, lottery", category_multipliers="organic=2, bakery=1,5",
         allow_negative_balance="", campaign_combination="additive"))
     assert program().rules == {
@@ -132,16 +128,15 @@ def test_nothing_typed_differently_changes_nothing_and_writes_no_event(app, offi
 
 
 def test_the_tier_settings_of_the_tiers_page_are_kept(app, office):
-    program_settings_before = {"tier_measure": "money", "tier_period_months": 6}
-    from pos_loyalty.db import run_in_transaction
+    tier_settings = {"tier_measure": "money", "tier_period_months": 6}
 
     def set_tiers() -> None:
-        programs.default_program().rules = dict(program_settings_before)
+        programs.default_program().rules = dict(tier_settings)
     run_in_transaction(set_tiers)
     user = office("admin")
     user.post("/admin/settings/rules",
               rules_form(user.get("/admin/settings"), signup_bonus_points="50"))
-    assert program().rules == {**program_settings_before, "signup_bonus_points": 50}
+    assert program().rules == {**tier_settings, "signup_bonus_points": 50}
 
 
 @pytest.mark.parametrize("key, typed, sentence", [
@@ -149,6 +144,7 @@ def test_the_tier_settings_of_the_tiers_page_are_kept(app, office):
     ("earn_points_per_unit", "abc", "Points per 1.00 paid must be a number."),
     ("earn_points_per_unit", "1.123456", "Points per 1.00 paid has too many decimals (at "
                                           "most 4)."),
+    ("earn_points_per_unit", "1e-9", "Points per 1.00 paid has too many decimals"),
     ("max_redeem_share", "1.5", "Largest share paid with points must be between 0 and 1."),
     ("pending_days", "99999999999999999999", "Days points stay pending must be between 0 "
                                               "and 365."),
@@ -171,7 +167,8 @@ def test_a_wrong_rule_is_refused_with_a_sentence_and_nothing_changes(app, office
     page = user.post("/admin/settings/rules", form)
     assert page.status_code == 422
     assert sentence in words(page)
-    assert field(page, key) == typed if key not in ("campaign_combination",) else True
+    if key != "campaign_combination":   # a list to choose from
+        assert field(page, key) == typed
     assert field(page, "signup_bonus_points") == "50"
     assert program().rules == {}
     assert events("rules_set") == []
@@ -336,8 +333,6 @@ def test_a_logo_is_stored_in_the_database_and_served_to_anyone(app, office, clie
                       ).status_code == 304
     assert client.get(url.replace(".png", ".jpg")).status_code == 404
     assert client.get(f"/admin/logo/other/{event.id}.png").status_code == 404
-    app_key_branding = program_settings.look_of(program())
-    assert app_key_branding["name"] == "Demo Boulangerie"
 
 
 @pytest.mark.parametrize("content, sentence", [
