@@ -149,6 +149,15 @@ def terminal_for_key(key: str) -> tuple[Terminal, Program, Store] | None:
     return terminal, program, db.session.merge(store, load=False)
 
 
+def forget_cached_program(program_id: int) -> None:
+    """A program's rules or branding changed: this worker's next POS request reads them again
+    (other workers and servers within [service] auth_cache_seconds)."""
+    cache = current_app.extensions.get("pos_loyalty.terminal_cache", {})
+    for digest, cached in list(cache.items()):
+        if cached[2].id == program_id:
+            cache.pop(digest, None)
+
+
 def create_staff(program: Program, username: str, role: str, password: str,
                  store_id: int | None, hasher: Hasher) -> Staff:
     if role not in STAFF_ROLES:
