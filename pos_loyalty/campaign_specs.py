@@ -29,8 +29,8 @@ WEEKDAY_NAMES = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "su
 
 def campaign_columns(program: Program, spec: Mapping[str, Any]) -> dict[str, Any]:
     """The Campaign columns a spec gives, every term checked (see `create_campaign`)."""
-    starts = _local_moment(program, spec.get("starts"), "starts")
-    ends = _local_moment(program, spec.get("ends"), "ends")
+    starts = local_moment(program, spec.get("starts"), "starts")
+    ends = local_moment(program, spec.get("ends"), "ends")
     if ends <= starts:
         raise ValidationFailed("A campaign must end after it starts.", field="ends")
     effect, multiplier, bonus = _effect(spec)
@@ -55,8 +55,8 @@ def campaign_spec(program: Program, campaign: Campaign) -> dict[str, Any]:
     falls at midnight, local time (for the end, the day before: that day included)."""
     spec: dict[str, Any] = {
         "name": campaign.name, "labels": dict(campaign.labels or {}),
-        "starts": _local_spec(program, campaign.starts_at, "starts"),
-        "ends": _local_spec(program, campaign.ends_at, "ends"),
+        "starts": local_spec(program, campaign.starts_at, "starts"),
+        "ends": local_spec(program, campaign.ends_at, "ends"),
         "weekdays": list(campaign.weekdays or []),
         "hours": (f"{campaign.hours_from}-{campaign.hours_until}"
                   if campaign.hours_from else ""),
@@ -73,32 +73,39 @@ def campaign_spec(program: Program, campaign: Campaign) -> dict[str, Any]:
     return spec
 
 
-def _local_spec(program: Program, moment: dt.datetime, field: str) -> str:
+def local_spec(program: Program, moment: dt.datetime, field: str) -> str:
+    """A naive UTC moment as a spec writes it in the program's time: a date alone at local
+    midnight (for "ends", the day before, which a date alone includes)."""
     local = programs.utc_to_local(program, moment)
     if local.time() != dt.time(0):
         return local.isoformat(timespec="minutes")
     return (local - _whole_day(field)).date().isoformat()
 
 
-def _local_moment(program: Program, value: Any, field: str) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        moment = value
-    elif isinstance(value, dt.date):
-        moment = dt.datetime.combine(value, dt.time(0)) + _whole_day(field)
+def local_moment(program: Program, value: Any, field: str) -> dt.datetime:
+    """A spec's date, or date and time, in the program's time zone, as naive UTC."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time(0))
+        whole_day = True
     elif isinstance(value, str):
+        whole_day = len(value.strip()) == len("2026-12-24")
         try:
-            moment = dt.datetime.fromisoformat(value.strip())
-            if len(value.strip()) == len("2026-12-24"):
-                moment += _whole_day(field)
+            value = dt.datetime.fromisoformat(value.strip())
         except ValueError:
             raise ValidationFailed(f"{field} must be a date or a date and time, e.g. "
                                    "2026-12-05 or 2026-12-05T18:00.", field=field) from None
+    elif isinstance(value, dt.datetime):
+        whole_day = False
     else:
-        raise ValidationFailed(f"A campaign needs its {field} date.", field=field)
-    if moment.tzinfo is not None:
+        raise ValidationFailed(f"{field}: a date is needed.", field=field)
+    if value.tzinfo is not None:
         raise ValidationFailed(f"{field} is read in the program's time zone: give no offset.",
                                field=field)
-    return programs.local_to_utc(program, moment)
+    try:
+        return programs.local_to_utc(program, value + (_whole_day(field) if whole_day
+                                                       else dt.timedelta(0)))
+    except (OverflowError, ValueError):
+        raise ValidationFailed(f"{field} is out of the calendar.", field=field) from None
 
 
 def _whole_day(field: str) -> dt.timedelta:
