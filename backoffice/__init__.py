@@ -5,7 +5,10 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import Babel
 
-from backoffice import audit_log, auth, home, settings_branding, settings_rules, settings_sms  # noqa: F401  (they add the routes)
+from backoffice import (  # noqa: F401  (they add the routes)
+    audit_log, auth, campaigns, cards, home, promotions, settings_branding, settings_rules,
+    settings_sms, tiers,
+)
 from backoffice.blueprint import bp
 from cashier_ui.i18n import select_locale, select_timezone
 

@@ -15,6 +15,7 @@ SENTENCES = {
         "This login is for the till: the back office is for admin, marketing, support and "
         "finance logins."),
     "forbidden": lazy_gettext("Your role does not allow this."),
+    "offer_ended": lazy_gettext("This has ended: it can no longer change."),
 }
 
 

@@ -17,7 +17,7 @@ from pos_loyalty.errors import ValidationFailed
 from pos_loyalty.models import Program, Promotion
 
 from pos_loyalty.app_keys import create_app_key
-from pos_loyalty.brand import create_promotion
+from pos_loyalty.promotions import create_promotion
 
 PROGRAM_OPTION = click.option("--program", "slug", default=None,
                               help="The program's slug (default: the first).")

@@ -14,6 +14,7 @@ from pos_loyalty.errors import (
     ValidationFailed,
 )
 from pos_loyalty.models import Account, Card, CardBatch, Program
+from pos_loyalty.payloads import plain_text
 from pos_loyalty.audit import record as audit
 from pos_loyalty.programs import rules_for
 from pos_loyalty.rules import UNUSABLE_CARD_STATUSES, ProgramRules, check_new_pin
@@ -160,12 +161,17 @@ def create_customer(program: Program, phone_raw: Any, pin: Any, now: dt.datetime
     return card
 
 
-def issue_cards(program: Program, count: int, now: dt.datetime) -> list[str]:
-    """A batch of blank cards, numbered at random in the program's range, linked later."""
+def issue_cards(program: Program, count: int, now: dt.datetime, label: str = "") -> list[str]:
+    """A batch of blank cards, numbered at random in the program's range, linked later;
+    `label` says what the batch is for ("Lyon opening, plastic")."""
     if not 1 <= count <= MAX_BATCH:
         raise ValidationFailed(f"Issue between 1 and {MAX_BATCH} cards at a time.",
                                field="count")
-    batch = CardBatch(program_id=program.id, count=count, created_at=now)
+    if len(label.strip()) > MAX_BATCH_LABEL:
+        raise ValidationFailed(f"A batch's label is {MAX_BATCH_LABEL} characters at most.",
+                               field="label")
+    batch = CardBatch(program_id=program.id, count=count, created_at=now,
+                      label=plain_text(label.strip(), "label"))
     db.session.add(batch)
     db.session.flush()
     symbology = rules_for(program).card_symbology
@@ -185,6 +191,7 @@ def issue_virtual_card(program: Program, account: Account, now: dt.datetime) -> 
 
 
 MAX_BATCH = 100_000
+MAX_BATCH_LABEL = 100
 # Rounds of drawing again for numbers taken meanwhile. In a range of 10^10 a clash is rare;
 # rounds running out means the range is nearly full (a prefix that leaves too few digits).
 MAX_DRAWS = 20

@@ -13,23 +13,21 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import bindparam, func, select, update
 
 from pos_loyalty import programs
+from pos_loyalty.campaign_specs import campaign_columns
 from pos_loyalty.db import db
-from pos_loyalty.errors import NotFound, ValidationFailed
-from pos_loyalty.models import Campaign, LedgerEntry, Store
+from pos_loyalty.errors import (
+    CampaignTermLocked, NotFound, OfferEnded, ValidationFailed,
+)
+from pos_loyalty.models import Campaign, LedgerEntry
 from pos_loyalty.models.program import Program
-from pos_loyalty.payloads import plain_text
-from pos_loyalty.rules import AppliedCampaign, CampaignTerms, rung_named
-
-MAX_MULTIPLIER = Decimal(10)
-MAX_BONUS_POINTS = 1_000_000
-
+from pos_loyalty.rules import AppliedCampaign, CampaignTerms
 
 # --- what every sale reads ------------------------------------------------------------------
 
@@ -160,11 +158,7 @@ def _charge(campaign_id: int, points: int) -> int:
     return granted
 
 
-# --- made, listed, ended ----------------------------------------------------------------------
-
-WEEKDAY_NAMES = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7,
-                 "lun": 1, "mar": 2, "mer": 3, "jeu": 4, "ven": 5, "sam": 6, "dim": 7}
-
+# --- made, changed, listed, ended --------------------------------------------------------------
 
 def create_campaign(program: Program, spec: Mapping[str, Any], now: dt.datetime,
                     actor: str) -> Campaign:
@@ -177,29 +171,61 @@ def create_campaign(program: Program, spec: Mapping[str, Any], now: dt.datetime,
     first_purchase_only, and either multiplier ("2") or bonus_points; per_customer_limit and
     budget_points (0 = none).
     """
-    starts = _local_moment(program, spec.get("starts"), "starts")
-    ends = _local_moment(program, spec.get("ends"), "ends")
-    if ends <= starts:
-        raise ValidationFailed("A campaign must end after it starts.", field="ends")
-    effect, multiplier, bonus = _effect(spec)
-    hours_from, hours_until = _hours(spec.get("hours"))
-    campaign = Campaign(
-        program_id=program.id, name=_name(spec.get("name")), labels=_labels(spec.get("labels")),
-        starts_at=starts, ends_at=ends, weekdays=_weekdays(spec.get("weekdays")),
-        hours_from=hours_from, hours_until=hours_until,
-        store_ids=_store_ids(program, spec.get("store_ids")),
-        categories=_words(spec.get("categories"), "categories", lower=True),
-        skus=_words(spec.get("skus"), "skus"), tiers=_tier_keys(program, spec.get("tiers")),
-        min_basket_minor=_count(spec, "min_basket_minor", 10**12),
-        first_purchase_only=_flag(spec, "first_purchase_only"), effect=effect,
-        multiplier=multiplier, bonus_points=bonus,
-        per_customer_limit=_count(spec, "per_customer_limit", 10**6),
-        budget_points=_count(spec, "budget_points", 10**12), points_given=0,
-        created_by=actor, created_at=now)
+    campaign = Campaign(program_id=program.id, **campaign_columns(program, spec),
+                        points_given=0, created_by=actor, created_at=now)
     db.session.add(campaign)
     db.session.flush()
     forget_cached(program)
     return campaign
+
+
+# What may change once a campaign has started: the sales it already gave points to were
+# judged on its earning terms, so those stay; the name, labels, end and budget may move.
+CHANGEABLE_WHEN_STARTED = ("name", "labels", "ends_at", "budget_points")
+# The spec's field that names each column in an error.
+COLUMN_FIELDS = {"starts_at": "starts", "ends_at": "ends", "hours_from": "hours",
+                 "hours_until": "hours", "effect": "multiplier"}
+
+
+def update_campaign(program: Program, campaign_id: int, spec: Mapping[str, Any],
+                    now: dt.datetime) -> Campaign:
+    """Change a campaign from a whole spec, checked as at creation. A scheduled campaign
+    may change every term; a started one only CHANGEABLE_WHEN_STARTED, its end not before
+    now (end it instead) and its budget only upwards (none stays none: its sales charged no
+    counter); an ended one nothing."""
+    campaign = db.session.scalar(select(Campaign).where(
+        Campaign.id == campaign_id, Campaign.program_id == program.id).with_for_update())
+    if campaign is None:
+        raise NotFound(f"No campaign {campaign_id} in this program.")
+    if status_of(campaign, now) == "ended":
+        raise OfferEnded("This campaign has ended: it can no longer change.")
+    columns = campaign_columns(program, spec)
+    if campaign.starts_at <= now:
+        _check_started_change(campaign, columns, now)
+    for column, value in columns.items():
+        if getattr(campaign, column) != value:
+            setattr(campaign, column, value)
+    db.session.flush()
+    forget_cached(program)
+    return campaign
+
+
+def _check_started_change(campaign: Campaign, columns: Mapping[str, Any],
+                          now: dt.datetime) -> None:
+    for column, value in columns.items():
+        if column not in CHANGEABLE_WHEN_STARTED and getattr(campaign, column) != value:
+            field = COLUMN_FIELDS.get(column, column)
+            if column in ("multiplier", "bonus_points"):
+                field = "multiplier" if columns["effect"] == "multiplier" else "bonus_points"
+            raise CampaignTermLocked(f"{field} cannot change once the campaign has started: "
+                                     "end it and create another.", field=field)
+    if columns["ends_at"] <= now:
+        raise ValidationFailed("A running campaign must end later than now: to stop it now, "
+                               "end it.", field="ends")
+    old, new = campaign.budget_points, columns["budget_points"]
+    if (old == 0 and new != 0) or (old and new < old):
+        raise CampaignTermLocked("A started campaign's budget may only rise (none stays "
+                                 "none).", field="budget_points")
 
 
 def end_campaign(program: Program, campaign_id: int, now: dt.datetime) -> Campaign:
@@ -273,156 +299,3 @@ def _local_iso(program: Program, moment: dt.datetime) -> str:
     return programs.utc_to_local(program, moment).isoformat(timespec="minutes")
 
 
-def _local_moment(program: Program, value: Any, field: str) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        moment = value
-    elif isinstance(value, dt.date):
-        moment = dt.datetime.combine(value, dt.time(0)) + _whole_day(field)
-    elif isinstance(value, str):
-        try:
-            moment = dt.datetime.fromisoformat(value.strip())
-            if len(value.strip()) == len("2026-12-24"):
-                moment += _whole_day(field)
-        except ValueError:
-            raise ValidationFailed(f"{field} must be a date or a date and time, e.g. "
-                                   "2026-12-05 or 2026-12-05T18:00.", field=field) from None
-    else:
-        raise ValidationFailed(f"A campaign needs its {field} date.", field=field)
-    if moment.tzinfo is not None:
-        raise ValidationFailed(f"{field} is read in the program's time zone: give no offset.",
-                               field=field)
-    return programs.local_to_utc(program, moment)
-
-
-def _whole_day(field: str) -> dt.timedelta:
-    """A date alone starts at the beginning of that day, and, for "ends", ends at the end of
-    it (as for promotions): "ends 2026-12-31" includes the 31st."""
-    return dt.timedelta(days=1) if field == "ends" else dt.timedelta(0)
-
-
-def _name(value: Any) -> str:
-    if not isinstance(value, str) or not 1 <= len(value.strip()) <= 120:
-        raise ValidationFailed("A campaign needs a name of 1 to 120 characters.", field="name")
-    return plain_text(value.strip(), "name")
-
-
-def _labels(value: Any) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping) or not all(
-            isinstance(k, str) and len(k) <= 8 and isinstance(v, str) and len(v) <= 120
-            for k, v in value.items()):
-        raise ValidationFailed("labels are texts per language, e.g. {fr = \"Points doublés\", "
-                               "en = \"Double points\"}, 120 characters at most.", field="labels")
-    return {k: plain_text(v.strip(), "labels") for k, v in value.items() if v.strip()}
-
-
-def _effect(spec: Mapping[str, Any]) -> tuple[str, str | None, int]:
-    multiplier, bonus = spec.get("multiplier"), spec.get("bonus_points")
-    if (multiplier is None) == (bonus is None):
-        raise ValidationFailed("A campaign gives either a multiplier (\"2\" = double points) or "
-                               "bonus_points per receipt.", field="multiplier")
-    if bonus is not None:
-        if isinstance(bonus, bool) or not isinstance(bonus, int) \
-                or not 1 <= bonus <= MAX_BONUS_POINTS:
-            raise ValidationFailed(f"bonus_points must be 1 to {MAX_BONUS_POINTS}.",
-                                   field="bonus_points")
-        return "fixed", None, bonus
-    try:
-        factor = Decimal(str(multiplier)) if not isinstance(multiplier, float) else None
-    except InvalidOperation:
-        factor = None
-    if factor is None or not factor.is_finite() or not Decimal(1) < factor <= MAX_MULTIPLIER:
-        raise ValidationFailed(f"multiplier must be a number above 1 and at most "
-                               f"{MAX_MULTIPLIER}, written as text (\"2\", \"1.5\").",
-                               field="multiplier")
-    return "multiplier", str(factor), 0
-
-
-def _hours(value: Any) -> tuple[str | None, str | None]:
-    if value in (None, ""):
-        return None, None
-    try:
-        start, end = (dt.time.fromisoformat(part.strip()) for part in str(value).split("-"))
-    except ValueError:
-        raise ValidationFailed("hours are \"HH:MM-HH:MM\" in the program's time, e.g. "
-                               "\"18:00-20:00\" (\"22:00-02:00\" runs over midnight).",
-                               field="hours") from None
-    if start == end:
-        raise ValidationFailed("hours must not start and end at the same time.", field="hours")
-    return start.strftime("%H:%M"), end.strftime("%H:%M")
-
-
-def _weekdays(value: Any) -> list[int]:
-    days = set()
-    for item in _list(value, "weekdays"):
-        day = WEEKDAY_NAMES.get(item.strip().lower()[:3]) if isinstance(item, str) else item
-        if isinstance(day, bool) or not isinstance(day, int) or not 1 <= day <= 7:
-            raise ValidationFailed("weekdays are 1 (Monday) to 7 (Sunday), or names (sat, sun).",
-                                   field="weekdays")
-        days.add(day)
-    return sorted(days)
-
-
-def _store_ids(program: Program, value: Any) -> list[int]:
-    ids = sorted({_store_id(item) for item in _list(value, "store_ids")})
-    if ids:
-        known = set(db.session.scalars(select(Store.id).where(Store.program_id == program.id,
-                                                              Store.id.in_(ids))))
-        unknown = [i for i in ids if i not in known]
-        if unknown:
-            raise ValidationFailed(f"No store {unknown[0]} in this program.", field="store_ids")
-    return ids
-
-
-def _store_id(item: Any) -> int:
-    if isinstance(item, str) and item.strip().isdigit():
-        return int(item)
-    if isinstance(item, bool) or not isinstance(item, int):
-        raise ValidationFailed("store_ids are store numbers.", field="store_ids")
-    return item
-
-
-def _words(value: Any, field: str, lower: bool = False) -> list[str]:
-    words = []
-    for item in _list(value, field):
-        if not isinstance(item, str) or not 1 <= len(item.strip()) <= 64:
-            raise ValidationFailed(f"{field} are texts of 1 to 64 characters.", field=field)
-        words.append(plain_text(item.strip().lower() if lower else item.strip(), field))
-    return sorted(set(words))
-
-
-def _tier_keys(program: Program, value: Any) -> list[str]:
-    ladder = programs.rules_for(program).tiers
-    keys = _words(value, "tiers", lower=True)
-    for key in keys:
-        if rung_named(ladder, key) is None:
-            raise ValidationFailed(f"No tier {key!r} in this program's ladder.", field="tiers")
-    return keys
-
-
-def _list(value: Any, field: str) -> list[Any]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, str):
-        return [part for part in value.split(",") if part.strip()]
-    if not isinstance(value, (list, tuple)) or len(value) > 1000:
-        raise ValidationFailed(f"{field} must be a list.", field=field)
-    return list(value)
-
-
-def _count(spec: Mapping[str, Any], field: str, maximum: int) -> int:
-    value = spec.get(field, 0) or 0
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
-        raise ValidationFailed(f"{field} must be a whole number from 0 to {maximum}.",
-                               field=field)
-    return value
-
-
-def _flag(spec: Mapping[str, Any], field: str) -> bool:
-    value = spec.get(field, False)
-    if not isinstance(value, bool):
-        raise ValidationFailed(f"{field} must be true or false.", field=field)
-    return value

@@ -396,3 +396,20 @@ class DatabaseUnavailable(LoyaltyError):
     code = "database_unavailable"
     status = 503
     message = "The database cannot be reached right now; nothing was saved. Retry in a moment."
+
+
+
+# --- campaigns and promotions changed in the back office -------------------------------
+
+class OfferEnded(LoyaltyError):
+    """An ended campaign or promotion stays as it was, with what it gave: make a new one."""
+    code = "offer_ended"
+    status = 409
+    message = "This has ended: it can no longer change."
+
+
+class CampaignTermLocked(ValidationFailed):
+    """A started campaign's earning terms stay as the sales already made were judged on
+    them; `field` names the term."""
+    code = "campaign_term_locked"
+    message = "This term cannot change once the campaign has started."

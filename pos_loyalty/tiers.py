@@ -14,7 +14,7 @@ account's tier:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -233,6 +233,18 @@ def set_ladder(program: Program, given: Mapping[str, Any], now: dt.datetime,
     """A program's ladder and its tier settings, from a TOML file's tables (`tiers = [...]`
     and any of TIER_SETTINGS), checked whole before anything changes; then every account
     is placed on it by its measure (`place_accounts`)."""
+    rules, _checked = _ladder_rules(program, given)
+    before = {k: (program.rules or {}).get(k) for k in TIER_SETTINGS}
+    program.rules = rules
+    db.session.flush()
+    audit.record(program, actor, "tiers_set", f"program:{program.id}", now, before=before,
+                   after={k: rules.get(k) for k in TIER_SETTINGS})
+    return rules_for(program).tiers
+
+
+def _ladder_rules(program: Program, given: Mapping[str, Any]) -> tuple[dict[str, Any],
+                                                                        ProgramRules]:
+    """The program's rules with `given` over them, checked whole: (as stored, as read)."""
     unknown = sorted(set(given) - set(TIER_SETTINGS))
     if unknown:
         raise ValidationFailed(f"Unknown tier setting {unknown[0]!r}; allowed: "
@@ -242,15 +254,21 @@ def set_ladder(program: Program, given: Mapping[str, Any], now: dt.datetime,
                                field="tiers")
     rules = {**(program.rules or {}), **{k: given[k] for k in TIER_SETTINGS if k in given}}
     try:
-        ProgramRules.from_settings({**settings()["rules"], **rules})
+        return rules, ProgramRules.from_settings({**settings()["rules"], **rules})
     except (ValueError, TypeError) as error:
         raise ValidationFailed(str(error), field="tiers") from None
-    before = {k: (program.rules or {}).get(k) for k in TIER_SETTINGS}
-    program.rules = rules
-    db.session.flush()
-    audit.record(program, actor, "tiers_set", f"program:{program.id}", now, before=before,
-                   after={k: rules.get(k) for k in TIER_SETTINGS})
-    return rules_for(program).tiers
+
+
+def placed_rung(ladder: tuple[TierRung, ...], tier: str | None,
+                measure: int) -> tuple[TierRung | None, bool]:
+    """Where `place_accounts` puts an account of this tier and measure: (its rung then,
+    whether it moves). Up to what the measure reaches; a tier the ladder lost is left for
+    what the measure reaches; else the tier stays until its period ends."""
+    reached = rung_reached(ladder, measure)
+    gone = tier is not None and rung_named(ladder, tier) is None
+    if gone or is_higher(ladder, reached, tier):
+        return reached, True
+    return rung_named(ladder, tier), False
 
 
 def place_accounts(program: Program, now: dt.datetime, *, chunk: int = 1000) -> int:
@@ -260,7 +278,42 @@ def place_accounts(program: Program, now: dt.datetime, *, chunk: int = 1000) -> 
     rules = rules_for(program)
     if not rules.tiers:
         return _drop_all(program, now)
-    since, moved, after_id = window_start(program, now), 0, 0
+    moved = 0
+    for account_id, tier, measure in _accounts_measured(program, rules, now, chunk):
+        reached, moves = placed_rung(rules.tiers, tier, measure)
+        if moves:
+            record_move(program, TierMove(account_id, tier, reached, "set", measure), now)
+            moved += 1
+    return moved
+
+
+def placement_preview(program: Program, given: Mapping[str, Any], now: dt.datetime, *,
+                      chunk: int = 1000) -> dict[str | None, int]:
+    """How many open accounts each tier key would hold (None: no tier) once `given` is set
+    and `place_accounts` has run; checked as `set_ladder` checks it; nothing is written."""
+    _stored, rules = _ladder_rules(program, given)
+    counts: dict[str | None, int] = {rung.key: 0 for rung in rules.tiers}
+    counts[None] = 0
+    for _account_id, tier, measure in _accounts_measured(program, rules, now, chunk):
+        rung = placed_rung(rules.tiers, tier, measure)[0] if rules.tiers else None
+        counts[rung.key if rung else None] += 1
+    return counts
+
+
+def tier_counts(program: Program) -> dict[str | None, int]:
+    """How many open accounts hold each tier now (None: no tier)."""
+    rows = db.session.execute(
+        select(Account.tier, func.count()).where(Account.program_id == program.id,
+                                                 Account.status != "closed")
+        .group_by(Account.tier)).all()
+    return {tier: count for tier, count in rows}
+
+
+def _accounts_measured(program: Program, rules: ProgramRules, now: dt.datetime,
+                       chunk: int) -> Iterator[tuple[int, str | None, int]]:
+    """(id, tier, measure under `rules`) of every open account, a chunk of reads at a time."""
+    since = local_to_utc(program, tier_window_start(rules, utc_to_local(program, now)))
+    after_id = 0
     while True:
         rows = db.session.execute(
             select(Account.id, Account.tier).where(Account.program_id == program.id,
@@ -268,15 +321,10 @@ def place_accounts(program: Program, now: dt.datetime, *, chunk: int = 1000) -> 
                                                    Account.id > after_id)
             .order_by(Account.id).limit(chunk)).all()
         if not rows:
-            return moved
+            return
         measures = _measures(rules, [r[0] for r in rows], since)
         for account_id, tier in rows:
-            measure = measures.get(account_id, 0)
-            reached = rung_reached(rules.tiers, measure)
-            gone = tier is not None and rung_named(rules.tiers, tier) is None
-            if gone or is_higher(rules.tiers, reached, tier):
-                record_move(program, TierMove(account_id, tier, reached, "set", measure), now)
-                moved += 1
+            yield account_id, tier, measures.get(account_id, 0)
         after_id = rows[-1][0]
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from pos_loyalty import campaigns, tiers
 from pos_loyalty.audit import record as audit
+from pos_loyalty.campaign_specs import campaign_spec
 from pos_loyalty.app_sessions import Caller
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.models import Account, Campaign, LedgerEntry, Program
@@ -62,16 +63,24 @@ def tier_of_account(program: Program, account_id: int, now: dt.datetime,
 
 def create_campaign(program: Program, spec: Mapping[str, Any], now: dt.datetime,
                     actor: str) -> dict[str, Any]:
-    return run_in_transaction(lambda: campaigns.campaign_view(
-        program, campaigns.create_campaign(program, spec, now, actor), now,
-        language_of(program, None)))
+    """A campaign made and audited (its terms as the spec that makes it)."""
+    def work() -> dict[str, Any]:
+        campaign = campaigns.create_campaign(program, spec, now, actor)
+        audit(program, actor, "campaign_created", f"campaign:{campaign.id}", now,
+              after=campaign_spec(program, campaign))
+        return campaigns.campaign_view(program, campaign, now, language_of(program, None))
+    return run_in_transaction(work)
 
 
 def end_campaign(program: Program, campaign_id: int, now: dt.datetime,
                  actor: str) -> dict[str, Any]:
     def work() -> dict[str, Any]:
-        campaign = campaigns.end_campaign(program, campaign_id, now)
-        audit(program, actor, "campaign_ended", f"campaign:{campaign_id}", now)
+        campaign = campaigns.find_campaign(program, campaign_id)
+        before = campaigns.status_of(campaign, now)
+        campaigns.end_campaign(program, campaign_id, now)
+        if before != "ended":
+            audit(program, actor, "campaign_ended", f"campaign:{campaign_id}", now,
+                  before={"status": before}, after={"status": "ended"})
         return campaigns.campaign_view(program, campaign, now, language_of(program, None))
     return run_in_transaction(work)
 
