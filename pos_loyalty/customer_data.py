@@ -184,7 +184,8 @@ HISTORY_LABELS = {
            "hold_release": "Points réservés rendus", "adjust": "Correction",
            "expire": "Points expirés", "release": "Points devenus utilisables",
            "bonus": "Bonus", "campaign": "Offre", "signup": "Bonus de bienvenue",
-           "birthday": "Bonus d'anniversaire", "referral": "Parrainage"},
+           "birthday": "Bonus d'anniversaire", "referral": "Parrainage",
+           "import": "Solde repris de l'ancienne carte"},
     "en": {"earn": "Purchase", "redeem": "Points used",
            "return_reverse": "Return: points taken back",
            "return_restore": "Return: points given back",
@@ -193,7 +194,7 @@ HISTORY_LABELS = {
            "hold_release": "Points set aside, given back", "adjust": "Correction",
            "expire": "Points expired", "release": "Points now usable", "bonus": "Bonus",
            "campaign": "Offer", "signup": "Welcome bonus", "birthday": "Birthday bonus",
-           "referral": "Referral"},
+           "referral": "Referral", "import": "Balance brought from the previous card"},
 }
 
 

@@ -27,6 +27,8 @@ NOT_ANSWERED_BY_AN_API = {
     e.InvalidLogin: "staff log in at the cashier UI and the back office only",
     e.LoginNotForHere: "a till login at the back office, or the other way round",
     e.InvalidSecondFactor: "the back office's two-factor sign-in",
+    e.OfferEnded: "changing a campaign or promotion that ended: the back office only",
+    e.CampaignTermLocked: "changing a running campaign's terms: the back office only",
     e.CardAlreadyLinked: "linking at the till; the app answers card_not_found for any card "
                          "it cannot link, so it learns no one's card numbers",
 }
