@@ -403,3 +403,21 @@ class DatabaseUnavailable(LoyaltyError):
     code = "database_unavailable"
     status = 503
     message = "The database cannot be reached right now; nothing was saved. Retry in a moment."
+
+
+# --- the back office's customer care ----------------------------------------------------
+
+class AccountErased(LoyaltyError):
+    """The customer's data was erased on their request: the account keeps its books but can
+    no longer be changed (no adjustment, card, code or session)."""
+    code = "account_erased"
+    status = 409
+    message = "This customer's data was erased: the account can no longer be changed."
+
+
+class AdjustmentAlreadyDecided(LoyaltyError):
+    """An adjustment request approved or rejected already (by another admin, or a second
+    click): it is applied once, never twice."""
+    code = "adjustment_already_decided"
+    status = 409
+    message = "This adjustment was already approved or rejected."
