@@ -15,6 +15,14 @@ SENTENCES = {
         "This login is for the till: the back office is for admin, marketing, support and "
         "finance logins."),
     "forbidden": lazy_gettext("Your role does not allow this."),
+    "account_erased": lazy_gettext("This customer's data was erased on their request: the "
+                                   "account can no longer be changed."),
+    "adjustment_already_decided": lazy_gettext(
+        "This adjustment was already approved or rejected: its points moved once at most."),
+    "too_many_codes": lazy_gettext("Too many codes were texted to this phone in the last hour: "
+                                   "try again later."),
+    "idempotency_conflict": lazy_gettext(
+        "This form was already sent with other values: reload the page and try again."),
 }
 
 

@@ -390,3 +390,21 @@ def test_the_export_is_the_phone_s_export_as_a_download_and_is_audited(shop, off
     assert data == json.loads(json.dumps(expected))
     assert data["profile"]["first_name"] == "Rose"
     assert last_audit("account_exported").actor == "staff:support"
+
+
+def test_the_customer_page_reads_in_french(shop, office):
+    card = shop.customer(100, first_name="Chloé")
+    user = office("support", username="sophie", language="fr")
+    text = words(page_of(user, card))
+    assert "Points disponibles 100" in text
+    assert "Ajuster les points" in text and "Historique des points" in text
+
+
+def test_one_form_key_sent_again_with_other_values_is_refused(shop, office):
+    card = shop.customer(100)
+    user = office("support")
+    adjust(user, card, "10", "first", key="form-key-2")
+    page = adjust(user, card, "20", "second", key="form-key-2")
+    assert page.status_code == 409
+    assert "This form was already sent with other values" in words(page)
+    assert available(card) == 110
