@@ -6,8 +6,8 @@ from flask import Flask
 from flask_babel import Babel
 
 from backoffice import (  # noqa: F401  (they add the routes)
-    audit_log, auth, campaigns, cards, home, promotions, settings_branding, settings_rules,
-    settings_sms, tiers,
+    approvals, audit_log, auth, campaigns, cards, customer_actions, customers, home, promotions,
+    settings_branding, settings_rules, settings_sms, tiers,
 )
 from backoffice.blueprint import bp
 from cashier_ui.i18n import select_locale, select_timezone

@@ -16,6 +16,14 @@ SENTENCES = {
         "finance logins."),
     "forbidden": lazy_gettext("Your role does not allow this."),
     "offer_ended": lazy_gettext("This has ended: it can no longer change."),
+    "account_erased": lazy_gettext("This customer's data was erased on their request: the "
+                                   "account can no longer be changed."),
+    "adjustment_already_decided": lazy_gettext(
+        "This adjustment was already approved or rejected: its points moved once at most."),
+    "too_many_codes": lazy_gettext("Too many codes were texted to this phone in the last hour: "
+                                   "try again later."),
+    "idempotency_conflict": lazy_gettext(
+        "This form was already sent with other values: reload the page and try again."),
 }
 
 

@@ -245,8 +245,9 @@ def set_account_status(program: Program, account: Account, status: str, actor: s
     """Block or unblock: a blocked account keeps its points but cannot spend them."""
     if status not in ("active", "blocked"):
         raise ValidationFailed("status must be active or blocked", field="status")
-    account.status = status
-    audit(program, actor, f"account_{status}", f"account:{account.id}", now, reason=reason)
+    before, account.status = account.status, status
+    audit(program, actor, f"account_{status}", f"account:{account.id}", now,
+          before={"status": before}, after={"status": status}, reason=reason)
 
 
 def replace_card(program: Program, old: Card, actor: str, reason: str, now: dt.datetime,
@@ -257,9 +258,11 @@ def replace_card(program: Program, old: Card, actor: str, reason: str, now: dt.d
     account = db.session.get(Account, old.account_id)
     new = (link_card(program, account, new_number, now) if new_number
            else issue_virtual_card(program, account, now))
+    before = old.status
     old.status, old.replaced_by_id = "replaced", new.id
-    audit(program, actor, "card_replaced", f"card:{old.number}", now, reason=reason,
-          new_card=new.number)
+    audit(program, actor, "card_replaced", f"card:{old.number}", now,
+          before={"status": before}, after={"status": "replaced", "replaced_by": new.number},
+          reason=reason, new_card=new.number)
     return new
 
 

@@ -268,8 +268,10 @@ def export(program: Program, account: Account, now: dt.datetime) -> dict[str, An
     }
 
 
-def erase(program: Program, account: Account, now: dt.datetime) -> None:
-    """Erase the person, keep the books: the ledger stays, tied to an anonymous closed account."""
+def erase(program: Program, account: Account, now: dt.datetime,
+          actor: str = "mobile app") -> None:
+    """Erase the person, keep the books: the ledger stays, tied to an anonymous closed account.
+    `actor`: who asked (the customer in the app, or support on their request)."""
     phone = account.phone_e164
     app_sessions.revoke_account_sessions(account.id, "erased", now)
     db.session.execute(update(Card).where(Card.account_id == account.id)
@@ -283,7 +285,7 @@ def erase(program: Program, account: Account, now: dt.datetime) -> None:
     account.phone_e164, account.first_name, account.locale = None, "", None
     account.pin_hash, account.status = None, "closed"
     account.referral_code = None   # friends' registrations with it are refused from now on
-    audit.record(program, "mobile app", "account_erased", f"account:{account.id}", now)
+    audit.record(program, actor, "account_erased", f"account:{account.id}", now)
     db.session.flush()
 
 

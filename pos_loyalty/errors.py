@@ -398,7 +398,6 @@ class DatabaseUnavailable(LoyaltyError):
     message = "The database cannot be reached right now; nothing was saved. Retry in a moment."
 
 
-
 # --- campaigns and promotions changed in the back office -------------------------------
 
 class OfferEnded(LoyaltyError):
@@ -413,3 +412,21 @@ class CampaignTermLocked(ValidationFailed):
     them; `field` names the term."""
     code = "campaign_term_locked"
     message = "This term cannot change once the campaign has started."
+
+
+# --- the back office's customer care ----------------------------------------------------
+
+class AccountErased(LoyaltyError):
+    """The customer's data was erased on their request: the account keeps its books but can
+    no longer be changed (no adjustment, card, code or session)."""
+    code = "account_erased"
+    status = 409
+    message = "This customer's data was erased: the account can no longer be changed."
+
+
+class AdjustmentAlreadyDecided(LoyaltyError):
+    """An adjustment request approved or rejected already (by another admin, or a second
+    click): it is applied once, never twice."""
+    code = "adjustment_already_decided"
+    status = 409
+    message = "This adjustment was already approved or rejected."

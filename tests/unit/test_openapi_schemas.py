@@ -31,6 +31,8 @@ NOT_ANSWERED_BY_AN_API = {
     e.CampaignTermLocked: "changing a running campaign's terms: the back office only",
     e.CardAlreadyLinked: "linking at the till; the app answers card_not_found for any card "
                          "it cannot link, so it learns no one's card numbers",
+    e.AccountErased: "the back office's customer care (an erased customer's account)",
+    e.AdjustmentAlreadyDecided: "the back office's approvals of support's adjustments",
 }
 # Errors defined outside pos_loyalty.errors: the cashier UI's own, which no API answers.
 CASHIER_UI_ONLY = {"FormError"}
