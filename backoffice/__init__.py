@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import Babel
 
-from backoffice import audit_log, auth, home, stores  # noqa: F401  (they add the routes)
+from backoffice import audit_log, auth, home, staff, stores  # noqa: F401  (they add the routes)
 from backoffice.blueprint import bp
 from cashier_ui.i18n import select_locale, select_timezone
 

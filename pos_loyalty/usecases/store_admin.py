@@ -83,6 +83,7 @@ def create_store(program: Program, details: dict[str, Any], actor: str,
     def work() -> Store:
         store = programs.create_store(program, details.get("name", ""), **{
             field: details.get(field) for field in STORE_FIELDS if field != "name"})
+        store.created_at = now
         audit.record(program, actor, "store_created", _target(store), now,
                      after=_details_of(store))
         return store
@@ -151,6 +152,7 @@ def create_terminal(program: Program, store_id: int, name: Any, actor: str,
     def work() -> NewTerminal:
         store = programs.get_store(program, store_id)
         terminal, key = programs.create_terminal(program, store.id, _terminal_name(name))
+        terminal.created_at = now
         audit.record(program, actor, "terminal_created", _target(terminal), now,
                      after={"name": terminal.name, "store_id": store.id, "active": True})
         return NewTerminal(terminal, store, key)
