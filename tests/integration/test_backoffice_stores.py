@@ -279,7 +279,7 @@ def test_a_terminal_is_seen_at_most_once_a_minute(app, office, till):
     assert pos_lookup(till.client, till.key, card).status_code == 200
     assert last_seen(till.terminal_id) == NOW + dt.timedelta(seconds=61)
     page = office("admin").get(f"/admin/stores/{till.store_id}")
-    assert "Caisse 1 Active never" not in words(page)
+    assert "Caisse 1 Active 09/03/2026, 11:01" in words(page)
 
 
 def test_a_request_answered_from_the_key_cache_writes_nothing(app, till):
