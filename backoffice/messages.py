@@ -2,6 +2,9 @@
 by the till (`cashier_ui.messages`), in the same language."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from cashier_ui import messages as till_messages
 from backoffice.i18n import gettext as _
 from backoffice.i18n import lazy_gettext
@@ -24,6 +27,16 @@ SENTENCES = {
                                    "try again later."),
     "idempotency_conflict": lazy_gettext(
         "This form was already sent with other values: reload the page and try again."),
+    # stores and staff
+    "username_taken": lazy_gettext("Another login has this username: choose another."),
+    "store_has_history": lazy_gettext(
+        "This store has sales or points history: it cannot be deleted."),
+    "store_has_staff": lazy_gettext(
+        "Logins still belong to this store: move them to another store first."),
+    "last_admin": lazy_gettext(
+        "The program must keep an active admin: make another login admin first."),
+    "own_login": lazy_gettext(
+        "You cannot demote or deactivate your own login: another admin can."),
 }
 
 
@@ -34,6 +47,15 @@ def error_sentence(error: LoyaltyError) -> str:
     if error.code in SENTENCES:
         return str(SENTENCES[error.code])
     return till_messages.error_sentence(error)
+
+
+def form_sentence(error: LoyaltyError, field_sentences: Mapping[str, Any]) -> str:
+    """The sentence of a refused form: the form's own for the field the core names, when it
+    has one, else the error's."""
+    field = error.details.get("field")
+    if error.code == "validation_error" and field in field_sentences:
+        return str(field_sentences[field])
+    return error_sentence(error)
 
 
 def unexpected_sentence(database_down: bool) -> str:

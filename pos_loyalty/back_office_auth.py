@@ -66,5 +66,7 @@ def turn_on_two_factor(program: Program, staff: Staff, encrypted_secret: str, co
 
 def turn_off_two_factor(program: Program, staff: Staff, actor: str, now: dt.datetime) -> None:
     """An admin resets a lost authenticator: the login sets two-factor up again."""
+    before = {"two_factor": staff.totp_secret is not None}
     staff.totp_secret, staff.totp_last_step = None, None
-    audit.record(program, actor, "two_factor_off", f"staff:{staff.id}", now)
+    audit.record(program, actor, "two_factor_off", f"staff:{staff.id}", now, before=before,
+                 after={"two_factor": False})

@@ -430,3 +430,39 @@ class AdjustmentAlreadyDecided(LoyaltyError):
     code = "adjustment_already_decided"
     status = 409
     message = "This adjustment was already approved or rejected."
+
+
+# --- stores and staff, as the back office keeps them ---------------------------------------
+
+class UsernameTaken(ValidationFailed):
+    """Another login of the program has this username."""
+    code = "username_taken"
+    message = "This username is taken."
+
+
+class StoreHasHistory(LoyaltyError):
+    """Sales, points or SMS were recorded at this store: it keeps its history, undeleted."""
+    code = "store_has_history"
+    status = 409
+    message = "This store has sales or points history: it cannot be deleted."
+
+
+class StoreHasStaff(LoyaltyError):
+    """Logins still belong to the store that would be deleted."""
+    code = "store_has_staff"
+    status = 409
+    message = "Logins still belong to this store: move them to another store first."
+
+
+class LastAdmin(LoyaltyError):
+    """The change would leave the program without an active admin."""
+    code = "last_admin"
+    status = 409
+    message = "The program must keep an active admin: make another login admin first."
+
+
+class OwnLoginChange(LoyaltyError):
+    """An admin demoting or deactivating their own login (another admin may)."""
+    code = "own_login"
+    status = 409
+    message = "You cannot demote or deactivate your own login: another admin can."

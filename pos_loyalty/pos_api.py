@@ -35,7 +35,7 @@ def authenticate_terminal() -> None:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-    found = terminal_for_key(key.strip()) if scheme.lower() == "bearer" and key else None
+    found = terminal_for_key(key.strip(), now()) if scheme.lower() == "bearer" and key else None
     if found is None:
         raise Unauthorized()
     g.terminal, g.program, g.store = found

@@ -3,18 +3,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import time
 import weakref
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from pos_loyalty.db import db, retry_read
-from pos_loyalty.errors import NotFound, ValidationFailed
+from pos_loyalty.errors import NotFound, UsernameTaken, ValidationFailed
 from pos_loyalty.models import Program, Staff, Store, Terminal
 from pos_loyalty.models.program import STAFF_ROLES
+from pos_loyalty.payloads import plain_text
 from pos_loyalty.program_setup import checked_name
 from pos_loyalty.rules import ProgramRules, currency_exponent
 from pos_loyalty.security import Hasher, hash_api_key, new_terminal_key
@@ -91,10 +93,57 @@ def default_program() -> Program:
     return program
 
 
-def create_store(program: Program, name: str, **fields: Any) -> Store:
-    if not name.strip():
+# A store's texts and the longest each column holds; address and hours may run over lines.
+STORE_TEXTS = {"name": 200, "address": 400, "phone": 32, "opening_hours": 400}
+MULTI_LINE_STORE_TEXTS = ("address", "opening_hours")
+COORDINATE_LIMITS = {"latitude": 90, "longitude": 180}
+
+
+def checked_store_details(details: dict[str, Any]) -> dict[str, Any]:
+    """A store's details as saved (every field of STORE_TEXTS and COORDINATE_LIMITS): texts
+    trimmed, plain and within their columns; a position with both coordinates in range, or
+    none. Coordinates may come as text ("45,76" as typed in French). ValidationFailed names
+    the first bad field."""
+    checked: dict[str, Any] = {}
+    for field, max_length in STORE_TEXTS.items():
+        checked[field] = _store_text(details.get(field), field, max_length)
+    if not checked["name"]:
         raise ValidationFailed("A store needs a name.", field="name")
-    store = Store(program_id=program.id, name=name.strip(), **fields)
+    for field, limit in COORDINATE_LIMITS.items():
+        checked[field] = _coordinate(details.get(field), field, limit)
+    if (checked["latitude"] is None) != (checked["longitude"] is None):
+        missing = "latitude" if checked["latitude"] is None else "longitude"
+        raise ValidationFailed("Give both the latitude and the longitude, or neither.",
+                               field=missing)
+    return checked
+
+
+def _store_text(value: Any, field: str, max_length: int) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{field} must be text.", field=field)
+    lines = [plain_text(" ".join(line.split()), field) for line in value.splitlines()]
+    text = ("\n" if field in MULTI_LINE_STORE_TEXTS else " ").join(line for line in lines if line)
+    if len(text) > max_length:
+        raise ValidationFailed(f"{field} is longer than {max_length} characters.", field=field)
+    return text
+
+
+def _coordinate(value: Any, field: str, limit: int) -> float | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(value.strip().replace(",", ".") if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not -limit <= number <= limit:   # NaN fails both
+        raise ValidationFailed(f"{field} is a number from -{limit} to {limit}.", field=field)
+    return number
+
+
+def create_store(program: Program, name: str, **fields: Any) -> Store:
+    store = Store(program_id=program.id, **checked_store_details({**fields, "name": name}))
     db.session.add(store)
     db.session.flush()
     return store
@@ -112,20 +161,28 @@ def create_terminal(program: Program, store_id: int, name: str = "") -> tuple[Te
     store = get_store(program, store_id)
     key = new_terminal_key()
     terminal = Terminal(program_id=program.id, store_id=store.id,
-                        name=name or f"{store.name} till", api_key_hash=hash_api_key(key))
+                        name=name or f"{store.name[:TERMINAL_NAME_MAX_LENGTH - 5]} till",
+                        api_key_hash=hash_api_key(key))
     db.session.add(terminal)
     db.session.flush()
     return terminal, key
 
 
-def terminal_for_key(key: str) -> tuple[Terminal, Program, Store] | None:
+TERMINAL_NAME_MAX_LENGTH = 100   # Terminal.name
+TERMINAL_CACHE = "pos_loyalty.terminal_cache"
+TERMINAL_SEEN = "pos_loyalty.terminal_seen"
+# How stale Terminal.last_seen_at may be: it is written at most this often per terminal.
+LAST_SEEN_EVERY = dt.timedelta(seconds=60)
+
+
+def terminal_for_key(key: str, now: dt.datetime) -> tuple[Terminal, Program, Store] | None:
     """The active terminal holding `key`, its program and its store.
 
     Every POS request asks this, so the answer is kept in the worker's memory for
     [service] auth_cache_seconds: a deactivated terminal is refused within that time.
     """
     digest = hash_api_key(key)
-    cache = current_app.extensions.setdefault("pos_loyalty.terminal_cache", {})
+    cache = current_app.extensions.setdefault(TERMINAL_CACHE, {})
     cached = cache.get(digest)
     if cached is None or cached[0] < time.monotonic():
         # The request's first statement: a connection lost under it is replaced, not a 503.
@@ -135,6 +192,7 @@ def terminal_for_key(key: str) -> tuple[Terminal, Program, Store] | None:
             .where(Terminal.api_key_hash == digest, Terminal.active.is_(True))).first())
         if row is None:
             return None
+        _note_terminal_seen(row[0].id, now)
         ttl = float(settings()["service"]["auth_cache_seconds"])
         if ttl <= 0:
             terminal, program, store = row
@@ -152,10 +210,38 @@ def terminal_for_key(key: str) -> tuple[Terminal, Program, Store] | None:
 def forget_cached_program(program_id: int) -> None:
     """A program's rules or branding changed: this worker's next POS request reads them again
     (other workers and servers within [service] auth_cache_seconds)."""
-    cache = current_app.extensions.get("pos_loyalty.terminal_cache", {})
+    cache = current_app.extensions.get(TERMINAL_CACHE, {})
     for digest, cached in list(cache.items()):
         if cached[2].id == program_id:
             cache.pop(digest, None)
+
+
+def _note_terminal_seen(terminal_id: int, now: dt.datetime) -> None:
+    """Write Terminal.last_seen_at at most once a minute per terminal, off the sale's path.
+
+    Only when the key was read from the database anyway (once per auth_cache_seconds per
+    worker; a request answered from the cache costs nothing), and only when this worker has
+    not written it for a minute. The UPDATE's guard keeps several workers from writing within
+    the minute, and it is committed at once, before the use case begins: the row (on SQLite,
+    the write lock the key's read already took) is held for one statement, never for a
+    sale's whole transaction, and a refused sale still counts as the terminal being seen.
+    """
+    written = current_app.extensions.setdefault(TERMINAL_SEEN, {})
+    last = written.get(terminal_id)
+    if last is not None and now - last < LAST_SEEN_EVERY:
+        return
+    db.session.execute(
+        update(Terminal).where(Terminal.id == terminal_id, or_(
+            Terminal.last_seen_at.is_(None), Terminal.last_seen_at <= now - LAST_SEEN_EVERY))
+        .values(last_seen_at=now).execution_options(synchronize_session=False))
+    db.session.commit()
+    written[terminal_id] = now
+
+
+def forget_terminal_key(api_key_hash: str) -> None:
+    """This worker stops trusting a key it remembered (a revoked terminal): at once here,
+    within auth_cache_seconds on the other workers and servers."""
+    current_app.extensions.get(TERMINAL_CACHE, {}).pop(api_key_hash, None)
 
 
 def create_staff(program: Program, username: str, role: str, password: str,
@@ -164,17 +250,30 @@ def create_staff(program: Program, username: str, role: str, password: str,
         raise ValidationFailed(f"role must be one of {', '.join(STAFF_ROLES)}", field="role")
     if len(password) < 8:
         raise ValidationFailed("A password needs at least 8 characters.", field="password")
+    username = checked_username(username)
     if store_id is not None:
         get_store(program, store_id)
     exists = db.session.scalar(select(Staff.id).where(Staff.program_id == program.id,
                                                       Staff.username == username))
     if exists:
-        raise ValidationFailed(f"The username {username!r} is taken.", field="username")
+        raise UsernameTaken(f"The username {username!r} is taken.", field="username")
     staff = Staff(program_id=program.id, store_id=store_id, username=username, role=role,
                   password_hash=hasher.hash_password(password))
     db.session.add(staff)
     db.session.flush()
     return staff
+
+
+USERNAME_MAX_LENGTH = 100   # Staff.username
+
+
+def checked_username(username: Any) -> str:
+    """A login's name as typed at sign-in (which trims it): plain text, 1 to 100 characters."""
+    name = username.strip() if isinstance(username, str) else ""
+    if not name or len(name) > USERNAME_MAX_LENGTH:
+        raise ValidationFailed(f"A username has 1 to {USERNAME_MAX_LENGTH} characters.",
+                               field="username")
+    return plain_text(name, "username")
 
 
 def rename_program(program: Program, name: str) -> Program:

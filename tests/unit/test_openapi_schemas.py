@@ -33,6 +33,11 @@ NOT_ANSWERED_BY_AN_API = {
                          "it cannot link, so it learns no one's card numbers",
     e.AccountErased: "the back office's customer care (an erased customer's account)",
     e.AdjustmentAlreadyDecided: "the back office's approvals of support's adjustments",
+    e.UsernameTaken: "staff logins are made in the back office and the CLI",
+    e.StoreHasHistory: "stores are deleted in the back office only",
+    e.StoreHasStaff: "stores are deleted in the back office only",
+    e.LastAdmin: "staff roles are changed in the back office only",
+    e.OwnLoginChange: "staff roles are changed in the back office only",
 }
 # Errors defined outside pos_loyalty.errors: the cashier UI's own, which no API answers.
 CASHIER_UI_ONLY = {"FormError"}
