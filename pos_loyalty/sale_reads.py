@@ -18,9 +18,7 @@ from sqlalchemy import Select, bindparam, case, exists, func, literal, literal_c
 from pos_loyalty import lots, tiers
 from pos_loyalty.db import db
 from pos_loyalty.idempotency import Claim
-from pos_loyalty.models import (
-    Account, Campaign, Card, DailyIssuance, Hold, LedgerEntry, PointLot, Sale,
-)
+from pos_loyalty.models import Account, Card, DailyIssuance, Hold, LedgerEntry, PointLot, Sale
 from pos_loyalty.statements import Step, run_together
 
 _issuance = DailyIssuance.__table__
@@ -172,8 +170,7 @@ LOTS_OF_CARD = lots.spendable_lots_of(_card_account, LOTS_FIRST_READ).add_column
 # Reads about the card's account that a sale with tiers or campaigns adds to its first trip.
 
 def uses_of_card() -> Select:
-    """How many times the card's account got each running campaign with a per-customer
-    limit."""
+    """How many times the card's account got each campaign."""
     return _USES_OF_CARD
 
 
@@ -186,14 +183,11 @@ def measure_of_card(rules: Any) -> Select:
 
 
 _MEASURES: dict[tuple[str, bool], Select] = {}
-# Only the running campaigns with a limit, so the rows do not grow with the customer's
-# history: a subquery, as an expanding IN list of their ids cannot ride in the combined first
-# read. The partial index ix_ledger_entry_campaign_uses holds the campaign entries only.
-_LIMITED_RUNNING = select(Campaign.id).where(
-    Campaign.program_id == bindparam("program_id"), Campaign.per_customer_limit > 0,
-    Campaign.ended_at.is_(None), Campaign.ends_at > bindparam("now"))
+# Every campaign the account ever got, through the partial index ix_ledger_entry_campaign_uses
+# (campaign entries only, index-only on PostgreSQL). Counting only the running campaigns with a
+# limit (a subquery on campaign: an expanding IN list cannot ride in the combined first read)
+# was measured: the database spent 2 ms more per sale with "additive" campaigns.
 _USES_OF_CARD = (
     select(LedgerEntry.campaign_id, func.count())
-    .where(LedgerEntry.account_id == _card_account, LedgerEntry.kind == "campaign",
-           LedgerEntry.campaign_id.in_(_LIMITED_RUNNING))
+    .where(LedgerEntry.account_id == _card_account, LedgerEntry.kind == "campaign")
     .group_by(LedgerEntry.campaign_id))
