@@ -82,6 +82,9 @@ def main(argv: list[str]) -> int:
                         help=f"comma-separated, of: {', '.join(PROGRAMS)}")
     parser.add_argument("--sales", type=int, default=300, help="sales per program and round")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--database-prefix", default="pos_loyalty_bench_parts_",
+                        help="each program's database is this prefix + its name: give each run "
+                             "on a shared server its own")
     parser.add_argument("--pg-admin-url",
                         default=os.environ.get("BENCH_PG_ADMIN_URL", DEFAULT_PG_ADMIN_URL))
     args = parser.parse_args(argv)
@@ -101,7 +104,7 @@ def main(argv: list[str]) -> int:
         for name in names:
             lines, ladder, campaigns, rules = PROGRAMS[name]
             url = stack.enter_context(fresh_database(
-                "postgresql", args.pg_admin_url, name=f"pos_loyalty_bench_parts_{name}"))
+                "postgresql", args.pg_admin_url, name=f"{args.database_prefix}{name}"))
             init = pos_loyalty_command(["init"], server_environment(url, "parts"))
             if init.returncode != 0:
                 print(init.stdout + init.stderr)

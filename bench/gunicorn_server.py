@@ -51,7 +51,8 @@ def gunicorn(app_spec: str, *, workers: int, env: Mapping[str, str], ready_path:
 
 
 def _wait_until_ready(process: subprocess.Popen, port: int, path: str, log: Path,
-                      timeout: float = 30) -> None:
+                      timeout: float = 120) -> None:
+    # Generous: four workers importing the app on a shared, loaded 2-CPU machine took > 30 s.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -16,7 +16,6 @@ import http.client
 import json
 import sys
 import threading
-import time
 from pathlib import Path
 
 import sqlalchemy as sa

@@ -6,7 +6,9 @@ asks, and they change a few times a month), counts a customer's uses, and charge
 
 A budget is charged under the campaign row's lock, with the condition in the UPDATE itself
 and a CHECK behind it, so concurrent sales can never give more than the budget: the last
-sale that fits gets what is left, the next ones get nothing from that campaign.
+sale that fits gets what is left, the next ones get nothing from that campaign. A sale whose
+budgets surely have room charges them with its other writes, right before the commit, as the
+program's daily cap is charged (`caps`).
 """
 from __future__ import annotations
 
@@ -21,13 +23,14 @@ from sqlalchemy import bindparam, func, select, update
 
 from pos_loyalty import programs
 from pos_loyalty.campaign_specs import campaign_columns
-from pos_loyalty.db import db
+from pos_loyalty.db import TryAgain, db
 from pos_loyalty.errors import (
     CampaignTermLocked, NotFound, OfferEnded, ValidationFailed,
 )
 from pos_loyalty.models import Campaign, LedgerEntry
 from pos_loyalty.models.program import Program
 from pos_loyalty.rules import AppliedCampaign, CampaignTerms
+from pos_loyalty.statements import Step, Writes
 
 # --- what every sale reads ------------------------------------------------------------------
 
@@ -99,18 +102,34 @@ def uses_of(account_id: int, campaign_ids: Sequence[int]) -> dict[int, int]:
     return {campaign_id: count for campaign_id, count in rows}
 
 
-def charge_budgets(applied: Sequence[AppliedCampaign],
-                   terms: Mapping[int, CampaignTerms]) -> tuple[AppliedCampaign, ...]:
+def has_budget(campaigns: Iterable[CampaignTerms]) -> bool:
+    """Whether a sale may charge a budget: it then reads what the budgets have left."""
+    return any(c.budget_points for c in campaigns)
+
+
+def charge_budgets(applied: Sequence[AppliedCampaign], terms: Mapping[int, CampaignTerms],
+                   left: Mapping[int, int], writes: Writes) -> tuple[AppliedCampaign, ...]:
     """Take the points of campaigns with a budget from it; a campaign whose budget has less
-    left gives what is left (perhaps nothing, and then it is not applied)."""
-    charged = []
-    for campaign in applied:
-        points = campaign.points
-        if terms[campaign.id].budget_points:
-            points = _charge(campaign.id, points)
-        if points > 0:
-            charged.append(AppliedCampaign(campaign.id, campaign.name, campaign.labels, points))
-    return tuple(charged)
+    left gives what is left (perhaps nothing, and then it is not applied).
+
+    `left` is what each budget had when the sale began, read without the lock
+    (`BUDGETS_LEFT`). When every budget the sale charges surely has room, the charges join
+    the sale's `writes`, each an UPDATE with its condition, so the campaign rows are locked
+    only from the sale's last statement to its commit; if concurrent sales took the room
+    meanwhile, the whole sale runs again (TryAgain) and, seeing a budget near its end,
+    charges them all now, under their locks (`_charge`). Either way a sale charges its
+    campaigns in id order, before the program's daily counter (`caps`): sales that lock hot
+    rows in the same order never wait on each other in a circle.
+    """
+    budgeted = sorted((c for c in applied if terms[c.id].budget_points), key=lambda c: c.id)
+    if all(c.points <= left.get(c.id, 0) for c in budgeted):
+        for campaign in budgeted:
+            writes.add(Step(CHARGE_IF_ROOM, {"c_id": campaign.id, "c_points": campaign.points}),
+                       expect_rows=1, error=TryAgain)
+        return tuple(applied)
+    granted = {c.id: _charge(c.id, c.points) for c in budgeted}
+    return tuple(AppliedCampaign(c.id, c.name, c.labels, granted.get(c.id, c.points))
+                 for c in applied if granted.get(c.id, c.points) > 0)
 
 
 _campaign = Campaign.__table__
@@ -118,19 +137,27 @@ CHARGE_IF_ROOM = (update(_campaign)
                   .where(_campaign.c.id == bindparam("c_id"),
                          _campaign.c.points_given + bindparam("c_points")
                          <= _campaign.c.budget_points)
-                  .values(points_given=_campaign.c.points_given + bindparam("c_points")))
+                  .values(points_given=_campaign.c.points_given + bindparam("c_points"))
+                  .returning(_campaign.c.id))
 BUDGET_LOCKED = (select(_campaign.c.budget_points - _campaign.c.points_given)
                  .where(_campaign.c.id == bindparam("c_id")).with_for_update())
 CHARGE = (update(_campaign).where(_campaign.c.id == bindparam("c_id"))
           .values(points_given=_campaign.c.points_given + bindparam("c_points")))
 UNCHARGE = (update(_campaign).where(_campaign.c.id == bindparam("c_id"))
             .values(points_given=_campaign.c.points_given - bindparam("c_points")))
+# What the program's running budgets have left, read without their locks in a sale's first
+# round trip (`sale_reads`): it only tells whether a charge surely fits.
+BUDGETS_LEFT = (select(_campaign.c.id, _campaign.c.budget_points - _campaign.c.points_given)
+                .where(_campaign.c.program_id == bindparam("program_id"),
+                       _campaign.c.budget_points > 0, _campaign.c.ended_at.is_(None),
+                       _campaign.c.ends_at > bindparam("now")))
 
 
 def return_to_budgets(charged: Sequence[AppliedCampaign], kept: Sequence[AppliedCampaign],
                       terms: Mapping[int, CampaignTerms]) -> None:
     """Give back to their budgets the points of charged campaigns that a later cap cut (the
-    sale still holds their rows' locks), so that a budget counts only points given."""
+    charges were sent by then, and the sale holds their rows' locks), so that a budget counts
+    only points given."""
     kept_points = {campaign.id: campaign.points for campaign in kept}
     for campaign in charged:
         unused = campaign.points - kept_points.get(campaign.id, 0)
@@ -149,7 +176,7 @@ def _charge(campaign_id: int, points: int) -> int:
     """
     connection = db.session.connection()
     params = {"c_id": campaign_id, "c_points": points}
-    if connection.execute(CHARGE_IF_ROOM, params).rowcount == 1:
+    if connection.execute(CHARGE_IF_ROOM, params).first() is not None:
         return points
     left = connection.execute(BUDGET_LOCKED, {"c_id": campaign_id}).scalar()
     granted = max(0, min(points, left or 0))

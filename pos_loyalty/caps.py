@@ -48,7 +48,8 @@ def points_within_program_cap(program: Program, points: int, issued_estimate: in
     `issued_estimate` is the day's counter read without its lock. When it leaves room for
     `points`, the addition joins `writes`, with that condition; if concurrent sales took the
     room meanwhile, the whole sale runs again (TryAgain) and, seeing the counter near the cap,
-    takes the locked path below, which adds to the counter now.
+    takes the locked path below, which adds to the counter now. The writes waiting then (the
+    campaigns' budgets) go first: every sale locks the campaign rows before the day's counter.
     """
     cap = rules_for(program).daily_program_cap_points
     if cap <= 0 or points <= 0:
@@ -58,6 +59,7 @@ def points_within_program_cap(program: Program, points: int, issued_estimate: in
         writes.add(Step(ADD_TO_DAILY_ISSUANCE_IF_ROOM, {**params, "b_cap": cap}),
                    expect_rows=1, error=TryAgain)
         return points
+    writes.send()
     return _count_program_issuance(params, cap)
 
 

@@ -264,23 +264,26 @@ def quote(lines: Sequence[BasketLine], available_points: int, can_redeem: bool,
     eligible = sum(amount - redeemed for line, amount, redeemed
                    in zip(lines, amounts, line_redeemed) if _earns(line, rules))
     base_points = points_for_money(sum(line_base, Decimal(0)), rules)
-    tier, tier_points, campaigns = _offers_earned(base_points, lines, line_base, rules, offers)
+    tier = offers.setting.tier if offers is not None else None
+    matches = matching_campaigns(offers, lines, rules)   # once for both figures
+    tier_points = tier_extra_points(base_points, tier)
+    campaigns = applied_campaigns(matches, line_base, rules)
     points_earned = base_points + tier_points + sum(c.points for c in campaigns)
     check_points_earned(points_earned, rules)
     if redeem_points:   # what the basket would earn with no points spent, offers included
-        no_redeem_points = points_for_money(sum(no_redeem_base, Decimal(0)), rules)
-        _, no_redeem_tier, no_redeem_campaigns = _offers_earned(no_redeem_points, lines,
-                                                                no_redeem_base, rules, offers)
-    else:               # the same basket: no need to match the campaigns again
-        no_redeem_points, no_redeem_tier, no_redeem_campaigns = \
-            base_points, tier_points, campaigns
+        no_redeem_base_points = points_for_money(sum(no_redeem_base, Decimal(0)), rules)
+        points_if_no_redeem = (no_redeem_base_points
+                               + tier_extra_points(no_redeem_base_points, tier)
+                               + sum(c.points for c in applied_campaigns(matches, no_redeem_base,
+                                                                         rules)))
+    else:               # the same basket
+        points_if_no_redeem = points_earned
     return Quote(
         total_minor=total,
         min_cash_minor=min(rules.min_cash_minor, total),
         max_redeem_points=max_points,
         max_redeem_minor=max_minor,
-        points_if_no_redeem=(no_redeem_points + no_redeem_tier
-                             + sum(c.points for c in no_redeem_campaigns)),
+        points_if_no_redeem=points_if_no_redeem,
         points_redeemed=redeem_points,
         redeemed_minor=redeemed_minor,
         cash_minor=total - redeemed_minor,
@@ -294,16 +297,6 @@ def quote(lines: Sequence[BasketLine], available_points: int, can_redeem: bool,
         campaigns=campaigns,
         tier=tier.key if tier else None,
     )
-
-
-def _offers_earned(base_points: int, lines: Sequence[BasketLine], line_base: Sequence[Decimal],
-                   rules: ProgramRules, offers: Offers | None
-                   ) -> tuple[TierRung | None, int, tuple[AppliedCampaign, ...]]:
-    if offers is None:
-        return None, 0, ()
-    tier = offers.setting.tier
-    return (tier, tier_extra_points(base_points, tier),
-            applied_campaigns(offers, lines, line_base, rules))
 
 
 def check_receipt_total(total_minor: int, rules: ProgramRules) -> None:
@@ -724,48 +717,63 @@ def campaign_open_to(terms: CampaignTerms, setting: SaleSetting) -> bool:
 
 
 def _line_matches(terms: CampaignTerms, line: BasketLine) -> bool:
-    if not terms.names_lines():
-        return True
     return line.category.lower() in terms.categories or line.sku in terms.skus
 
 
-def campaign_points(terms: CampaignTerms, lines: Sequence[BasketLine],
-                    line_base: Sequence[Decimal], rules: ProgramRules) -> int:
-    """What one open campaign adds to this basket (0 if the basket does not qualify).
+@dataclass(frozen=True)
+class CampaignMatch:
+    """A campaign open to the sale whose basket qualifies, and the lines it counts."""
+    terms: CampaignTerms
+    lines: tuple[int, ...]
+
+
+def matching_campaigns(offers: Offers | None, lines: Sequence[BasketLine],
+                       rules: ProgramRules) -> tuple[CampaignMatch, ...]:
+    """The campaigns open to this sale whose basket qualifies, oldest first. Points spent do
+    not change which lines a campaign counts, so a quote matches once for both its figures.
 
     A campaign naming categories or SKUs counts only those lines, for its minimum basket too;
-    lines that earn nothing (excluded categories) never qualify. A multiplier adds the
-    qualifying lines' base points x (multiplier - 1), rounded down; a fixed bonus adds its
-    points once per receipt.
+    lines that earn nothing (excluded categories) never qualify.
     """
-    matching = [i for i, line in enumerate(lines) if _line_matches(terms, line)
-                and _earns(line, rules)]
-    if not matching:
-        return 0
-    basket = sum(lines[i].amount_minor for i in matching)
-    if basket < max(terms.min_basket_minor, 1):
-        return 0
-    if terms.effect == "fixed":
-        return terms.bonus_points
-    base_points = points_for_money(sum((line_base[i] for i in matching), Decimal(0)), rules)
-    return floor_int(base_points * (terms.multiplier - 1))
-
-
-def applied_campaigns(offers: Offers, lines: Sequence[BasketLine],
-                      line_base: Sequence[Decimal], rules: ProgramRules
-                      ) -> tuple[AppliedCampaign, ...]:
-    """The campaigns this sale gets, by the program's rule: the one giving most ("best",
-    the oldest on a tie), or every one ("additive")."""
-    given = []
+    if offers is None:
+        return ()
+    earning = tuple(i for i, line in enumerate(lines) if _earns(line, rules))
+    found = []
     for terms in sorted(offers.campaigns, key=lambda t: t.id):
         if not campaign_open_to(terms, offers.setting):
             continue
-        points = campaign_points(terms, lines, line_base, rules)
+        counted = (tuple(i for i in earning if _line_matches(terms, lines[i]))
+                   if terms.names_lines() else earning)
+        basket = sum(lines[i].amount_minor for i in counted)
+        if counted and basket >= max(terms.min_basket_minor, 1):
+            found.append(CampaignMatch(terms, counted))
+    return tuple(found)
+
+
+def applied_campaigns(matches: Sequence[CampaignMatch], line_base: Sequence[Decimal],
+                      rules: ProgramRules) -> tuple[AppliedCampaign, ...]:
+    """The campaigns this sale gets on this earning base, by the program's rule: the one
+    giving most ("best", the oldest on a tie), or every one ("additive").
+
+    A multiplier adds the counted lines' base points x (multiplier - 1), rounded down; a
+    fixed bonus adds its points once per receipt.
+    """
+    base_points: dict[tuple[int, ...], int] = {}   # campaigns counting the same lines share it
+    given = []
+    for match in matches:
+        terms = match.terms
+        if terms.effect == "fixed":
+            points = terms.bonus_points
+        else:
+            if match.lines not in base_points:
+                base_points[match.lines] = points_for_money(
+                    sum((line_base[i] for i in match.lines), Decimal(0)), rules)
+            points = floor_int(base_points[match.lines] * (terms.multiplier - 1))
         if points > 0:
-            given.append(AppliedCampaign(terms.id, terms.name, terms.labels, points))
+            given.append((points, terms))
     if rules.campaign_combination == "best" and given:
-        return (max(given, key=lambda c: (c.points, -c.id)),)
-    return tuple(given)
+        given = [max(given, key=lambda g: (g[0], -g[1].id))]
+    return tuple(AppliedCampaign(t.id, t.name, t.labels, points) for points, t in given)
 
 
 def cut_to_grant(granted: int, base_points: int, tier_points: int,

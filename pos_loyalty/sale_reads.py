@@ -183,8 +183,10 @@ def measure_of_card(rules: Any) -> Select:
 
 
 _MEASURES: dict[tuple[str, bool], Select] = {}
-# Every campaign the account ever got (a few rows): an expanding IN list of the limited ones
-# cannot ride in the combined first read.
+# Every campaign the account ever got, through the partial index ix_ledger_entry_campaign_uses
+# (campaign entries only, index-only on PostgreSQL). Counting only the running campaigns with a
+# limit (a subquery on campaign: an expanding IN list cannot ride in the combined first read)
+# was measured: the database spent 2 ms more per sale with "additive" campaigns.
 _USES_OF_CARD = (
     select(LedgerEntry.campaign_id, func.count())
     .where(LedgerEntry.account_id == _card_account, LedgerEntry.kind == "campaign")

@@ -116,7 +116,8 @@ def record_sale(program: Program, terminal: Terminal, request: SaleRequest, now:
     q = quote(request.lines, found.available_points + held, True, rules,
               request.redeem_points, offers)
     writes = Writes()   # the sale's rows, sent together at the end
-    own, applied, granted = _grant(program, found, q, running, now, writes)
+    own, applied, granted = _grant(program, found, q, running, mechanics.budgets_left, now,
+                                   writes)
     sale_id = found.next_sale_id
     writes.add(Step(INSERT_SALE, _sale_row(program, terminal, request, found, q, granted, now)))
     before = ledger.Balance(found.available_points, found.pending_points)
@@ -171,14 +172,16 @@ def applied_view(campaign: AppliedCampaign) -> dict[str, Any]:
 
 
 def _grant(program: Program, found: Any, q: Quote, running: Sequence[CampaignTerms],
-           now: dt.datetime, writes: Writes) -> tuple[int, tuple[AppliedCampaign, ...], int]:
+           budgets_left: Mapping[int, int], now: dt.datetime,
+           writes: Writes) -> tuple[int, tuple[AppliedCampaign, ...], int]:
     """What the sale really gives after the daily caps and the campaigns' budgets:
-    (base + tier points, campaigns as granted, the total). The caps cut campaigns first."""
+    (base + tier points, campaigns as granted, the total). The caps cut campaigns first.
+    Budgets and the program's counter are charged in this order (`campaigns.charge_budgets`)."""
     earnable = caps.points_within_customer_cap(program, found.account_id, q.points_earned, now)
     own, applied = cut_to_grant(earnable, q.base_points, q.tier_points, q.campaigns)
     terms = {t.id: t for t in running}
     if applied:
-        applied = campaigns.charge_budgets(applied, terms)
+        applied = campaigns.charge_budgets(applied, terms, budgets_left, writes)
     total = own + sum(c.points for c in applied)
     granted = caps.points_within_program_cap(program, total, found.issued_today, now, writes)
     if granted < total:
@@ -190,15 +193,18 @@ def _grant(program: Program, found: Any, q: Quote, running: Sequence[CampaignTer
 
 @dataclass(frozen=True)
 class MechanicsRead:
-    """The tier's measure before the sale and the customer's uses of limited campaigns."""
+    """The tier's measure before the sale, the customer's uses of limited campaigns and
+    what the running budgets had left (without their locks)."""
     measure: int
     uses: Mapping[int, int]
+    budgets_left: Mapping[int, int]
 
 
 def _mechanics_steps(program: Program, running: Sequence[CampaignTerms], params: dict[str, Any],
                      now: dt.datetime) -> list[Step]:
     """The reads a sale adds to its first round trip: the measure when the program has
-    tiers, the uses when a running campaign has a per-customer limit."""
+    tiers, the uses when a running campaign has a per-customer limit, what budgets have
+    left when one has a budget."""
     rules = rules_for(program)
     steps = []
     if rules.tiers:
@@ -206,6 +212,8 @@ def _mechanics_steps(program: Program, running: Sequence[CampaignTerms], params:
                           {**params, "m_since": tiers.window_start(program, now)}))
     if campaigns.limited_ids(running):
         steps.append(Step(sale_reads.uses_of_card(), params))
+    if campaigns.has_budget(running):
+        steps.append(Step(campaigns.BUDGETS_LEFT, params))
     return steps
 
 
@@ -215,10 +223,11 @@ def _mechanics_of(program: Program, running: Sequence[CampaignTerms], read: Any,
     rows = iter(read.extras)
     measure = int(next(rows)[0][0] or 0) if rules.tiers else 0
     uses = {cid: n for cid, n in next(rows)} if campaigns.limited_ids(running) else {}
+    left = {cid: n for cid, n in next(rows)} if campaigns.has_budget(running) else {}
     if not read.row.lots_current:   # the lock waited for another change: read them again
         measure = tiers.measure_of(program, read.row.account_id, now) if rules.tiers else 0
         uses = campaigns.uses_of(read.row.account_id, campaigns.limited_ids(running))
-    return MechanicsRead(measure, uses)
+    return MechanicsRead(measure, uses, left)
 
 
 def _locked_card_and_account(program: Program, card_number: Any, now: dt.datetime,

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Integer, CheckConstraint, Date, ForeignKey, Index, String
+from sqlalchemy import (
+    BigInteger, Integer, CheckConstraint, Date, ForeignKey, Index, String, text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pos_loyalty.db import Base, utcnow
@@ -47,6 +49,13 @@ class LedgerEntry(Base):
     __table_args__ = (
         Index("ix_ledger_entry_account_id_id", "account_id", "id"),
         Index("ix_ledger_entry_sale_id", "sale_id"),
+        # An account's entries since a date (the tier's measure, the customer's daily cap):
+        # read from the index alone on PostgreSQL.
+        Index("ix_ledger_entry_account_id_created_at", "account_id", "created_at",
+              postgresql_include=["kind", "points", "pending_delta"]),
+        # A customer's uses of campaigns, which every sale with a per-customer limit counts.
+        Index("ix_ledger_entry_campaign_uses", "account_id", "campaign_id",
+              postgresql_where=text("kind = 'campaign'"), sqlite_where=text("kind = 'campaign'")),
         CheckConstraint(
             "kind IN ('earn', 'redeem', 'return_reverse', 'return_restore', 'void_reverse', "
             "'void_restore', 'hold', 'hold_release', 'adjust', 'expire', 'release', 'bonus', "
