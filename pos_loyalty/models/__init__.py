@@ -19,7 +19,7 @@ A **Sale** is one receipt at one terminal, unique per (terminal, receipt number)
 **IdempotencyKey** stores the response to a write so that a replay answers the same.
 """
 from pos_loyalty.models.account import Account, Card, CardBatch
-from pos_loyalty.models.back_office import AdjustmentRequest
+from pos_loyalty.models.back_office import AdjustmentRequest, ProgramAsset
 from pos_loyalty.models.ledger import DailyIssuance, Hold, LedgerEntry, LotDraw, PointLot
 from pos_loyalty.models.mechanics import BonusGrant, Campaign, Referral, TierChange
 from pos_loyalty.models.mobile import (
@@ -35,5 +35,5 @@ __all__ = [
     "SaleReturn", "Staff", "StaffSession", "Store", "Terminal",
     "BonusGrant", "Campaign", "Referral", "TierChange",
     "AppKey", "CustomerProfile", "MobileSession", "OneTimeCode", "Promotion", "RefreshToken",
-    "AdjustmentRequest",
+    "AdjustmentRequest", "ProgramAsset",
 ]

@@ -1,9 +1,12 @@
-"""What the back office keeps of its own: adjustments that wait for an admin's approval."""
+"""What the back office keeps of its own: adjustments that wait for an admin's approval, and
+the files a brand uploads."""
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    BigInteger, CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pos_loyalty.db import Base, utcnow
@@ -37,3 +40,21 @@ class AdjustmentRequest(Base):
         CheckConstraint("(status = 'pending') = (decided_at IS NULL)",
                         name="decided_when_not_pending"),
     )
+
+
+class ProgramAsset(Base):
+    """A file the brand uploaded (its logo), served to every phone from any app server. Never
+    changed: a new upload is a new row, with a new URL that may be cached for ever."""
+    __tablename__ = "program_asset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    content_type: Mapped[str] = mapped_column(String(32))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    width: Mapped[int]
+    height: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (CheckConstraint("kind IN ('logo')", name="kind_known"),)

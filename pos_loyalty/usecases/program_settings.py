@@ -4,7 +4,6 @@ event with what was before and after, and reaches the sales at once (see `_saved
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -15,14 +14,11 @@ from sqlalchemy import select
 from pos_loyalty import audit, programs, rules, sms_templates
 from pos_loyalty.db import db, retry_read, run_in_transaction
 from pos_loyalty.errors import ValidationFailed
-from pos_loyalty.models import AuditEvent, Program
+from pos_loyalty.models import Program, ProgramAsset
 from pos_loyalty.notify.texts import sms_config
 from pos_loyalty.program_branding import LOGO_TYPES, Logo, checked_logo, checked_look
 from pos_loyalty.program_setup import checked_name
 from pos_loyalty.rule_fields import RULE_FIELDS, check_together, checked_value
-
-LOGO_ACTION = "logo_uploaded"
-
 
 # --- rules ---------------------------------------------------------------------------------
 
@@ -156,23 +152,23 @@ def upload_logo(program: Program, content: bytes, max_bytes: int,
                 url_of: Callable[[int, str], str], actor: str, now: dt.datetime) -> str:
     """Keep the image in the database (every app server serves it) and point the app's
     branding at it; returns its URL. `url_of(logo_id, extension)` is where the faces serve
-    it (`logo_file`).
-
-    The image is kept in its audit event (the record of the upload, never changed after),
-    not in `Program.branding`, which every sale and every app request reads."""
+    it (`logo_file`). The image is a `ProgramAsset` row, not part of `Program.branding`,
+    which every sale and every app request reads."""
     logo = checked_logo(content, max_bytes)
 
     def work() -> str:
         current = _locked(program)
         before = (current.branding or {}).get("logo_url", "")
-        event = audit.record(current, actor, LOGO_ACTION, f"program:{current.id}", now,
-                             before={"logo_url": before}, content_type=logo.content_type,
-                             bytes=len(logo.content), width=logo.width, height=logo.height,
-                             sha256=logo.sha256,
-                             content_base64=base64.b64encode(logo.content).decode("ascii"))
+        asset = ProgramAsset(program_id=current.id, kind="logo", content_type=logo.content_type,
+                             content=logo.content, width=logo.width, height=logo.height,
+                             sha256=logo.sha256, created_at=now)
+        db.session.add(asset)
         db.session.flush()
-        url = url_of(event.id, logo.extension)
-        event.after = {"logo_url": url}
+        url = url_of(asset.id, logo.extension)
+        audit.record(current, actor, "logo_uploaded", f"program:{current.id}", now,
+                     before={"logo_url": before}, after={"logo_url": url},
+                     content_type=logo.content_type, bytes=len(logo.content),
+                     width=logo.width, height=logo.height, sha256=logo.sha256)
         current.branding = {**(current.branding or {}), "logo_url": url}
         return url
     return _saved(program, work)
@@ -200,18 +196,15 @@ def remove_logo(program: Program, actor: str, now: dt.datetime) -> None:
 def logo_file(slug: str, logo_id: int) -> Logo | None:
     """An uploaded logo of the program `slug`, for anyone (the phone app loads it)."""
     def read() -> Logo | None:
-        event = db.session.scalar(
-            select(AuditEvent).join(Program, Program.id == AuditEvent.program_id)
-            .where(AuditEvent.id == logo_id, AuditEvent.action == LOGO_ACTION,
+        asset = db.session.scalar(
+            select(ProgramAsset).join(Program, Program.id == ProgramAsset.program_id)
+            .where(ProgramAsset.id == logo_id, ProgramAsset.kind == "logo",
                    Program.slug == slug))
-        if event is None:
+        if asset is None:
             return None
-        details = event.details
         extension = next(ext for mime, ext in LOGO_TYPES.values()
-                         if mime == details["content_type"])
-        return Logo(details["content_type"], extension,
-                    base64.b64decode(details["content_base64"]), details["width"],
-                    details["height"])
+                         if mime == asset.content_type)
+        return Logo(asset.content_type, extension, asset.content, asset.width, asset.height)
     return retry_read(read)
 
 
