@@ -403,3 +403,20 @@ class DatabaseUnavailable(LoyaltyError):
     code = "database_unavailable"
     status = 503
     message = "The database cannot be reached right now; nothing was saved. Retry in a moment."
+
+
+# --- imports ----------------------------------------------------------------------------
+
+class ImportFileUnreadable(LoyaltyError):
+    """A members file that cannot be read as a whole (not UTF-8, no header, no phone column);
+    a bad line is not this error: it is reported with its line number and the rest goes on."""
+    code = "import_file_unreadable"
+    status = 422
+    message = "This file cannot be read as a CSV of members."
+
+
+class ImportFileChanged(LoyaltyError):
+    """The file sent to import is not the one the dry run checked."""
+    code = "import_file_changed"
+    status = 422
+    message = "This is not the file that was checked: check it again before importing."
