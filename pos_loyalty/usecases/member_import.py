@@ -24,7 +24,8 @@ from pos_loyalty.programs import local_day
 # chunk holds the database (SQLite's one writer) for a few tens of milliseconds.
 CHUNK_ROWS = 500
 
-Progress = Callable[[int], None]
+# Told after each chunk: members sorted out so far, members in all (the good lines).
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,13 @@ def check_members(program: Program, source: BinaryIO, file_name: str, now: dt.da
     """The dry run: every bad line with its reason, and what exists already; writes nothing."""
     checked = read_members(program, source, local_day(program, now))
     report = _report(checked, file_name, dry_run=True)
+    done = 0
     for chunk in _chunks(checked.members):
         found = run_in_transaction(lambda chunk=chunk: sort_out(program, chunk))
         report = _tally(report, found, len(found.new), sum(m.points for m in found.new),
                         0, len(found.skipped))
-        _tell(progress, len(chunk))
+        done += len(chunk)
+        _tell(progress, done, len(checked.members))
     return _sorted(report)
 
 
@@ -69,6 +72,7 @@ def import_members(program: Program, source: BinaryIO, file_name: str, now: dt.d
         raise ImportFileChanged()
     report = _report(checked, file_name, dry_run=False)
     chunks = _chunks(checked.members) or [[]]
+    done = 0
     for number, chunk in enumerate(chunks):
         last = number == len(chunks) - 1
 
@@ -82,7 +86,8 @@ def import_members(program: Program, source: BinaryIO, file_name: str, now: dt.d
                 _audit(program, actor, now, after, notify)
             return after
         report = run_in_transaction(work)
-        _tell(progress, len(chunk))
+        done += len(chunk)
+        _tell(progress, done, len(checked.members))
     return _sorted(report)
 
 
@@ -109,9 +114,9 @@ def _sorted(report: ImportReport) -> ImportReport:
                    bad_line_numbers=sorted({bad.line for bad in lines}))
 
 
-def _tell(progress: Progress | None, rows: int) -> None:
+def _tell(progress: Progress | None, done: int, total: int) -> None:
     if progress is not None:
-        progress(rows)
+        progress(done, total)
 
 
 def _audit(program: Program, actor: str, now: dt.datetime, report: ImportReport,
