@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import Babel
 
-from backoffice import audit_log, auth, home  # noqa: F401  (they add the routes)
+from backoffice import audit_log, auth, exports, home, imports, reports  # noqa: F401  (routes)
 from backoffice.blueprint import bp
 from cashier_ui.i18n import select_locale, select_timezone
 

@@ -15,6 +15,11 @@ SENTENCES = {
         "This login is for the till: the back office is for admin, marketing, support and "
         "finance logins."),
     "forbidden": lazy_gettext("Your role does not allow this."),
+    "import_file_unreadable": lazy_gettext(
+        "This file cannot be read as members: save it as CSV UTF-8, its first line naming "
+        "the columns, one of them the phone."),
+    "import_file_changed": lazy_gettext(
+        "This is not the file that was checked: check it again before importing."),
 }
 
 
