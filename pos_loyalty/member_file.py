@@ -17,6 +17,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+import phonenumbers
+
 from pos_loyalty import accounts, sms_countries
 from pos_loyalty.customer_data import EMAIL_FORMAT, LANGUAGE_FORMAT, OLDEST_BIRTH_YEAR
 from pos_loyalty.errors import ImportFileUnreadable, LoyaltyError
@@ -225,10 +227,21 @@ def _phone(raw: str, judge: _Judge) -> str:
         phone = accounts.parse_phone(raw, judge.region)
     except LoyaltyError as error:
         raise _Bad("bad_phone") from error
-    country = sms_countries.country_of(phone)
+    country = _country_of(phone)
     if country not in judge.countries:
         raise _Bad("phone_country", country=country)
     return phone
+
+
+def _country_of(phone: str) -> str:
+    """`sms_countries.country_of`, read off the calling code when one country alone has it
+    (+33: FR) instead of parsing the number again, a third of the time of a line; a code
+    that several countries share (+1, +44) is parsed. Calling codes are prefix-free."""
+    for length in (1, 2, 3):
+        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(phone[1:1 + length]))
+        if regions is not None:
+            return regions[0] if len(regions) == 1 else sms_countries.country_of(phone)
+    return sms_countries.country_of(phone)
 
 
 def _first_name(raw: str, judge: _Judge) -> str:
