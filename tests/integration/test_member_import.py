@@ -220,3 +220,33 @@ def test_the_whole_import_is_one_audit_event_with_its_counts(app, monkeypatch):
                              "imported": 5, "skipped": 0, "bad_lines": 1, "points": 10,
                              "texts": 0, "notify": False}
     assert verification.verify_accounts() == []
+
+
+def test_the_command_lists_bad_lines_and_exits_1_then_imports_on_a_clean_file(app, runner,
+                                                                             tmp_path):
+    app.extensions["pos_loyalty.clock"] = lambda: NOW
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes(csv_file("+33612345678,Léa,,120,,,,", "nope,X,,,,,,").getvalue())
+    checked = runner.invoke(args=["import", "members", str(mixed), "--dry-run"])
+    assert checked.exit_code == 1
+    assert checked.output.splitlines() == [
+        "line 3: bad_phone: The phone number cannot be read or is not valid.",
+        "mixed.csv: 2 rows; would import 1 members with 120 points; skipped 0 (their phone "
+        "has an account already); 1 bad lines"]
+    assert count(Account) == 0
+    clean = tmp_path / "clean.csv"
+    clean.write_bytes(csv_file("+33612345678,Léa,,120,,,,").getvalue())
+    done = runner.invoke(args=["import", "members", str(clean)])
+    assert (done.exit_code, done.output.splitlines()[-1]) == (
+        0, "clean.csv: 1 rows; imported 1 members with 120 points, 0 SMS queued; skipped 0 "
+           "(their phone has an account already); 0 bad lines")
+    event = db.session.scalar(select(AuditEvent))
+    assert (event.actor, event.target) == ("cli", "file:clean.csv")
+
+
+def test_the_command_exits_2_on_a_file_it_cannot_read(app, runner, tmp_path):
+    unreadable = tmp_path / "latin.csv"
+    unreadable.write_bytes((HEADER + "+33612345678,Léa,,1,,,,\n").encode("latin-1"))
+    result = runner.invoke(args=["import", "members", str(unreadable)])
+    assert result.exit_code == 2
+    assert "error: The file is not UTF-8 text (line 2)" in result.output
