@@ -27,8 +27,6 @@ from pos_loyalty.notify.texts import sms_config
 from pos_loyalty.payloads import MAX_POINTS, is_plain_text
 from pos_loyalty.programs import rules_for
 
-COLUMNS = ("phone", "first_name", "card_number", "points", "email", "birthday", "language",
-           "opt_in")
 # Header names read as each column, once lower-cased, accents and punctuation dropped.
 COLUMN_NAMES = {
     "phone": ("phone", "phone_number", "mobile", "telephone", "tel", "portable",

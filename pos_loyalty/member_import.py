@@ -67,10 +67,11 @@ def sort_out(program: Program, members: Sequence[Member]) -> Sorted:
 
 
 def _written_out(values: list[str]) -> BindParameter:
-    """Values written into the statement's text: each chunk's query is planned for the table
-    as it is now. As a parameter, PostgreSQL would reuse the plan it made when the first
-    chunks found the tables nearly empty (a full scan), and an import into a new program
-    would slow down with every chunk."""
+    """Values written into the statement's text, so each chunk's query is planned for the
+    table as it is now. As 500 parameters, psycopg parses the long query again each time, and
+    once it prepares it PostgreSQL may keep the plan made while the tables were nearly empty
+    (a full scan): an import into a new program slowed down with every chunk (measured:
+    0.3 s a query at 20,000 members, against 5 ms written out)."""
     return bindparam("values", values, expanding=True, literal_execute=True)
 
 
