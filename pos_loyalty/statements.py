@@ -16,6 +16,8 @@ Nothing here runs by itself, at a commit or before a query: the call is the roun
 - `run_together(steps)`: statements whose rows the caller needs now (the checkout's first read).
 - `Writes`: writes that need nothing back, collected while a use case decides, each with the
   number of rows it must touch, and sent by `Writes.send()`, usually right before the commit.
+- `insert_many`, `update_many`: thousands of rows of one table at once (an import), one
+  array per column on PostgreSQL.
 
 (Sending the COMMIT in the same round trip, with psycopg's pipeline mode, was measured: the
 pipeline's own work in Python cost more CPU than the round trip it saved.)
