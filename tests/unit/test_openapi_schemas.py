@@ -27,6 +27,8 @@ NOT_ANSWERED_BY_AN_API = {
     e.InvalidLogin: "staff log in at the cashier UI only",
     e.CardAlreadyLinked: "linking at the till; the app answers card_not_found for any card "
                          "it cannot link, so it learns no one's card numbers",
+    e.ImportFileUnreadable: "member imports: the back office and the CLI",
+    e.ImportFileChanged: "member imports: the back office only",
 }
 # Errors defined outside pos_loyalty.errors: the cashier UI's own, which no API answers.
 CASHIER_UI_ONLY = {"FormError"}
