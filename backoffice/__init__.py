@@ -6,8 +6,9 @@ from flask import Flask
 from flask_babel import Babel
 
 from backoffice import (  # noqa: F401  (they add the routes)
-    approvals, audit_log, auth, campaigns, cards, customer_actions, customers, home, promotions,
-    settings_branding, settings_rules, settings_sms, staff, stores, tiers,
+    approvals, audit_log, auth, campaigns, cards, customer_actions, customers, exports, home,
+    imports, promotions, reports, settings_branding, settings_rules, settings_sms, staff,
+    stores, tiers,
 )
 from backoffice.blueprint import bp
 from cashier_ui.i18n import select_locale, select_timezone

@@ -37,6 +37,11 @@ SENTENCES = {
         "The program must keep an active admin: make another login admin first."),
     "own_login": lazy_gettext(
         "You cannot demote or deactivate your own login: another admin can."),
+    "import_file_unreadable": lazy_gettext(
+        "This file cannot be read as members: save it as CSV UTF-8, its first line naming "
+        "the columns, one of them the phone."),
+    "import_file_changed": lazy_gettext(
+        "This is not the file that was checked: check it again before importing."),
 }
 
 

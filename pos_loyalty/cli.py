@@ -41,6 +41,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(offers_cli.campaigns)
     notify.register_commands(app)
     app.cli.add_command(bonuses_cli.bonuses)
+    from pos_loyalty import import_cli   # it builds on this module's helpers
+    app.cli.add_command(import_cli.import_group)
 
 
 def main() -> None:

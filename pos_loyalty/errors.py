@@ -466,3 +466,20 @@ class OwnLoginChange(LoyaltyError):
     code = "own_login"
     status = 409
     message = "You cannot demote or deactivate your own login: another admin can."
+
+
+# --- imports ----------------------------------------------------------------------------
+
+class ImportFileUnreadable(LoyaltyError):
+    """A members file that cannot be read as a whole (not UTF-8, no header, no phone column);
+    a bad line is not this error: it is reported with its line number and the rest goes on."""
+    code = "import_file_unreadable"
+    status = 422
+    message = "This file cannot be read as a CSV of members."
+
+
+class ImportFileChanged(LoyaltyError):
+    """The file sent to import is not the one the dry run checked."""
+    code = "import_file_changed"
+    status = 422
+    message = "This is not the file that was checked: check it again before importing."

@@ -34,7 +34,7 @@ from pos_loyalty.lots import (
 from pos_loyalty.models import Account, LedgerEntry, PointLot
 from pos_loyalty.models.ledger import BONUS_ENTRY_KINDS
 from pos_loyalty.rules import Balance
-from pos_loyalty.statements import Step, Writes, run_together
+from pos_loyalty.statements import Step, Writes, insert_many, run_together, update_many
 
 account_table = Account.__table__
 entry_table = LedgerEntry.__table__
@@ -255,6 +255,37 @@ def release_pending(ctx: EntryContext, account_id: int) -> int:
         total += moving
     run_together([Step(RELEASE_LOT, released)])
     return total
+
+
+def open_balances(ctx: EntryContext, balances: Sequence[tuple[int, int]], *,
+                  expires_at: dt.datetime | None) -> int:
+    """Opening balances brought from another system: each (account id, points) of an account
+    that holds nothing yet gets one "import" entry and one lot, available at once; returns
+    the points credited.
+
+    An import opens thousands of accounts a transaction, so the rows of all of them go out
+    as three bulk statements (`statements.insert_many`) instead of three statements each
+    (`credit`). Not earned here: nothing counts in `lifetime_earned`.
+    """
+    if not balances:
+        return 0
+    if any(points <= 0 for _, points in balances):
+        raise ValueError("an opening balance needs a positive number of points")
+    c = account_table.c
+    opened = update_many(account_table, "id", [
+        {"id": account_id, "available_points": points} for account_id, points in balances],
+        guards=[c.available_points == 0, c.pending_points == 0])
+    if opened != len(balances):
+        raise ValueError("opening balances go only to accounts that hold no points yet")
+    entries = dict(insert_many(entry_table, [
+        _entry_row(ctx, account_id, "import", points, 0, Balance(points, 0))
+        for account_id, points in balances],
+        returning=[entry_table.c.account_id, entry_table.c.id]))
+    insert_many(lot_table, [
+        _new_lot(ctx, account_id, entries[account_id], points, Balance(points, 0),
+                 pending=False, available_at=ctx.now, expires_at=expires_at).params
+        for account_id, points in balances])
+    return sum(points for _, points in balances)
 
 
 # --- debits --------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ Nothing here runs by itself, at a commit or before a query: the call is the roun
 - `run_together(steps)`: statements whose rows the caller needs now (the checkout's first read).
 - `Writes`: writes that need nothing back, collected while a use case decides, each with the
   number of rows it must touch, and sent by `Writes.send()`, usually right before the commit.
+- `insert_many`, `update_many`: thousands of rows of one table at once (an import), one
+  array per column on PostgreSQL.
 
 (Sending the COMMIT in the same round trip, with psycopg's pipeline mode, was measured: the
 pipeline's own work in Python cost more CPU than the round trip it saved.)
@@ -29,8 +31,11 @@ from typing import Any
 
 from sqlalchemy import (
     JSON, BindParameter, Executable, bindparam, cast, false, func, literal_column, null, select,
-    union_all,
+    union_all, update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as _pg_insert
+from sqlalchemy.dialects.sqlite import insert as _sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import visitors
@@ -251,3 +256,64 @@ def _python_defaults(table: Any, given: Sequence[str]) -> dict[str, Callable[[],
         found[column.key] = ((lambda value=default.arg: value) if default.is_scalar
                              else (lambda make=default.arg: make(None)))
     return found
+
+
+# --- many rows in one statement --------------------------------------------------------------
+# A bulk write (an import) sends thousands of rows. SQLAlchemy's executemany of an INSERT
+# with RETURNING renders one VALUES list with a named parameter per value, which psycopg
+# parses anew each time (500 rows: 0.2 s); on PostgreSQL these send one array per column
+# instead, read by unnest(), so the statement's text stays short (500 rows: 0.02 s). SQLite
+# runs in the process: a plain executemany is as fast there.
+
+def insert_many(table: Any, rows: Sequence[Mapping[str, Any]], *,
+                skip_conflicts_on: Sequence[str] = (),
+                returning: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Insert `rows` (dicts with the same keys; the columns' Python defaults fill the rest),
+    skipping those that break the unique index on `skip_conflicts_on` when given; the
+    `returning` columns of the rows written."""
+    if not rows:
+        return []
+    if db.session.get_bind().dialect.name != "postgresql":
+        statement = _sqlite_insert(table)
+        if skip_conflicts_on:
+            statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+        if returning:
+            return [tuple(row) for row in db.session.execute(statement.returning(*returning),
+                                                             list(rows))]
+        db.session.execute(statement, list(rows))
+        return []
+    names = list(rows[0])
+    each = _unnested(table, names, rows)
+    statement = _pg_insert(table).from_select(names, select(*[each.c[name] for name in names]))
+    if skip_conflicts_on:
+        statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+    if returning:
+        return [tuple(row) for row in db.session.execute(statement.returning(*returning))]
+    db.session.execute(statement)
+    return []
+
+
+def update_many(table: Any, key: str, rows: Sequence[Mapping[str, Any]],
+                guards: Sequence[Any] = ()) -> int:
+    """Set the other columns of each row on the table's row whose `key` column equals the
+    row's, where `guards` (conditions on the table) hold; how many rows changed."""
+    if not rows:
+        return 0
+    names = [name for name in rows[0] if name != key]
+    if db.session.get_bind().dialect.name != "postgresql":
+        statement = (update(table).where(table.c[key] == bindparam(f"each_{key}"), *guards)
+                     .values({name: bindparam(f"each_{name}") for name in names}))
+        return db.session.execute(statement, [{f"each_{name}": value for name, value
+                                               in row.items()} for row in rows]).rowcount
+    each = _unnested(table, [key, *names], rows)
+    statement = (update(table).where(table.c[key] == each.c[key], *guards)
+                 .values({name: each.c[name] for name in names}))
+    return db.session.execute(statement).rowcount
+
+
+def _unnested(table: Any, names: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> Any:
+    """unnest(one array per column) AS each(names...): the rows as a table of the query."""
+    arrays = [bindparam(f"each_{name}", [row[name] for row in rows],
+                        type_=ARRAY(table.c[name].type)) for name in names]
+    return func.unnest(*arrays).table_valued(*names, name="each").render_derived()
+

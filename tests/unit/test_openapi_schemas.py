@@ -38,6 +38,8 @@ NOT_ANSWERED_BY_AN_API = {
     e.StoreHasStaff: "stores are deleted in the back office only",
     e.LastAdmin: "staff roles are changed in the back office only",
     e.OwnLoginChange: "staff roles are changed in the back office only",
+    e.ImportFileUnreadable: "member imports: the back office and the CLI",
+    e.ImportFileChanged: "member imports: the back office only",
 }
 # Errors defined outside pos_loyalty.errors: the cashier UI's own, which no API answers.
 CASHIER_UI_ONLY = {"FormError"}
