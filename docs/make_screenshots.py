@@ -1,10 +1,14 @@
-"""Make docs/checkout.png: the cashier's checkout screen on the demo data, in Chromium.
+"""Make docs/checkout.png (the cashier's checkout screen) or docs/backoffice.png (a customer's
+page in the back office) on the demo data, in Chromium.
 
-    python docs/make_screenshots.py [--out docs/checkout.png] [--width 1280] [--height 800]
+    python docs/make_screenshots.py [--face till|backoffice] [--out FILE] [--width 1280]
+                                    [--height 800] [--language English|Français]
 
 Loads the demo data (the same as `pos-loyalty demo`) into a temporary SQLite file, serves it on
-a free localhost port, logs in as the demo cashier, scans a customer's card, quotes a basket and
-chooses points, then saves the screen. Needs the `test` extra (Playwright) and /usr/bin/chromium.
+a free localhost port, then either logs in as the demo cashier, scans a customer's card, quotes
+a basket and chooses points, or signs in to the back office as the demo support login and opens
+that customer's page; then saves the screen. Needs the `test` extra (Playwright) and
+/usr/bin/chromium.
 """
 from __future__ import annotations
 
@@ -32,14 +36,19 @@ class QuietHandler(WSGIRequestHandler):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DOCS / "checkout.png")
+    parser.add_argument("--face", default="till", choices=("till", "backoffice"))
+    parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=800)
     parser.add_argument("--language", default="English", choices=("English", "Français"))
     options = parser.parse_args()
+    options.out = options.out or DOCS / ("checkout.png" if options.face == "till"
+                                         else "backoffice.png")
     with tempfile.TemporaryDirectory() as folder:
-        app = create_app({"service": {"database_url": f"sqlite:///{folder}/demo.sqlite3",
-                                      "secret_key": "screenshots"}})
+        database = {"service": {"database_url": f"sqlite:///{folder}/demo.sqlite3",
+                                "secret_key": "screenshots"}}
+        # The demo's cheap hashing, as `pos-loyalty demo` loads it (seconds, not minutes).
+        app = create_app({**database, "security": create_app(database).config["LOYALTY"]["demo"]})
         with app.app_context():
             from pos_loyalty.cli import migrate_schema
             from pos_loyalty.demo import load_demo_data
@@ -66,31 +75,57 @@ def shoot(url: str, card_number: str, options: argparse.Namespace) -> None:
                                          args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": options.width, "height": options.height},
                                 base_url=url)
-        page.goto("/cashier/login")
-        switch = page.get_by_role("button", name=options.language)
-        if switch.count():
-            switch.click()
-        english = options.language == "English"
-        page.get_by_label("Username" if english else "Identifiant").fill("cashier")
-        password = page.get_by_label("Password" if english else "Mot de passe")
-        password.fill("cashier-demo")
-        password.press("Enter")
-        card = page.get_by_label("Card number" if english else "Numéro de carte")
-        card.fill(card_number)
-        card.press("Enter")
-        total = page.get_by_label(re.compile("^Total of the bill" if english else "^Total de"))
-        total.fill("23.40")
-        total.press("Enter")
-        points = page.get_by_label(re.compile("^Points to use" if english else "^Points à"))
-        most = int(points.get_attribute("max") or 0)
-        points.fill(str(most // 2))
-        if most // 2:
-            paid = page.get_by_role("status", name="Paid with points" if english
-                                    else "Payé en points")
-            expect(paid).not_to_have_text(re.compile(r"^\D*0[.,]00\D*$"))
+        if options.face == "backoffice":
+            customer_page(page, card_number, options.language == "English")
+        else:
+            checkout(page, card_number, options.language)
         options.out.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(options.out))
         browser.close()
+
+
+def customer_page(page, card_number: str, english: bool) -> None:
+    """The demo support login finds the customer by card number and opens their page."""
+    page.goto("/admin/login")
+    switch = page.get_by_role("button", name="English" if english else "Français")
+    if switch.count():
+        switch.click()
+    page.get_by_label("Username" if english else "Identifiant").fill("support")
+    password = page.get_by_label("Password" if english else "Mot de passe")
+    password.fill("support-demo")
+    password.press("Enter")
+    page.get_by_role("link", name="Customers" if english else "Clients").first.click()
+    search = page.get_by_role("searchbox")
+    search.fill(card_number)
+    search.press("Enter")
+    page.locator("table.list a").first.click()
+    expect(page.get_by_role("heading").first).to_be_visible()
+
+
+def checkout(page, card_number: str, language: str) -> None:
+    """The demo cashier scans the card, quotes a basket and chooses half the points usable."""
+    page.goto("/cashier/login")
+    switch = page.get_by_role("button", name=language)
+    if switch.count():
+        switch.click()
+    english = language == "English"
+    page.get_by_label("Username" if english else "Identifiant").fill("cashier")
+    password = page.get_by_label("Password" if english else "Mot de passe")
+    password.fill("cashier-demo")
+    password.press("Enter")
+    card = page.get_by_label("Card number" if english else "Numéro de carte")
+    card.fill(card_number)
+    card.press("Enter")
+    total = page.get_by_label(re.compile("^Total of the bill" if english else "^Total de"))
+    total.fill("23.40")
+    total.press("Enter")
+    points = page.get_by_label(re.compile("^Points to use" if english else "^Points à"))
+    most = int(points.get_attribute("max") or 0)
+    points.fill(str(most // 2))
+    if most // 2:
+        paid = page.get_by_role("status", name="Paid with points" if english
+                                else "Payé en points")
+        expect(paid).not_to_have_text(re.compile(r"^\D*0[.,]00\D*$"))
 
 
 if __name__ == "__main__":
