@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 from backoffice.i18n import gettext as _
 from backoffice.i18n import lazy_gettext, template_helpers
 from backoffice.messages import error_sentence, unexpected_sentence
+from cashier_ui.page_headers import protect_page
 from pos_loyalty.db import db, discard_transaction, is_database_unavailable, retry_after
 from pos_loyalty.errors import LoyaltyError
 from pos_loyalty.usecases import back_office_login
@@ -185,14 +186,7 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; base-uri '
 
 @bp.after_request
 def protect_response(response: Response) -> Response:
-    """Back office pages show customer data: never cached, never framed."""
-    if request.endpoint != "backoffice.static":
-        response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
+    return protect_page(response, CONTENT_SECURITY_POLICY, "backoffice.static")
 
 
 def may_open(area: str) -> bool:

@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 from cashier_ui.i18n import gettext as _
 from cashier_ui.i18n import template_helpers
 from cashier_ui.messages import error_sentence, unexpected_sentence
+from cashier_ui.page_headers import protect_page
 from pos_loyalty.db import db, discard_transaction, is_database_unavailable, retry_after
 from pos_loyalty.errors import LoyaltyError
 from pos_loyalty.usecases import staff
@@ -108,14 +109,7 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; base-uri 'none'; form-action 'se
 
 @bp.after_request
 def protect_response(response: Response) -> Response:
-    """Till pages show customer data: never cached, never framed, no referrer sent out."""
-    if request.endpoint != "cashier.static":
-        response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
+    return protect_page(response, CONTENT_SECURITY_POLICY, "cashier.static")
 
 
 def is_manager() -> bool:
