@@ -3,14 +3,11 @@ CSRF, idle sign-out, headers; the till refusing back-office-only logins."""
 from __future__ import annotations
 
 import datetime as dt
-import gettext
-from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po
 
 from backoffice.i18n import TRANSLATIONS_DIR
+from catalogue_check import compiled_differences, untranslated
 from backoffice_setup import (
     NOW, PASSWORD, OfficeUser, add_staff, field, office, turn_on_two_factor, words,
 )
@@ -176,23 +173,11 @@ def test_french_pages(app, office):
 
 
 def test_compiled_catalogue_matches_its_source():
-    for po_path in Path(TRANSLATIONS_DIR).glob("*/LC_MESSAGES/backoffice.po"):
-        with po_path.open("rb") as handle:
-            source = {m.id: m.string for m in read_po(handle) if m.id}
-        with po_path.with_suffix(".mo").open("rb") as handle:
-            compiled = gettext.GNUTranslations(handle)
-        assert all(source.values()), "every message has a translation"
-        assert {key: compiled.gettext(key) for key in source} == source
+    assert compiled_differences(TRANSLATIONS_DIR, "backoffice") == []
 
 
 def test_every_message_of_the_back_office_has_a_french_translation():
-    keywords = {"_": None, "gettext": None, "lazy_gettext": None}
-    method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
-    used = {message for _file, _line, message, _comments, _context in extract_from_dir(
-        str(Path(TRANSLATIONS_DIR).parent), method_map, keywords=keywords)}
-    with (Path(TRANSLATIONS_DIR) / "fr/LC_MESSAGES/backoffice.po").open("rb") as handle:
-        translated = {m.id for m in read_po(handle) if m.id and m.string}
-    assert sorted(used - translated) == []
+    assert untranslated(TRANSLATIONS_DIR, "backoffice") == []
 
 
 def test_the_command_line_resets_a_lost_authenticator(app, runner):

@@ -5,21 +5,18 @@ test_usecases*.py."""
 from __future__ import annotations
 
 import datetime as dt
-import gettext
 import html
 import json
 import re
 import time
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from catalogue_check import compiled_differences, untranslated
 from cashier_ui.i18n import TRANSLATIONS_DIR
 from pos_loyalty import notify, programs, sales
 from pos_loyalty.clock import now
@@ -677,20 +674,8 @@ def test_french_formats_money_and_sentences(till, cashier):
 
 
 def test_compiled_catalogue_matches_its_source():
-    for po_path in Path(TRANSLATIONS_DIR).glob("*/LC_MESSAGES/cashier.po"):
-        with po_path.open("rb") as handle:
-            source = {m.id: m.string for m in read_po(handle) if m.id}
-        with po_path.with_suffix(".mo").open("rb") as handle:
-            compiled = gettext.GNUTranslations(handle)
-        assert all(source.values()), "every message has a translation"
-        assert {key: compiled.gettext(key) for key in source} == source
+    assert compiled_differences(TRANSLATIONS_DIR, "cashier") == []
 
 
 def test_every_message_of_the_till_has_a_french_translation():
-    keywords = {"_": None, "gettext": None, "lazy_gettext": None}
-    method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
-    used = {message for _file, _line, message, _comments, _context in extract_from_dir(
-        str(Path(TRANSLATIONS_DIR).parent), method_map, keywords=keywords)}
-    with (Path(TRANSLATIONS_DIR) / "fr/LC_MESSAGES/cashier.po").open("rb") as handle:
-        translated = {m.id for m in read_po(handle) if m.id and m.string}
-    assert sorted(used - translated) == []
+    assert untranslated(TRANSLATIONS_DIR, "cashier") == []
