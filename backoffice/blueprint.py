@@ -44,6 +44,7 @@ AREAS: dict[str, tuple[str, ...]] = {
     "cards": ("admin", "support"),
     "imports": ("admin",),
     "reports": ("admin", "marketing", "finance"),
+    "analytics": ("admin", "marketing", "finance"),
     "exports": ("admin", "finance"),
     "audit": ("admin", "finance"),
 }

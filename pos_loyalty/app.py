@@ -54,6 +54,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _register_error_handlers(app)
     from pos_loyalty.cli import register_commands
     register_commands(app)
+    from pos_loyalty import analytics
+    analytics.load()
     return app
 
 

@@ -43,6 +43,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(bonuses_cli.bonuses)
     from pos_loyalty import import_cli   # it builds on this module's helpers
     app.cli.add_command(import_cli.import_group)
+    from pos_loyalty.analytics import cli as analytics_cli
+    app.cli.add_command(analytics_cli.rollup_command)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ A **Sale** is one receipt at one terminal, unique per (terminal, receipt number)
 **SaleReturn**s and a **Hold** (points reserved for a receipt) hang off it. An
 **IdempotencyKey** stores the response to a write so that a replay answers the same.
 """
+from pos_loyalty.models.analytics import RollupRun
 from pos_loyalty.models.account import Account, Card, CardBatch
 from pos_loyalty.models.back_office import AdjustmentRequest, ProgramAsset
 from pos_loyalty.models.ledger import DailyIssuance, Hold, LedgerEntry, LotDraw, PointLot
@@ -36,4 +37,5 @@ __all__ = [
     "BonusGrant", "Campaign", "Referral", "TierChange",
     "AppKey", "CustomerProfile", "MobileSession", "OneTimeCode", "Promotion", "RefreshToken",
     "AdjustmentRequest", "ProgramAsset",
+    "RollupRun",
 ]
