@@ -28,7 +28,7 @@ from pos_loyalty.models.mobile import (
 )
 from pos_loyalty.models.service_records import AuditEvent, IdempotencyKey, OutboxMessage
 from pos_loyalty.models.program import Program, Staff, StaffSession, Store, Terminal
-from pos_loyalty.models.sale import Sale, SaleLine, SaleReturn
+from pos_loyalty.models.sale import Sale, SaleLine, SaleReturn, TerminalDay
 
 __all__ = [
     "Account", "AuditEvent", "Card", "CardBatch", "DailyIssuance", "Hold", "IdempotencyKey",
@@ -37,5 +37,5 @@ __all__ = [
     "BonusGrant", "Campaign", "Referral", "TierChange",
     "AppKey", "CustomerProfile", "MobileSession", "OneTimeCode", "Promotion", "RefreshToken",
     "AdjustmentRequest", "ProgramAsset",
-    "RollupRun",
+    "RollupRun", "TerminalDay",
 ]

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from pos_loyalty.db import Base, utcnow
 
 ACCOUNT_STATUSES = ("active", "blocked", "closed")
+ENROLMENT_CHANNELS = ("till", "app", "import", "back_office", "cli")
 CARD_STATUSES = ("blank", "active", "blocked", "lost", "replaced", "closed")
 
 
@@ -48,6 +49,10 @@ class Account(Base):
     # waits for this customer's first qualifying purchase (read by every sale: one column).
     referral_code: Mapped[str | None] = mapped_column(String(16))
     referral_pending: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Where the customer joined (ENROLMENT_CHANNELS; None: before migration 0014 recorded it)
+    # and at which store when it was at a till: the analytics count enrolments by both.
+    enrolled_via: Mapped[str | None] = mapped_column(String(16))
+    enrolled_store_id: Mapped[int | None] = mapped_column(ForeignKey("store.id"))
 
     cards: Mapped[list[Card]] = relationship(back_populates="account", lazy="raise")
 
@@ -60,6 +65,8 @@ class Account(Base):
         CheckConstraint("lifetime_earned >= 0 AND lifetime_redeemed >= 0",
                         name="lifetime_not_negative"),
         CheckConstraint("failed_pin_attempts >= 0", name="attempts_not_negative"),
+        CheckConstraint("enrolled_via IN ('till', 'app', 'import', 'back_office', 'cli')",
+                        name="enrolled_via_known"),
     )
 
 

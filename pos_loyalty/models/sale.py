@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger, CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pos_loyalty.db import Base, utcnow
@@ -94,3 +96,22 @@ class SaleReturn(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
+
+
+class TerminalDay(Base):
+    """What a till reported of one local day: its receipts that carried no loyalty card, so
+    the adoption rate (receipts with a card / all receipts) has a real denominator. The POS
+    software sends the day's count; a later report of the same day replaces it."""
+    __tablename__ = "terminal_day"
+
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminal.id"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("program.id"))
+    store_id: Mapped[int] = mapped_column(ForeignKey("store.id"))
+    receipts_without_card: Mapped[int] = mapped_column(BigInteger)
+    reported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_terminal_day_program_id_day", "program_id", "day"),
+        CheckConstraint("receipts_without_card >= 0", name="receipts_not_negative"),
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pos_loyalty.db import Base, utcnow
@@ -83,6 +83,10 @@ class OutboxMessage(Base):
     error_code: Mapped[int | None]
     status_changed_at: Mapped[dt.datetime | None]
     delivered_at: Mapped[dt.datetime | None]
+    # What Twilio charged, when it reports it (after sending): millionths of `price_unit`
+    # (an ISO 4217 code, often USD), positive for a cost.
+    price_micros: Mapped[int | None] = mapped_column(BigInteger)
+    price_unit: Mapped[str | None] = mapped_column(String(3))
 
     __table_args__ = (Index("ix_outbox_message_status_send_after", "status", "send_after"),
                       Index("ix_outbox_message_provider_sid", "provider_sid"),
