@@ -89,7 +89,7 @@ def _issue_and_enrol(count: int, sequential: bool) -> tuple[str, ProgramRules]:
         numbers = accounts.issue_cards(program, count, utcnow())
     for index, number in enumerate(numbers):
         accounts.create_customer(program, f"+3361{index:07d}", "1234", utcnow(), app_hasher(),
-                                 first_name="Camille", card_number=number)
+                                 channel="till", first_name="Camille", card_number=number)
         adjustments.adjust_points(program, number, 100, "attack bench", "bench", utcnow())
     return key, rules
 

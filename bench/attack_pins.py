@@ -69,7 +69,8 @@ def enrol(options: argparse.Namespace) -> tuple[list[str], int, list[str]]:
         phones = []
         for index, pin in enumerate(pins):
             phone = f"+336{10_000_000 + index:08d}"
-            accounts.create_customer(program, phone, pin, utcnow(), app_hasher())
+            accounts.create_customer(program, phone, pin, utcnow(), app_hasher(),
+                                     channel="app")
             phones.append(phone)
         return phones, keys
     phones, keys = run_in_transaction(work)

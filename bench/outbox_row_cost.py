@@ -47,7 +47,7 @@ def main() -> None:
             program = programs.default_program()
             store = programs.create_store(program, "Boulangerie Lyon")
             card = accounts.create_customer(program, "+33612345678", "1234", utcnow(),
-                                            app_hasher())
+                                            app_hasher(), channel="app")
             return store.id, card.account_id
         store_id, account_id = run_in_transaction(set_up)
         program = programs.default_program()

@@ -96,7 +96,8 @@ def seed_program(database_url: str, terminals: int, customers_per_terminal: int,
             program = programs.default_program()
             plastic = accounts.issue_cards(program, 1, utcnow())[0]
             card = accounts.create_customer(program, f"+336{10_000_000 + serial:08d}", "1234",
-                                            utcnow(), app_hasher(), first_name="Bench",
+                                            utcnow(), app_hasher(), channel="till",
+                                            first_name="Bench",
                                             card_number=plastic)
             adjustments.adjust_points(program, card.number, points, "bench seed", "bench",
                                       utcnow())

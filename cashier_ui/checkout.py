@@ -298,6 +298,7 @@ def enrol() -> Any:
         referral_code = forms.parse_text(request.form.get("referral_code"), _("Referral code"),
                                          required=False, max_length=32)
         number = customers.enrol(g.program, request.form.get("phone", ""), pin, now(),
+                                 channel="till", store_id=g.store.id,
                                  first_name=first_name, card_number=card_number or None,
                                  actor=actor(), referral_code=referral_code or None)["card_number"]
     except LoyaltyError as error:

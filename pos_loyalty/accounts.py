@@ -14,6 +14,7 @@ from pos_loyalty.errors import (
     ValidationFailed,
 )
 from pos_loyalty.models import Account, Card, CardBatch, Program
+from pos_loyalty.models.account import ENROLMENT_CHANNELS
 from pos_loyalty.payloads import plain_text
 from pos_loyalty.audit import record as audit
 from pos_loyalty.programs import rules_for
@@ -140,10 +141,15 @@ def _pin_subject(account: Account) -> str:
 
 
 def create_customer(program: Program, phone_raw: Any, pin: Any, now: dt.datetime, hasher: Hasher,
-                    *, first_name: str = "", card_number: str | None = None,
-                    actor: str = "") -> Card:
+                    *, channel: str, store_id: int | None = None, first_name: str = "",
+                    card_number: str | None = None, actor: str = "") -> Card:
     """A new account with its first card: the blank plastic card given, or a virtual one; and
-    its sign-up bonus, if this phone never had one (`bonuses.grant_signup`)."""
+    its sign-up bonus, if this phone never had one (`bonuses.grant_signup`).
+
+    `channel` (ENROLMENT_CHANNELS) and `store_id` (the till's store, None elsewhere) say where
+    the customer joined, for the analytics; required, so that no new way in forgets them."""
+    if channel not in ENROLMENT_CHANNELS:
+        raise ValueError(f"unknown enrolment channel {channel!r}")
     phone = parse_phone(phone_raw, program_region(program))
     sms_countries.check_destination(program, phone)  # its balance SMS go there
     check_new_pin(pin)
@@ -152,7 +158,8 @@ def create_customer(program: Program, phone_raw: Any, pin: Any, now: dt.datetime
     if taken:
         raise PhoneTaken()
     account = Account(program_id=program.id, phone_e164=phone, first_name=first_name.strip(),
-                      pin_hash=hasher.hash_pin(pin), created_at=now)
+                      pin_hash=hasher.hash_pin(pin), created_at=now, enrolled_via=channel,
+                      enrolled_store_id=store_id)
     db.session.add(account)
     db.session.flush()
     card = (link_card(program, account, card_number, now) if card_number

@@ -297,8 +297,8 @@ def customers_create(phone: str, pin: str, card_number: str | None, first_name: 
                      referral_code: str | None) -> None:
     program = run_or_exit(programs.default_program)
     card = exit_on_error(lambda: customers_usecases.enrol(
-        program, phone, pin, now(), first_name=first_name, card_number=card_number,
-        actor="cli", referral_code=referral_code))
+        program, phone, pin, now(), channel="cli", first_name=first_name,
+        card_number=card_number, actor="cli", referral_code=referral_code))
     click.echo(f"customer created with card {card['card_number']}")
     click.echo(card["card_number"])
 

@@ -106,7 +106,10 @@ def load_demo_data() -> tuple[str, list[tuple[str, str, str]]]:
     customers = []
     for index, name in enumerate(FIRST_NAMES):
         phone, pin = f"+336120000{index:02d}", f"{1234 + index:04d}"
-        card = accounts.create_customer(program, phone, pin, start, hasher, first_name=name,
+        channel = demo_channel(index)
+        card = accounts.create_customer(program, phone, pin, start, hasher, channel=channel,
+                                        store_id=store.id if channel == "till" else None,
+                                        first_name=name,
                                         card_number=plastic[index] if index % 2 == 0 else None,
                                         actor="demo")
         customers.append((phone, card.number, pin))
@@ -114,6 +117,14 @@ def load_demo_data() -> tuple[str, list[tuple[str, str, str]]]:
             _demo_sale(program, terminal, card.number, f"D{index:02d}-{visit}",
                        start + dt.timedelta(days=visit * 4 + index % 3), randomizer)
     return key, customers
+
+
+def demo_channel(index: int) -> str:
+    """Where the demo's customer `index` joined, a mix like a bakery's: those with plastic
+    cards at the till, the others mostly in the app, a few from the import of an older file."""
+    if index % 2 == 0:
+        return "till"
+    return "import" if index % 6 == 5 else "app"
 
 
 DEMO_LADDER = {"tiers": [

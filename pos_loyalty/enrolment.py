@@ -46,7 +46,8 @@ def complete_registration(program: Program, phone_raw: Any, code: Any, pin: Any,
     one_time_codes.check_code(program, phone, "register", code, now)
     account = accounts.account_by_phone(program, phone)
     if account is None:
-        card = accounts.create_customer(program, phone, pin, now, hasher, actor="mobile app")
+        card = accounts.create_customer(program, phone, pin, now, hasher, channel="app",
+                                        actor="mobile app")
         account = db.session.get(Account, card.account_id)
     else:
         # The code proves the phone: the PIN chosen now replaces the one given at the till.

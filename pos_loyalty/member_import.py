@@ -109,7 +109,8 @@ def _insert_accounts(program: Program, members: Iterable[Member],
     return dict(insert_many(table, [
         {"program_id": program.id, "phone_e164": member.phone, "first_name": member.first_name,
          "pin_hash": None, "status": "active", "locale": member.language,
-         "sms_opt_out": member.opt_in is False, "created_at": now} for member in members],
+         "sms_opt_out": member.opt_in is False, "created_at": now, "enrolled_via": "import",
+         "enrolled_store_id": None} for member in members],
         skip_conflicts_on=["program_id", "phone_e164"],
         returning=[table.c.phone_e164, table.c.id]))
 

@@ -98,17 +98,19 @@ def identify(program: Program, terminal: Terminal, pin: Any, now: dt.datetime, *
         return run_in_transaction(work)
 
 
-def enrol(program: Program, phone: Any, pin: Any, now: dt.datetime, *, first_name: str = "",
-          card_number: str | None = None, actor: str = "",
-          referral_code: Any = None) -> dict[str, Any]:
+def enrol(program: Program, phone: Any, pin: Any, now: dt.datetime, *, channel: str,
+          store_id: int | None = None, first_name: str = "", card_number: str | None = None,
+          actor: str = "", referral_code: Any = None) -> dict[str, Any]:
     """A new customer with a blank plastic card given at the till, or a virtual one, and the
     sign-up bonus; with the referral code a friend gave, or refused whole (422) when that code
-    cannot be taken (`referrals.attach`)."""
+    cannot be taken (`referrals.attach`). `channel` and `store_id`: where they joined
+    (`accounts.create_customer`)."""
     name = plain_text(first_name, "first_name")   # never stored with control characters
 
     def work() -> dict[str, Any]:
         card = accounts.create_customer(program, phone, pin, now, app_hasher(),
-                                        first_name=name, card_number=card_number, actor=actor)
+                                        channel=channel, store_id=store_id, first_name=name,
+                                        card_number=card_number, actor=actor)
         referrals.attach(program, db.session.get(Account, card.account_id), referral_code, now)
         return card_view(program, card, now)
     return run_in_transaction(work)

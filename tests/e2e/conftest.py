@@ -69,7 +69,7 @@ def _load(shop: Shop) -> None:
                                               ("Hugo", "+33612000002", "4321", 120, False)):
         blank = accounts.issue_cards(program, 1, utcnow())[0] if plastic else None
         card = accounts.create_customer(program, phone, pin, utcnow(), app_hasher(),
-                                        first_name=name, card_number=blank)
+                                        channel="till", first_name=name, card_number=blank)
         if points:
             adjustments.adjust_points(program, card.number, points, "opening balance", "tests",
                                       utcnow())

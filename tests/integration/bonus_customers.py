@@ -68,7 +68,8 @@ def code_of(shop: Any, card_number: str) -> str:
 def enrol(shop: Any, referral_code: str | None = None, phone: str | None = None) -> str:
     """A customer enrolled at the till now, with the referral code given; their card."""
     return customers.enrol(shop.program, phone or new_phone(), "2468", shop.now,
-                           first_name="Noé", referral_code=referral_code)["card_number"]
+                           channel="till", first_name="Noé",
+                           referral_code=referral_code)["card_number"]
 
 
 def reward(shop: Any, card_number: str, sale: dict[str, Any]) -> None:

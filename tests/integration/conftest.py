@@ -54,8 +54,10 @@ class Till:
         def enrol() -> Any:
             program = self.program()
             blank = accounts.issue_cards(program, 1, moment)[0] if plastic else None
-            return accounts.create_customer(program, phone, pin, moment, app_hasher(),
-                                            first_name=first_name, card_number=blank)
+            return accounts.create_customer(
+                program, phone, pin, moment, app_hasher(), channel="till" if plastic else "app",
+                store_id=self.store_id if plastic else None, first_name=first_name,
+                card_number=blank)
         card = run_in_transaction(enrol)
         if points:
             self.adjust(card.number, points, at=moment)

@@ -162,7 +162,8 @@ def make_program(slug: str) -> tuple[int, str]:
 def till_customer(program: Program, phone: str, pin: str = "4321") -> str:
     """A customer enrolled at a till (not through the app); returns the card number."""
     card = run_in_transaction(lambda: accounts.create_customer(
-        db.session.merge(program), phone, pin, utcnow(), app_hasher(), first_name="Léa"))
+        db.session.merge(program), phone, pin, utcnow(), app_hasher(), channel="till",
+        first_name="Léa"))
     return card.number
 
 

@@ -113,7 +113,7 @@ def test_a_batch_s_use_counts_linked_used_and_blocked_cards(app, office, shop):
                                   (second, "+33612345002", NOW + dt.timedelta(days=2)),
                                   (third, "+33612345003", NOW + dt.timedelta(days=5))):
         run_in_transaction(lambda n=number, p=phone, m=moment: accounts.create_customer(
-            program(), p, "1234", m, app_hasher(), card_number=n))
+            program(), p, "1234", m, app_hasher(), channel="till", card_number=n))
     shop.sell(first, 1500)
     run_in_transaction(lambda: db.session.execute(
         update(Card).where(Card.number == third).values(status="blocked")))

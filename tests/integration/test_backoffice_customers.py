@@ -118,7 +118,7 @@ def test_a_search_never_finds_another_program_s_customers(shop, office):
 def _other_customer() -> int:
     other = db.session.scalar(select(Program).where(Program.slug == "other"))
     card = accounts.create_customer(other, "+33699999999", "1234", NOW, app_hasher(),
-                                    first_name="Elsewhere")
+                                    channel="cli", first_name="Elsewhere")
     return card.account_id
 
 

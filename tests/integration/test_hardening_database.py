@@ -74,7 +74,8 @@ def open_shop(app: Flask) -> Shop:
             program = programs.default_program()
             store = programs.create_store(program, "Lyon")
             _, key = programs.create_terminal(program, store.id)
-            card = accounts.create_customer(program, PHONE, "1234", utcnow(), app_hasher())
+            card = accounts.create_customer(program, PHONE, "1234", utcnow(), app_hasher(),
+                                            channel="app")
             return key, card.number
         key, card = run_in_transaction(setup)
         db.session.remove()

@@ -120,7 +120,7 @@ def test_the_default_is_the_country_of_the_program_s_locale(mobile: MobileApp):
 def test_the_till_cannot_enrol_a_phone_of_another_country(mobile: MobileApp):
     program = db.session.get(Program, mobile.program_id)
     with pytest.raises(PhoneCountryNotAllowed):
-        customers.enrol(program, UK_MOBILE, "1234", utcnow(), first_name="Sam")
+        customers.enrol(program, UK_MOBILE, "1234", utcnow(), channel="cli", first_name="Sam")
     assert db.session.scalar(select(Account.id).where(Account.phone_e164 == UK_MOBILE)) is None
 
 

@@ -38,7 +38,8 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 def fresh_token(mobile: MobileApp) -> str:
     def work() -> str:
         program = db.session.get(Program, mobile.program_id)
-        card = accounts.create_customer(program, new_phone(), "1234", utcnow(), app_hasher())
+        card = accounts.create_customer(program, new_phone(), "1234", utcnow(), app_hasher(),
+                                        channel="app")
         account = db.session.get(Account, card.account_id)
         return tokens.start_session(program, account, utcnow()).access_token
     return run_in_transaction(work)

@@ -168,7 +168,7 @@ def test_the_newcomers_first_qualifying_sale_pays_the_referral_by_itself(shop):
     referrer = shop.customer()
     code = run_in_transaction(lambda: referrals.code_of(shop.program, account_of(shop, referrer)))
     newcomer = customers.enrol(shop.program, "+33699887766", "2468", shop.now,
-                               referral_code=code)["card_number"]
+                               channel="till", referral_code=code)["card_number"]
     shop.sell(newcomer, 1000)                                  # under the minimum basket
     assert account_of(shop, newcomer).referral_pending
     shop.sell(newcomer, 2000)

@@ -74,8 +74,8 @@ def test_five_wrong_pins_make_that_till_wait_fifteen_minutes_for_that_account(sh
 
 def test_enrolment_links_a_blank_card_that_works_at_once(shop):
     [blank] = customers.issue_cards(shop.program, 1, shop.now)
-    seen = customers.enrol(shop.program, "0612345699", "2468", shop.now, first_name="Inès",
-                           card_number=blank, actor="staff:camille")
+    seen = customers.enrol(shop.program, "0612345699", "2468", shop.now, channel="till",
+                           first_name="Inès", card_number=blank, actor="staff:camille")
     assert (seen["card_number"], seen["status"]) == (blank, "active")
     assert seen["account"]["first_name"] == "Inès"
     assert db.session.scalar(select(Card.status).where(Card.number == blank)) == "active"
