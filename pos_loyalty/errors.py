@@ -483,3 +483,12 @@ class ImportFileChanged(LoyaltyError):
     code = "import_file_changed"
     status = 422
     message = "This is not the file that was checked: check it again before importing."
+
+
+# --- what tills report besides sales ----------------------------------------------------
+
+class DayNotReported(LoyaltyError):
+    """A till asked what it reported of a day (receipts without a card) and sent nothing."""
+    code = "day_not_reported"
+    status = 404
+    message = "This terminal has reported nothing for this day."

@@ -21,6 +21,7 @@ from pos_loyalty.openapi_schemas import (
 from pos_loyalty.payloads import MAX_ID, MAX_LINES, MAX_MINOR, MAX_POINTS, MAX_QUANTITY
 from pos_loyalty.proofs import PROOF_MAX_LENGTH
 from pos_loyalty.rules import CARD_ENTRIES
+from pos_loyalty.terminal_days import MAX_DAYS_BACK, MAX_RECEIPTS_WITHOUT_CARD
 
 Errors = Iterable[ErrorClass]
 
@@ -224,6 +225,18 @@ SCHEMAS: dict[str, Schema] = {
     "VoidedHold": reply_object({
         "hold_id": integer(1), "status": {"type": "string", "enum": ["voided"]},
         **counts("released_points"), "balance": ref("Balance")}),
+    "ReceiptsWithoutCardRequest": request_object({"count": integer(
+        0, MAX_RECEIPTS_WITHOUT_CARD,
+        description="The terminal's sales receipts of the day that carried no loyalty "
+                    "card (neither scanned nor typed); returns left out.")},
+        ["count"]),
+    "ReceiptsWithoutCard": reply_object({
+        "day": {"type": "string", "format": "date"},
+        "count": integer(0, MAX_RECEIPTS_WITHOUT_CARD),
+        "store_id": integer(1, description="The terminal's store when the day was first "
+                                           "reported."),
+        "reported_at": {"type": "string", "format": "date-time",
+                        "description": "When the count now recorded was sent."}}),
 }
 
 
@@ -246,6 +259,13 @@ CEILING_ERRORS: Errors = [e.ReceiptTooLarge, e.TooManyPoints]
 SERVICE_ERRORS: Errors = [e.DatabaseUnavailable]
 # Card lookups and identifications are limited per terminal ([pos_api] *_rate_limit).
 RATE_LIMIT_ERRORS: Errors = [e.TooManyRequests]
+
+
+DAY_PARAMETER = {
+    "name": "day", "in": "path", "required": True,
+    "description": "A local day of the program (its time zone), YYYY-MM-DD.",
+    "schema": {"type": "string", "format": "date", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+               "example": "2026-03-09"}}
 
 
 def path_id(name: str, what: str) -> Schema:
@@ -349,6 +369,25 @@ def paths() -> Schema:
             {200: reply("The voided hold.", "VoidedHold")},
             [*ROUTE_ERRORS, e.HoldNotFound, e.HoldClosed],
             key_required=False, parameters=[hold_id]),
+        "/days/{day}/receipts-without-card": {
+            "put": operation(
+                "report_receipts_without_card",
+                "Report the day's receipts without a loyalty card, so the adoption rate "
+                "(receipts with a card / all receipts) has a real denominator. Sets the "
+                "terminal's count for that local day of the program, replacing any count "
+                "sent before: a replay or a corrected count writes the same row, so no "
+                "Idempotency-Key is needed. Send it at the end of the day (or more often: the "
+                f"last count sent counts). A day after today or more than {MAX_DAYS_BACK} "
+                "days back is 422 validation_error on day.",
+                {200: reply("The count as recorded.", "ReceiptsWithoutCard")},
+                [*BODY_ERRORS, *ROUTE_ERRORS], parameters=[DAY_PARAMETER],
+                body="ReceiptsWithoutCardRequest"),
+            "get": operation(
+                "get_receipts_without_card",
+                "What this terminal reported for the day; 404 day_not_reported when nothing.",
+                {200: reply("The count as recorded.", "ReceiptsWithoutCard")},
+                [e.ValidationFailed, e.DayNotReported, *ROUTE_ERRORS],
+                parameters=[DAY_PARAMETER])},
     }
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from pos_loyalty import openapi, rate_limits, sales
+from pos_loyalty import openapi, rate_limits, sales, terminal_days
 from pos_loyalty.clock import now
 from pos_loyalty.errors import Unauthorized, ValidationFailed
 from pos_loyalty.payloads import (
@@ -15,7 +15,7 @@ from pos_loyalty.payloads import (
 from pos_loyalty.programs import terminal_for_key
 from pos_loyalty.proofs import PROOF_MAX_LENGTH
 from pos_loyalty.rules import CARD_ENTRIES
-from pos_loyalty.usecases import checkout, customers
+from pos_loyalty.usecases import checkout, customers, till_reports
 
 bp = Blueprint("pos_api", __name__, url_prefix="/api/pos/v1")
 
@@ -172,3 +172,19 @@ def capture_hold(hold_id: int) -> tuple[Response, int]:
 def void_hold(hold_id: int) -> tuple[Response, int]:
     return jsonify(checkout.release_hold(g.program, g.terminal, hold_id, now(),
                                          _idempotency_key())), 200
+
+
+@bp.put("/days/<day>/receipts-without-card")
+def report_receipts_without_card(day: str) -> Response:
+    """Idempotent by nature: the same day sent again (a replay, a corrected count) replaces
+    the count, so no Idempotency-Key is needed."""
+    parsed = terminal_days.parse_day(day)
+    count = integer(json_body(request), "count",
+                    maximum=terminal_days.MAX_RECEIPTS_WITHOUT_CARD)
+    return jsonify(till_reports.report_receipts_without_card(g.program, g.terminal, parsed,
+                                                             count, now()))
+
+
+@bp.get("/days/<day>/receipts-without-card")
+def get_receipts_without_card(day: str) -> Response:
+    return jsonify(till_reports.receipts_without_card(g.terminal, terminal_days.parse_day(day)))

@@ -11,4 +11,5 @@ then refuse" (`errors.Refusal`). The rules they apply are in `rules`, the balanc
   block or unblock, replace a card, issue blank cards.
 - `checkout`: quote, sell, return (and preview it), void, hold, capture, release a hold.
 - `staff`: a staff member opens the web till.
+- `till_reports`: a till's daily count of receipts without a card (the adoption rate).
 """

@@ -12,6 +12,7 @@ from pos_loyalty import accounts, cards
 from pos_loyalty.db import run_in_transaction, utcnow
 from pos_loyalty.openapi import pos_document
 from pos_loyalty.openapi_schemas import EXAMPLE_CARD
+from pos_loyalty.programs import local_day
 
 PREFIX = "/api/pos/v1"
 
@@ -39,7 +40,9 @@ def test_sale_and_return_require_an_idempotency_key_the_other_writes_accept_one(
         "POST /cards/lookup": None, "POST /identify": None,
         "POST /quote": None, "POST /sales": True, "POST /sales/{sale_id}/returns": True,
         "POST /sales/{sale_id}/void": False, "POST /holds": False,
-        "POST /holds/{hold_id}/capture": False, "POST /holds/{hold_id}/void": False}
+        "POST /holds/{hold_id}/capture": False, "POST /holds/{hold_id}/void": False,
+        "PUT /days/{day}/receipts-without-card": None,
+        "GET /days/{day}/receipts-without-card": None}
 
 
 def test_fuzzed_requests_get_documented_answers_and_never_a_server_error(app, till,
@@ -57,7 +60,8 @@ def test_fuzzed_requests_get_documented_answers_and_never_a_server_error(app, ti
     known_values = {"card_number": [card, blank_card], "sale_id": sale_ids,
                     "hold_id": hold_ids, "phone": [till.last_phone], "pin": ["1234"],
                     "redeem_points": [0, 10], "points": [1, 25], "proof": [proof],
-                    "Idempotency-Key": lambda: str(uuid.uuid4())}
+                    "Idempotency-Key": lambda: str(uuid.uuid4()),
+                    "day": [local_day(till.program(), utcnow()).isoformat()]}
 
     failures = fuzz_failures(app, f"{PREFIX}/openapi.json", till.headers,
                              known_values=known_values, max_examples=25)
@@ -119,6 +123,10 @@ def test_a_till_s_day_keeps_to_the_document_as_openapi_core_reads_it(till):
     other_id = other_hold.get_json()["hold_id"]
     assert pos.post(f"/holds/{other_id}/void").get_json()["status"] == "voided"
     assert pos.get("/openapi.json").get_json()["openapi"] == "3.1.0"
+    today = local_day(till.program(), utcnow()).isoformat()
+    assert pos.call("PUT", f"/days/{today}/receipts-without-card", {"count": 12}).get_json()[
+        "count"] == 12
+    assert pos.get(f"/days/{today}/receipts-without-card").get_json()["count"] == 12
 
     assert pos.operations_answered_with_success() == {
         op["operationId"] for item in pos_document()["paths"].values() for op in item.values()}

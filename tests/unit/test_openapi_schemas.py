@@ -72,7 +72,9 @@ def test_every_operation_has_a_stable_unique_operation_id():
         "POST /quote": "quote_basket",
         "POST /sales": "create_sale", "POST /sales/{sale_id}/returns": "create_return",
         "POST /sales/{sale_id}/void": "void_sale", "POST /holds": "create_hold",
-        "POST /holds/{hold_id}/capture": "capture_hold", "POST /holds/{hold_id}/void": "void_hold"}
+        "POST /holds/{hold_id}/capture": "capture_hold", "POST /holds/{hold_id}/void": "void_hold",
+        "PUT /days/{day}/receipts-without-card": "report_receipts_without_card",
+        "GET /days/{day}/receipts-without-card": "get_receipts_without_card"}
     assert {name: op["operationId"] for name, op in operations(mobile_document()).items()} == {
         "GET /openapi.json": "openapi_document", "GET /branding": "get_branding",
         "GET /promotions": "list_promotions", "GET /stores": "list_stores",
