@@ -3,10 +3,13 @@
 
 A sender answers a SendResult or raises SendFailed; `retry` says whether another attempt can
 help (network error, 429, 5xx) and `code` carries Twilio's error code (21610: the customer
-replied STOP; 21211, 21614: the number is invalid or cannot receive SMS).
+replied STOP; 21211, 21614: the number is invalid or cannot receive SMS). Twilio's sender also
+says what a sent message cost (`fetch_price`, `pos_loyalty.notify.prices`); the console's
+costs nothing and is never asked.
 """
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -20,9 +23,12 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from pos_loyalty.config import ConfigError
+from pos_loyalty.notify.prices import Price, PriceFetchFailed, read_price
 
 TWILIO_SETTINGS = (("TWILIO_ACCOUNT_SID", "twilio_account_sid"),
                    ("TWILIO_AUTH_TOKEN", "twilio_auth_token"))
+log = logging.getLogger(__name__)
+
 OPTED_OUT_CODES = frozenset({21610})
 INVALID_NUMBER_CODES = frozenset({21211, 21614})
 
@@ -31,6 +37,7 @@ INVALID_NUMBER_CODES = frozenset({21211, 21614})
 class SendResult:
     sid: str
     provider_status: str
+    price: Price | None = None   # seldom known at once: see notify.prices
 
 
 class SendFailed(Exception):
@@ -91,11 +98,33 @@ class TwilioSender:
                              retry=retry, code=error.code) from error
         except requests.RequestException as error:
             raise SendFailed(f"network: {error}"[:500], retry=True) from error
-        return SendResult(message.sid, message.status or "queued")
+        return SendResult(message.sid, message.status or "queued", _price_if_readable(message))
+
+    def fetch_price(self, sid: str) -> Price | None:
+        """What Twilio charged for message `sid`; None while it has not priced it yet."""
+        try:
+            message = self.client.messages(sid).fetch()
+        except TwilioRestException as error:
+            busy = error.status == 429 or error.status >= 500
+            raise PriceFetchFailed(f"Twilio {error.status} {error.code}: {error.msg}"[:500],
+                                   stop=busy) from error
+        except requests.RequestException as error:
+            raise PriceFetchFailed(f"network: {error}"[:500], stop=True) from error
+        return read_price(message.price, message.price_unit)
 
     def close(self) -> None:
         if self.http_client.session is not None:
             self.http_client.session.close()
+
+
+def _price_if_readable(message: Any) -> Price | None:
+    """The price in Twilio's answer to a send, when it has one; an unreadable one is left
+    for the worker to ask again (the SMS was sent all the same)."""
+    try:
+        return read_price(message.price, message.price_unit)
+    except PriceFetchFailed as error:
+        log.warning("price of SMS %s not read: %s", message.sid, error.message)
+        return None
 
 
 class SenderNotConfigured(ConfigError):

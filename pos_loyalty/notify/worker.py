@@ -32,9 +32,10 @@ from pos_loyalty.models import Account, OutboxMessage, Program
 from pos_loyalty.notify.outbox import (
     after_quiet_hours, can_text, cancel_waiting, render_event,
 )
+from pos_loyalty.notify.prices import PriceSource, price_round
 from pos_loyalty.notify.segments import count_segments
 from pos_loyalty.notify.senders import (
-    INVALID_NUMBER_CODES, OPTED_OUT_CODES, SendFailed, Sender, make_sender,
+    INVALID_NUMBER_CODES, OPTED_OUT_CODES, SendFailed, Sender, SendResult, make_sender,
 )
 from pos_loyalty.notify.texts import sms_config
 
@@ -198,7 +199,7 @@ def _deliver(sender: Sender, row: Claimed, report: RoundReport) -> None:
         failure = SendFailed(f"unexpected: {error!r}"[:500], retry=True)
         outcome = run_in_transaction(lambda: _record_failure(row, failure, config))
     else:
-        outcome = run_in_transaction(lambda: _record_sent(row, result.sid, result.provider_status))
+        outcome = run_in_transaction(lambda: _record_sent(row, result))
     report.count(row.id, outcome)
 
 
@@ -212,17 +213,19 @@ def _locked_row(outbox_id: int) -> OutboxMessage:
                              .with_for_update().execution_options(populate_existing=True))
 
 
-def _record_sent(row: Claimed, sid: str, provider_status: str) -> str:
+def _record_sent(row: Claimed, result: SendResult) -> str:
     message = _locked_row(row.id)
     moment = clock_now()
     size = count_segments(row.body)  # the text sent, even if another worker blanked it since
     message.segments, message.encoding = size.segments, size.encoding
-    message.provider_sid, message.sent_at, message.locked_until = sid, moment, None
+    message.provider_sid, message.sent_at, message.locked_until = result.sid, moment, None
+    if result.price is not None:
+        message.price_micros, message.price_unit = result.price.micros, result.price.unit
     message.last_error = None
     _forget_secret(message)
     if message.status == "sending":  # else a status callback came first and said more
         message.status, message.status_changed_at = "sent", moment
-        message.provider_status = message.provider_status or provider_status
+        message.provider_status = message.provider_status or result.provider_status
     return "sent"
 
 
@@ -273,8 +276,10 @@ def retry_delay(attempts: int, config: dict[str, Any],
 
 def run_worker(app: Flask, sender: Sender, stop: threading.Event, *, once: bool = False,
                poll_seconds: float | None = None) -> RoundReport:
-    """Send rounds until `stop` is set (or once); sleep only when a round found nothing."""
+    """Send rounds until `stop` is set (or once); sleep only when a round found nothing.
+    A round that found nothing to send may ask Twilio for prices (`prices`)."""
     total = RoundReport()
+    prices_due_at: dt.datetime | None = None
     while not stop.is_set():
         with app.app_context():
             poll = poll_seconds if poll_seconds is not None else \
@@ -282,6 +287,8 @@ def run_worker(app: Flask, sender: Sender, stop: threading.Event, *, once: bool 
             before = total.claimed + total.deferred + total.dead + total.cancelled
             try:
                 process_round(sender, total)
+                if total.claimed + total.deferred + total.dead + total.cancelled == before:
+                    prices_due_at = price_pass_if_due(sender, prices_due_at)
             except Exception:  # the database went away, say: log, wait, try again
                 log.exception("SMS worker round failed")
                 stop.wait(poll)
@@ -292,6 +299,17 @@ def run_worker(app: Flask, sender: Sender, stop: threading.Event, *, once: bool 
         if total.claimed + total.deferred + total.dead + total.cancelled == before:
             stop.wait(poll)
     return total
+
+
+def price_pass_if_due(sender: Sender, due_at: dt.datetime | None) -> dt.datetime | None:
+    """Ask Twilio for the prices of sent SMS (`prices.price_round`) when the last pass was
+    [sms] price_fetch_interval_seconds ago; never with the console sender. Called only when
+    nothing is due, so sending always comes first. The next pass's time."""
+    moment = clock_now()
+    if not isinstance(sender, PriceSource) or (due_at is not None and moment < due_at):
+        return due_at
+    price_round(sender)
+    return moment + dt.timedelta(seconds=sms_config()["price_fetch_interval_seconds"])
 
 
 def start_background_worker(app: Flask, sender: Sender | None = None,
