@@ -40,7 +40,7 @@ def test_a_customer_registering_in_the_app_enrols_through_the_app(mobile):  # no
     assert enrolled(customer.phone) == ("app", None)
 
 
-def test_joining_the_app_later_keeps_the_till_as_where_the_customer_enrolled(till, mobile):  # noqa: F811
+def test_joining_the_app_later_keeps_the_till_as_the_channel(till, mobile):  # noqa: F811
     run_in_transaction(lambda: accounts.create_customer(
         till.program(), "+33612345697", "1234", utcnow(), app_hasher(), channel="till",
         store_id=till.store_id))
