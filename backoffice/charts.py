@@ -28,8 +28,13 @@ STYLE = Style(background="#ffffff", plot_background="#ffffff", foreground="#1b24
               foreground_strong="#1b2430", foreground_subtle="#d5dbe3", opacity=".9",
               opacity_hover="1", transition="0s", colors=COLOURS, font_family=FONT,
               label_font_size=12, major_label_font_size=12, legend_font_size=13,
-              value_font_size=12, tooltip_font_size=12, no_data_font_size=20)
-# pygal writes its policy's needs in the chart; a response that serves one sends this policy.
+              value_font_size=12, tooltip_font_size=12, no_data_font_size=20,
+              guide_stroke_color="#d5dbe3", major_guide_stroke_color="#aab4c0",
+              guide_stroke_dasharray="0", major_guide_stroke_dasharray="0")
+# pygal's own style sheets, then lines thick enough to read (an image is its own document:
+# its style needs no prefix, and the chart's ids stay the same from one answer to the next).
+CSS = ("file://style.css", "file://graph.css", "inline:.series .line{stroke-width:2.5px}")
+# What a chart's own response allows: its inline style sheet; no script, no request out.
 CHART_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; "
                          "frame-ancestors 'none'")
 
@@ -75,10 +80,11 @@ def chart_svg(measure: Measure, text: ChartText, formats: Formats, words: Words)
     indexes = [measure.columns.index(key) for key in measure.charted]
     value_unit = measure.units[indexes[0]]
     chart = KINDS[measure.chart](
-        style=STYLE, width=WIDTH, height=HEIGHT, js=[], disable_xml_declaration=True,
+        style=STYLE, width=WIDTH, height=HEIGHT, explicit_size=True, js=[],
+        disable_xml_declaration=True, no_prefix=True, css=CSS,
         show_legend=True, legend_at_bottom=True, legend_at_bottom_columns=min(len(indexes), 4),
         include_x_axis=True, x_label_rotation=30 if len(x_labels) > 12 else 0,
-        truncate_label=-1, truncate_legend=-1, dots_size=3, margin=12,
+        truncate_label=-1, truncate_legend=-1, dots_size=3, margin=12, margin_right=36,
         no_data_text=text.no_data,
         value_formatter=lambda plotted: axis_text(value_unit, plotted, formats))
     chart.add_xml_filter(_described(text))
@@ -105,6 +111,7 @@ def _described(text: ChartText) -> Any:
         description = root.makeelement("desc", {})
         description.text = text.description
         root.insert(list(root).index(title) + 1, description)
+        root.attrib.pop("id", None)   # empty without a prefix
         root.set("role", "img")
         return root
     return describe
