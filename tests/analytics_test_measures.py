@@ -19,7 +19,7 @@ from sqlalchemy import select
 from pos_loyalty import analytics
 from pos_loyalty.analytics import Filters, Measure
 from pos_loyalty.db import db
-from pos_loyalty.models import LedgerEntry
+from pos_loyalty.models import LedgerEntry, Program
 from pos_loyalty.programs import local_day, local_day_start_utc, utc_to_local
 
 
@@ -63,7 +63,7 @@ def store_values(filters: Filters) -> Measure:
         chart="table", figures=(("liability_minor", "minor", 150000),), program_wide=True)
 
 
-def yesterday_step(program, since: dt.date, now: dt.datetime) -> dt.date:  # type: ignore[no-untyped-def]
+def yesterday_step(program: Program, since: dt.date, now: dt.datetime) -> dt.date:
     """A rollup step with nothing to keep: it finishes yesterday, as a real one does."""
     return local_day(program, now) - dt.timedelta(days=1)
 
