@@ -10,6 +10,7 @@ from backoffice import (  # noqa: F401  (they add the routes)
     imports, promotions, reports, settings_branding, settings_rules, settings_sms, staff,
     stores, tiers,
 )
+from backoffice import analytics  # noqa: F401  (the dashboard's routes)
 from backoffice.blueprint import bp
 from cashier_ui.i18n import select_locale, select_timezone
 

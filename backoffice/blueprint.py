@@ -80,6 +80,8 @@ NAV_ITEMS = (
     NavItem("imports", "backoffice.imports", lazy_gettext("Import members"),
             "backoffice.import"),
     NavItem("reports", "backoffice.reports", lazy_gettext("Reports"), "backoffice.report"),
+    NavItem("analytics", "backoffice.analytics", lazy_gettext("Analytics"),
+            "backoffice.analytics"),
     NavItem("exports", "backoffice.exports", lazy_gettext("Exports"), "backoffice.export"),
 )
 PUBLIC_ENDPOINTS = {"backoffice.login", "backoffice.login_submit", "backoffice.code",

@@ -1,14 +1,16 @@
-"""Make docs/checkout.png (the cashier's checkout screen) or docs/backoffice.png (a customer's
-page in the back office) on the demo data, in Chromium.
+"""Make docs/checkout.png (the cashier's checkout screen), docs/backoffice.png (a customer's
+page in the back office) or docs/analytics.png (the back office's analytics dashboard) on the
+demo data, in Chromium.
 
-    python docs/make_screenshots.py [--face till|backoffice] [--out FILE] [--width 1280]
-                                    [--height 800] [--language English|Français]
+    python docs/make_screenshots.py [--face till|backoffice|analytics] [--out FILE]
+                                    [--width 1280] [--height 800] [--language English|Français]
 
 Loads the demo data (the same as `pos-loyalty demo`) into a temporary SQLite file, serves it on
 a free localhost port, then either logs in as the demo cashier, scans a customer's card, quotes
-a basket and chooses points, or signs in to the back office as the demo support login and opens
-that customer's page; then saves the screen. Needs the `test` extra (Playwright) and
-/usr/bin/chromium.
+a basket and chooses points; or signs in to the back office as the demo support login and opens
+that customer's page; or runs `pos-loyalty rollup` and signs in as the demo marketing login to
+open Analytics, once every chart is drawn; then saves the screen. Needs the `test` extra
+(Playwright) and /usr/bin/chromium.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from pos_loyalty.app import create_app
 from pos_loyalty.db import db, run_in_transaction
 
 DOCS = Path(__file__).resolve().parent
+SHOTS = {"till": "checkout.png", "backoffice": "backoffice.png", "analytics": "analytics.png"}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 
@@ -36,14 +39,13 @@ class QuietHandler(WSGIRequestHandler):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--face", default="till", choices=("till", "backoffice"))
+    parser.add_argument("--face", default="till", choices=tuple(SHOTS))
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=800)
     parser.add_argument("--language", default="English", choices=("English", "Français"))
     options = parser.parse_args()
-    options.out = options.out or DOCS / ("checkout.png" if options.face == "till"
-                                         else "backoffice.png")
+    options.out = options.out or DOCS / SHOTS[options.face]
     with tempfile.TemporaryDirectory() as folder:
         database = {"service": {"database_url": f"sqlite:///{folder}/demo.sqlite3",
                                 "secret_key": "screenshots"}}
@@ -54,6 +56,10 @@ def main() -> None:
             from pos_loyalty.demo import load_demo_data
             migrate_schema()
             _key, customers = run_in_transaction(load_demo_data)
+            if options.face == "analytics":
+                from pos_loyalty.analytics.rollups import run_rollups
+                from pos_loyalty.clock import now
+                run_rollups(now())
             db.session.remove()
         server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -77,6 +83,8 @@ def shoot(url: str, card_number: str, options: argparse.Namespace) -> None:
                                 base_url=url)
         if options.face == "backoffice":
             customer_page(page, card_number, options.language == "English")
+        elif options.face == "analytics":
+            analytics_page(page, options.language == "English")
         else:
             checkout(page, card_number, options.language)
         options.out.parent.mkdir(parents=True, exist_ok=True)
@@ -84,22 +92,39 @@ def shoot(url: str, card_number: str, options: argparse.Namespace) -> None:
         browser.close()
 
 
-def customer_page(page, card_number: str, english: bool) -> None:
-    """The demo support login finds the customer by card number and opens their page."""
+def office_sign_in(page, username: str, english: bool) -> None:
+    """Sign in to the back office as a demo login (its password is `<username>-demo`)."""
     page.goto("/admin/login")
     switch = page.get_by_role("button", name="English" if english else "Français")
     if switch.count():
         switch.click()
-    page.get_by_label("Username" if english else "Identifiant").fill("support")
+    page.get_by_label("Username" if english else "Identifiant").fill(username)
     password = page.get_by_label("Password" if english else "Mot de passe")
-    password.fill("support-demo")
+    password.fill(f"{username}-demo")
     password.press("Enter")
+
+
+def customer_page(page, card_number: str, english: bool) -> None:
+    """The demo support login finds the customer by card number and opens their page."""
+    office_sign_in(page, "support", english)
     page.get_by_role("link", name="Customers" if english else "Clients").first.click()
     search = page.get_by_role("searchbox")
     search.fill(card_number)
     search.press("Enter")
     page.locator("table.list a").first.click()
     expect(page.get_by_role("heading").first).to_be_visible()
+
+
+def analytics_page(page, english: bool) -> None:
+    """The demo marketing login opens Analytics; the screen is taken once every chart (an
+    image each) is drawn."""
+    office_sign_in(page, "marketing", english)
+    page.get_by_role("link", name="Analytics" if english else "Analyses").first.click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    for chart in page.locator("img.chart").all():
+        chart.scroll_into_view_if_needed()
+    page.wait_for_function("() => [...document.images].every(image => image.complete)")
+    page.evaluate("window.scrollTo(0, 0)")
 
 
 def checkout(page, card_number: str, language: str) -> None:
