@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, union_all
+from sqlalchemy import (
+    Subquery, and_, case, delete, func, insert, literal, or_, select, true, union_all,
+)
 from sqlalchemy.orm import aliased
 
 from pos_loyalty.analytics import rollup_step
@@ -106,16 +109,17 @@ def _insert_member_months(program: Program, month: dt.date) -> None:
     previous row said."""
     start_utc = local_day_start_utc(program, month)
     end_utc = local_day_start_utc(program, add_months(month, 1))
-    day = local_date_of(program, Sale.created_at, start_utc, end_utc,
-                        db.session.get_bind().dialect.name)
+    dialect = db.session.get_bind().dialect.name
+    day = local_date_of(program, Sale.created_at, start_utc, end_utc, dialect)
     # The stores named so that PostgreSQL reads the month through (store_id, created_at).
+    stores = db.session.scalars(select(Store.id).where(Store.program_id == program.id)).all()
     by_store = select(
         Sale.store_id.label("store_id"), Sale.account_id.label("account_id"),
         func.count().label("purchases"), func.sum(Sale.total_minor).label("spent_minor"),
         func.max(day).label("last_day"),
     ).where(
         Sale.program_id == program.id,
-        Sale.store_id.in_(select(Store.id).where(Store.program_id == program.id)),
+        Sale.store_id.in_(stores),
         Sale.created_at >= start_utc, Sale.created_at < end_utc,
         Sale.kind == "sale", Sale.status != "voided",
     ).group_by(Sale.store_id, Sale.account_id).cte("by_store")
@@ -126,26 +130,44 @@ def _insert_member_months(program: Program, month: dt.date) -> None:
         func.max(by_store.c.last_day).label("last_day"),
     ).group_by(by_store.c.account_id)
     bought = union_all(select(by_store), every_store).subquery("bought")
-    earlier = aliased(MemberMonth)
-    previous_month = select(func.max(earlier.month)).where(
-        earlier.program_id == program.id, earlier.store_id == bought.c.store_id,
-        earlier.account_id == bought.c.account_id, earlier.month < month).scalar_subquery()
-    found = select(bought, previous_month.label("previous_month")).subquery("found")
-    prior = aliased(MemberMonth)
+    joined, member, prior = _with_previous_rows(bought, program.id, month, dialect)
     this_month = literal(month, MemberMonth.month.type)
     rows = select(
-        literal(program.id), this_month, found.c.store_id, found.c.account_id,
-        found.c.purchases, found.c.spent_minor, found.c.last_day,
-        func.coalesce(prior.first_month, this_month), found.c.previous_month,
-        case((found.c.purchases >= 2, this_month), else_=found.c.previous_month),
+        literal(program.id), this_month, member.store_id, member.account_id,
+        member.purchases, member.spent_minor, member.last_day,
+        func.coalesce(prior.first_month, this_month), prior.month,
+        case((member.purchases >= 2, this_month), else_=prior.month),
         prior.repeat_month, prior.last_day,
-    ).select_from(found.outerjoin(prior, and_(
-        prior.program_id == program.id, prior.store_id == found.c.store_id,
-        prior.account_id == found.c.account_id, prior.month == found.c.previous_month)))
+    ).select_from(joined)
     db.session.execute(insert(MemberMonth).from_select(
         ["program_id", "month", "store_id", "account_id", "purchases", "spent_minor",
          "last_day", "first_month", "previous_month", "repeat_month", "previous_repeat_month",
          "previous_last_day"], rows))
+
+
+def _with_previous_rows(bought: Subquery, program_id: int, month: dt.date,
+                        dialect: str) -> tuple[Any, Any, Any]:
+    """`bought` outer-joined to each member's previous row (before `month`): the join, the
+    member's columns, the previous row's columns (month, first_month, repeat_month,
+    last_day)."""
+    earlier = aliased(MemberMonth)
+    same_member = (earlier.program_id == program_id, earlier.store_id == bought.c.store_id,
+                   earlier.account_id == bought.c.account_id, earlier.month < month)
+    if dialect == "postgresql":
+        # One backward index probe per member (joining on a max made PostgreSQL hash every
+        # earlier row of the program: a run's cost grew with the history).
+        prior = select(earlier.month, earlier.first_month, earlier.repeat_month,
+                       earlier.last_day).where(*same_member).order_by(
+            earlier.month.desc()).limit(1).lateral("prior")
+        return bought.outerjoin(prior, true()), bought.c, prior.c
+    # SQLite has no LATERAL: the max month by the index, then that row by its key.
+    previous = select(func.max(earlier.month)).where(*same_member).scalar_subquery()
+    found = select(bought, previous.label("previous_month")).subquery("found")
+    prior = aliased(MemberMonth, name="prior")
+    joined = found.outerjoin(prior, and_(
+        prior.program_id == program_id, prior.store_id == found.c.store_id,
+        prior.account_id == found.c.account_id, prior.month == found.c.previous_month))
+    return joined, found.c, prior
 
 
 def _this_month(program_id: int, month: dt.date) -> tuple:

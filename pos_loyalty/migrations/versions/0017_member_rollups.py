@@ -33,7 +33,6 @@ def upgrade():
     sa.Column('previous_repeat_month', sa.Date(), nullable=True),
     sa.Column('previous_last_day', sa.Date(), nullable=True),
     sa.CheckConstraint('purchases > 0', name=op.f('ck_member_month_purchases_positive')),
-    sa.ForeignKeyConstraint(['program_id'], ['program.id'], name=op.f('fk_member_month_program_id_program')),
     sa.PrimaryKeyConstraint('program_id', 'month', 'store_id', 'account_id', name=op.f('pk_member_month'))
     )
     with op.batch_alter_table('member_month', schema=None) as batch_op:
