@@ -29,6 +29,9 @@ from pos_loyalty.models.mobile import (
 from pos_loyalty.models.service_records import AuditEvent, IdempotencyKey, OutboxMessage
 from pos_loyalty.models.program import Program, Staff, StaffSession, Store, Terminal
 from pos_loyalty.models.sale import Sale, SaleLine, SaleReturn, TerminalDay
+from pos_loyalty.models.member_rollups import (
+    CohortMonth, MemberActivity, MemberLastDay, MemberMonth, MemberReach,
+)
 
 __all__ = [
     "Account", "AuditEvent", "Card", "CardBatch", "DailyIssuance", "Hold", "IdempotencyKey",
@@ -38,4 +41,5 @@ __all__ = [
     "AppKey", "CustomerProfile", "MobileSession", "OneTimeCode", "Promotion", "RefreshToken",
     "AdjustmentRequest", "ProgramAsset",
     "RollupRun", "TerminalDay",
+    "CohortMonth", "MemberActivity", "MemberLastDay", "MemberMonth", "MemberReach",
 ]
