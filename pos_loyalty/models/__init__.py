@@ -39,3 +39,12 @@ __all__ = [
     "AdjustmentRequest", "ProgramAsset",
     "RollupRun", "TerminalDay",
 ]
+from pos_loyalty.models.daily_rollups import (  # noqa: E402
+    LotGiveBack, RollupCampaignDay, RollupDay, RollupLiabilityDay, RollupSmsCostDay,
+    RollupTierDay,
+)
+
+__all__ += [
+    "LotGiveBack", "RollupCampaignDay", "RollupDay", "RollupLiabilityDay", "RollupSmsCostDay",
+    "RollupTierDay",
+]
