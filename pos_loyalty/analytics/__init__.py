@@ -116,6 +116,7 @@ def steps_in_order() -> list[tuple[str, RollupStep]]:
 # The modules that register steps and measures, imported by `load()` (they import this one).
 MODULES: tuple[str, ...] = (
     "pos_loyalty.analytics.daily",
+    "pos_loyalty.analytics.program_measures",
 )
 
 
