@@ -20,16 +20,21 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Date, case, cast, func, insert, literal, select, type_coerce, union_all
+from sqlalchemy import (
+    Date, case, cast, func, insert, literal, select, type_coerce, union_all,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from pos_loyalty.analytics.local_time import local_date_of
-from pos_loyalty.db import db
+from pos_loyalty import programs
+from pos_loyalty.db import db, run_in_transaction
+from pos_loyalty.errors import NotFound
 from pos_loyalty.models import (
     LedgerEntry, LotDraw, LotGiveBack, PointLot, Program, RollupLiabilityDay,
 )
 from pos_loyalty.models.daily_rollups import NEVER_EXPIRES
 from pos_loyalty.programs import local_day_start_utc
+from pos_loyalty.rules import points_value_minor
 
 # How far around the window expiry dates are read with the right clock offsets (outside,
 # the nearest offset is used: a lot expiring within an hour of a month's start could be
@@ -50,6 +55,11 @@ def month_of(day: ColumnElement[dt.date], dialect: str) -> ColumnElement[dt.date
     if dialect == "sqlite":
         return type_coerce(func.date(day, "start of month"), Date)
     return cast(func.date_trunc("month", day), Date)
+
+
+def expiry_label(month: dt.date) -> str:
+    """"2027-03", or "never" for lots that never expire."""
+    return "never" if month == NEVER_EXPIRES else month.strftime("%Y-%m")
 
 
 def liability_by_day(program: Program, first: dt.date,
@@ -128,3 +138,33 @@ def store_days(program: Program, first: dt.date, last: dt.date) -> None:
             for aged in aged_points]
     if rows:
         db.session.execute(insert(RollupLiabilityDay), rows)
+
+
+@dataclass(frozen=True)
+class LiabilityReport:
+    """The liability at the end of a day, for accounting: rows by expiry month, each with
+    what its points (available and pending) pay at the redemption rate."""
+    program: Program
+    day: dt.date
+    rows: list[tuple[AgedPoints, int]]
+    total: AgedPoints
+    total_minor: int
+
+
+def liability_report(slug: str | None, day: dt.date) -> LiabilityReport:
+    """The named program's (or the default one's) liability at the end of the local `day`."""
+    def work() -> LiabilityReport:
+        if slug is None:
+            program = programs.default_program()
+        else:
+            program = db.session.scalar(select(Program).where(Program.slug == slug))
+            if program is None:
+                raise NotFound(f"No program {slug!r}.")
+        rules = programs.rules_for(program)
+        aged = liability_at(program, day)
+        total = AgedPoints(NEVER_EXPIRES, sum(a.available for a in aged),
+                           sum(a.pending for a in aged))
+        return LiabilityReport(
+            program, day, [(a, points_value_minor(a.available + a.pending, rules)) for a in aged],
+            total, points_value_minor(total.available + total.pending, rules))
+    return run_in_transaction(work)

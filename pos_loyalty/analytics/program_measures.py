@@ -14,14 +14,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from pos_loyalty.analytics import Filters, Measure, measure
-from pos_loyalty.analytics.liability import month_of
+from pos_loyalty.analytics.liability import expiry_label, month_of
 from pos_loyalty.db import db
 from pos_loyalty.models import (
     Account, Campaign, Program, RollupCampaignDay, RollupDay, RollupLiabilityDay, RollupSmsCostDay,
     RollupTierDay,
 )
 from pos_loyalty.models.account import ENROLMENT_CHANNELS
-from pos_loyalty.models.daily_rollups import NEVER_EXPIRES
 from pos_loyalty.programs import local_day, local_day_start_utc, rules_for
 from pos_loyalty.rules import points_value_minor
 
@@ -186,11 +185,6 @@ def liability(filters: Filters) -> Measure:
                             ("pending", "points", pending),
                             ("value", "minor", points_value_minor(available + pending, rules))),
                    note="liability_note", program_wide=True)
-
-
-def expiry_label(month: dt.date) -> str:
-    """"2027-03", or "never" for lots that never expire."""
-    return "never" if month == NEVER_EXPIRES else month.strftime("%Y-%m")
 
 
 # --- customers -----------------------------------------------------------------------------
