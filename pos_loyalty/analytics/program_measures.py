@@ -1,5 +1,6 @@
 """The dashboard's measures read from the daily rollups (analytics.daily): enrolments,
-adoption, points, liability, baskets, tiers, campaigns and SMS, month by month.
+adoption and members, points and their rates, liability, baskets, tiers, campaigns and SMS,
+month by month. Keys are those the back office has words for (backoffice.measure_words).
 
 Each reads rollup rows only (tiers now: the accounts' tier column), honours the store filter
 when the figure belongs to a store (else says `program_wide`), and states money in minor
@@ -22,10 +23,10 @@ from pos_loyalty.models import (
 )
 from pos_loyalty.models.account import ENROLMENT_CHANNELS
 from pos_loyalty.programs import local_day, local_day_start_utc, rules_for
-from pos_loyalty.rules import points_value_minor
+from pos_loyalty.rules import currency_exponent, points_value_minor
 
-CHANNELS = (*ENROLMENT_CHANNELS, "unknown")
-TIER_REASONS = ("reached", "kept", "lowered", "return", "set")
+# Column keys of the enrolment channels; "not_recorded": accounts opened before 0014.
+CHANNELS = (*ENROLMENT_CHANNELS, "not_recorded")
 # Lift compares a campaign's days with the same weekdays of this many days before it.
 LIFT_BASELINE_DAYS = 28
 
@@ -56,101 +57,114 @@ def last_day(filters: Filters) -> dt.date:
     return (filters.last_month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
 
 
-def by_month(filters: Filters, model: Any, *sums: Any, store: bool = True) -> dict[dt.date, tuple]:
-    """Sums of `model` rows by month of the filters' months; the store filter applies when
-    `store` (and the model keeps a store)."""
+def by_month(filters: Filters, model: Any, *sums: Any,
+             where: list[Any] | tuple[Any, ...] = ()) -> dict[dt.date, tuple]:
+    """Sums of `model` rows (also meeting `where`) by month of the filters' months, at the
+    filter's store."""
     month = month_of(model.day, db.session.get_bind().dialect.name)
     query = (select(month, *(func.coalesce(func.sum(column), 0) for column in sums))
              .where(model.program_id == filters.program.id, model.day >= filters.first_month,
-                    model.day <= last_day(filters)).group_by(month))
-    if store and filters.store_id is not None:
+                    model.day <= last_day(filters), *where).group_by(month))
+    if filters.store_id is not None:
         query = query.where(model.store_id == filters.store_id)
     return {row[0]: tuple(int(value) for value in row[1:]) for row in db.session.execute(query)}
 
 
-def monthly_rows(filters: Filters, model: Any, *sums: Any, store: bool = True) -> list[tuple]:
+def monthly_rows(filters: Filters, model: Any, *sums: Any) -> list[tuple]:
     """(month, *sums) for every month of the filters, zeros for months without rows."""
-    found = by_month(filters, model, *sums, store=store)
+    found = by_month(filters, model, *sums)
     return [(month, *found.get(month, (0,) * len(sums))) for month in months_of(filters)]
-
-
-def totals(rows: list[tuple]) -> list[int]:
-    return [sum(row[index] for row in rows) for index in range(1, len(rows[0]))] if rows else []
 
 
 # --- members -------------------------------------------------------------------------------
 
+def enrolled_on(channel: str) -> Any:
+    return getattr(RollupDay, "enrolled_unknown" if channel == "not_recorded"
+                   else f"enrolled_{channel}")
+
+
 @measure("enrolments", "members", 10)
 def enrolments(filters: Filters) -> Measure:
     rows = [(*row, sum(row[1:])) for row in monthly_rows(
-        filters, RollupDay, *(getattr(RollupDay, f"enrolled_{c}") for c in CHANNELS))]
+        filters, RollupDay, *(enrolled_on(channel) for channel in CHANNELS))]
     return Measure("enrolments", "members", ("month", *CHANNELS, "enrolled"),
                    ("month", *("count",) * (len(CHANNELS) + 1)), tuple(rows), chart="stacked",
-                   charted=CHANNELS, figures=(("enrolled", "count", sum(r[-1] for r in rows)),),
-                   note="enrolments_note")
+                   charted=CHANNELS, figures=(("enrolled", "count", sum(r[-1] for r in rows)),))
 
 
-@measure("members", "members", 20)
-def members(filters: Filters) -> Measure:
-    """Accounts opened by each month's end (closed ones included): a running sum of the
-    enrolments from the program's first day."""
-    enrolled = sum(getattr(RollupDay, f"enrolled_{c}") for c in CHANNELS)
-    before = select(func.coalesce(func.sum(enrolled), 0)).where(
-        RollupDay.program_id == filters.program.id, RollupDay.day < filters.first_month)
+def members_before(filters: Filters, month: dt.date) -> int:
+    """Accounts opened before `month` (closed ones included), at the filter's store."""
+    enrolled = sum(enrolled_on(channel) for channel in CHANNELS)
+    query = select(func.coalesce(func.sum(enrolled), 0)).where(
+        RollupDay.program_id == filters.program.id, RollupDay.day < month)
     if filters.store_id is not None:
-        before = before.where(RollupDay.store_id == filters.store_id)
-    running, rows = int(db.session.scalar(before)), []
-    for month, new in monthly_rows(filters, RollupDay, enrolled):
-        running += new
-        rows.append((month, new, running))
-    return Measure("members", "members", ("month", "new_members", "members"),
-                   ("month", "count", "count"), tuple(rows), charted=("members",),
-                   figures=(("members", "count", running),), note="members_note")
+        query = query.where(RollupDay.store_id == filters.store_id)
+    return int(db.session.scalar(query))
 
 
 @measure("adoption", "members", 30)
 def adoption(filters: Filters) -> Measure:
     """Receipts with a card (our sales) / all receipts (with those the tills reported
-    without a card)."""
-    rows = [(month, with_card, without, percent(with_card, with_card + without))
-            for month, with_card, without in monthly_rows(
-                filters, RollupDay, RollupDay.sales, RollupDay.receipts_without_card)]
-    with_card, without = (sum(row[1] for row in rows), sum(row[2] for row in rows))
+    without a card); and the members at each month's end (accounts opened by then)."""
+    members = members_before(filters, filters.first_month)
+    rows = []
+    for month, with_card, without, *enrolled in monthly_rows(
+            filters, RollupDay, RollupDay.sales, RollupDay.receipts_without_card,
+            *(enrolled_on(channel) for channel in CHANNELS)):
+        members += sum(enrolled)
+        rows.append((month, members, with_card, without, percent(with_card, with_card + without)))
+    with_card, without = sum(row[2] for row in rows), sum(row[3] for row in rows)
     return Measure("adoption", "members",
-                   ("month", "receipts_with_card", "receipts_without_card", "adoption_rate"),
-                   ("month", "count", "count", "percent"), tuple(rows),
+                   ("month", "members", "receipts_with_card", "receipts_without_card",
+                    "adoption_rate"),
+                   ("month", "count", "count", "count", "percent"), tuple(rows),
                    charted=("adoption_rate",),
-                   figures=(("adoption_rate", "percent", percent(with_card, with_card + without)),),
-                   note="adoption_note")
+                   figures=(("adoption_rate", "percent", percent(with_card, with_card + without)),
+                            ("members", "count", members)),
+                   note="adoption_formula")
 
 
 # --- points --------------------------------------------------------------------------------
 
-@measure("points", "points", 10)
-def points(filters: Filters) -> Measure:
+def points_rows(filters: Filters) -> list[tuple]:
+    """(month, issued, redeemed, expired, taken back) of every month of the filters."""
     r = RollupDay
-    rows = [(month, earned + campaign + bonus, redeemed, expired, taken_back)
+    return [(month, earned + campaign + bonus, redeemed, expired, taken_back)
             for month, earned, campaign, bonus, redeemed, expired, taken_back in monthly_rows(
                 filters, r, r.points_earned, r.points_campaign, r.points_bonus,
                 r.points_redeemed, r.points_expired, r.points_taken_back)]
-    issued, redeemed, expired, taken_back = totals(rows) or (0, 0, 0, 0)
-    return Measure("points", "points", ("month", "issued", "redeemed", "expired", "taken_back"),
-                   ("month", "points", "points", "points", "points"), tuple(rows), chart="bar",
-                   charted=("issued", "redeemed", "expired", "taken_back"),
-                   figures=(("issued", "points", issued), ("redeemed", "points", redeemed),
-                            ("expired", "points", expired), ("taken_back", "points", taken_back),
-                            ("redemption_rate", "percent", percent(redeemed, issued)),
-                            ("breakage", "percent", percent(expired, issued))),
-                   note="points_note")
 
 
-@measure("points_issued", "points", 20)
-def points_issued(filters: Filters) -> Measure:
-    r = RollupDay
-    rows = monthly_rows(filters, r, r.points_earned, r.points_campaign, r.points_bonus)
-    return Measure("points_issued", "points", ("month", "earned", "campaign", "bonus"),
-                   ("month", "points", "points", "points"), tuple(rows), chart="stacked",
-                   charted=("earned", "campaign", "bonus"))
+def rate_figures(rows: list[tuple]) -> tuple[tuple[str, str, Any], ...]:
+    issued, redeemed, expired = (sum(row[i] for row in rows) for i in (1, 2, 3))
+    return (("redemption_rate", "percent", percent(redeemed, issued)),
+            ("breakage_rate", "percent", percent(expired, issued)))
+
+
+@measure("points_flow", "points", 10)
+def points_flow(filters: Filters) -> Measure:
+    """Issued: earned, campaigns and bonuses; redeemed net of what returns gave back. Expiry
+    and bonuses from the app belong to no store."""
+    rows = points_rows(filters)
+    totals = [sum(row[i] for row in rows) for i in (1, 2, 3, 4)]
+    keys = ("issued", "redeemed", "expired", "taken_back")
+    return Measure("points_flow", "points", ("month", *keys), ("month", *("points",) * 4),
+                   tuple(rows), chart="bar", charted=keys,
+                   figures=(*((key, "points", total) for key, total in zip(keys, totals)),
+                            *rate_figures(rows)),
+                   note="redemption_formula")
+
+
+@measure("redemption", "points", 20)
+def redemption(filters: Filters) -> Measure:
+    """Redeemed / issued and expired / issued, month by month and over the period."""
+    rows = points_rows(filters)
+    monthly = tuple((month, percent(redeemed, issued), percent(expired, issued))
+                    for month, issued, redeemed, expired, _ in rows)
+    return Measure("redemption", "points", ("month", "redemption_rate", "breakage_rate"),
+                   ("month", "percent", "percent"), monthly,
+                   charted=("redemption_rate", "breakage_rate"), figures=rate_figures(rows),
+                   note="redemption_formula")
 
 
 # --- liability -----------------------------------------------------------------------------
@@ -177,41 +191,43 @@ def liability(filters: Filters) -> Measure:
     rows = tuple((expiry_label(month), available, pending,
                   points_value_minor(available + pending, rules))
                  for month, available, pending in kept)
-    available, pending = sum(r[1] for r in rows), sum(r[2] for r in rows)
-    return Measure("liability", "liability", ("expiry_month", "available", "pending", "value"),
+    outstanding = sum(row[1] + row[2] for row in rows)
+    return Measure("liability", "liability",
+                   ("expiry_month", "available", "pending", "value_minor"),
                    ("label", "points", "points", "minor"), rows, chart="stacked",
                    charted=("available", "pending"),
-                   figures=(("as_of", "day", day), ("available", "points", available),
-                            ("pending", "points", pending),
-                            ("value", "minor", points_value_minor(available + pending, rules))),
-                   note="liability_note", program_wide=True)
+                   figures=(("liability_points", "points", outstanding),
+                            ("liability_minor", "minor", points_value_minor(outstanding, rules))),
+                   note="liability_as_of", program_wide=True)
 
 
 # --- customers -----------------------------------------------------------------------------
 
-@measure("basket", "customers", 10)
-def basket(filters: Filters) -> Measure:
+@measure("average_basket", "customers", 10)
+def average_basket(filters: Filters) -> Measure:
     """Average receipt of members, with points used and without."""
     r, rows = RollupDay, []
     for month, sales, minor, with_points, with_points_minor in monthly_rows(
             filters, r, r.sales, r.sales_minor, r.sales_with_points, r.sales_with_points_minor):
-        rows.append((month, average_minor(minor, sales),
-                     average_minor(with_points_minor, with_points),
-                     average_minor(minor - with_points_minor, sales - with_points)))
-    sums = by_month(filters, r, r.sales, r.sales_minor).values()
-    sales, minor = sum(s for s, _ in sums), sum(m for _, m in sums)
-    return Measure("basket", "customers",
-                   ("month", "average_basket", "with_points", "without_points"),
-                   ("month", "minor", "minor", "minor"), tuple(rows),
-                   charted=("with_points", "without_points"),
-                   figures=(("average_basket", "minor", average_minor(minor, sales)),),
-                   note="basket_note")
+        rows.append((month, sales, minor, with_points, with_points_minor))
+    sales, minor, with_points, with_points_minor = (sum(row[i] for row in rows)
+                                                    for i in (1, 2, 3, 4))
+
+    def averages(sales: int, minor: int, with_points: int, with_points_minor: int) -> tuple:
+        return (average_minor(minor, sales), average_minor(with_points_minor, with_points),
+                average_minor(minor - with_points_minor, sales - with_points))
+    keys = ("basket_minor", "basket_with_points_minor", "basket_without_points_minor")
+    return Measure("average_basket", "customers", ("month", *keys), ("month", *("minor",) * 3),
+                   tuple((row[0], *averages(*row[1:])) for row in rows),
+                   charted=keys[1:],
+                   figures=tuple((key, "minor", value) for key, value in zip(
+                       keys, averages(sales, minor, with_points, with_points_minor))))
 
 
 # --- tiers ---------------------------------------------------------------------------------
 
-@measure("tiers", "tiers", 10)
-def tiers(filters: Filters) -> Measure:
+@measure("tier_distribution", "tiers", 10)
+def tier_distribution(filters: Filters) -> Measure:
     """Open accounts per tier now, in the ladder's order ("none": below the first rung)."""
     counts = dict(db.session.execute(
         select(Account.tier, func.count())
@@ -220,27 +236,33 @@ def tiers(filters: Filters) -> Measure:
     ladder = [rung.key for rung in rules_for(filters.program).tiers]
     keys = [None, *ladder, *sorted(set(counts) - {None, *ladder})]
     rows = tuple((key or "none", counts.get(key, 0)) for key in keys)
-    return Measure("tiers", "tiers", ("tier", "accounts"), ("label", "count"), rows,
-                   chart="bar", charted=("accounts",), program_wide=True)
+    return Measure("tier_distribution", "tiers", ("tier", "members"), ("label", "count"), rows,
+                   chart="bar", charted=("members",), program_wide=True)
 
 
-@measure("tier_moves", "tiers", 20)
-def tier_moves(filters: Filters) -> Measure:
-    found: dict[tuple[dt.date, str], int] = {}
+@measure("tier_movements", "tiers", 20)
+def tier_movements(filters: Filters) -> Measure:
+    """Accounts that moved up or down the ladder each month (a tier kept is no move; a tier
+    no longer on the ladder ranks below the first rung)."""
+    ladder = {rung.key: rank for rank, rung in enumerate(rules_for(filters.program).tiers)}
     month = month_of(RollupTierDay.day, db.session.get_bind().dialect.name)
-    for moved_in, reason, count in db.session.execute(
-            select(month, RollupTierDay.reason, func.sum(RollupTierDay.count))
+    moves: dict[tuple[dt.date, int], int] = {}
+    for moved_in, from_tier, to_tier, count in db.session.execute(
+            select(month, RollupTierDay.from_tier, RollupTierDay.to_tier,
+                   func.sum(RollupTierDay.count))
             .where(RollupTierDay.program_id == filters.program.id,
                    RollupTierDay.day >= filters.first_month,
                    RollupTierDay.day <= last_day(filters))
-            .group_by(month, RollupTierDay.reason)):
-        found[(moved_in, reason)] = int(count)
-    rows = tuple((month, *(found.get((month, reason), 0) for reason in TIER_REASONS))
+            .group_by(month, RollupTierDay.from_tier, RollupTierDay.to_tier)):
+        step = ladder.get(to_tier, -1) - ladder.get(from_tier, -1)
+        if step:
+            key = (moved_in, 1 if step > 0 else -1)
+            moves[key] = moves.get(key, 0) + int(count)
+    rows = tuple((month, moves.get((month, 1), 0), moves.get((month, -1), 0))
                  for month in months_of(filters))
-    columns = tuple(f"tier_{reason}" for reason in TIER_REASONS)
-    return Measure("tier_moves", "tiers", ("month", *columns),
-                   ("month", *("count",) * len(columns)), rows, chart="stacked",
-                   charted=columns, note="tier_moves_note", program_wide=True)
+    return Measure("tier_movements", "tiers", ("month", "promoted", "demoted"),
+                   ("month", "count", "count"), rows, chart="bar",
+                   charted=("promoted", "demoted"), program_wide=True)
 
 
 # --- campaigns -----------------------------------------------------------------------------
@@ -265,13 +287,14 @@ def campaigns(filters: Filters) -> Measure:
         if filters.store_id is not None:
             query = query.where(RollupCampaignDay.store_id == filters.store_id)
         given, sales, sales_minor = db.session.execute(query).one()
-        rows.append((campaign.name, int(given), int(sales), int(sales_minor),
-                     lift(filters, campaign, max(first, campaign_days(program, campaign)[0]),
-                          min(last, yesterday, campaign_days(program, campaign)[1]))))
+        first_day, last_day_ = campaign_days(program, campaign)
+        baseline, lift = campaign_lift(filters, campaign, max(first, first_day),
+                                       min(last, yesterday, last_day_))
+        rows.append((campaign.name, int(given), int(sales), int(sales_minor), baseline, lift))
     return Measure("campaigns", "campaigns",
-                   ("campaign", "points", "sales", "sales_minor", "lift"),
-                   ("label", "points", "count", "minor", "percent"), tuple(rows),
-                   chart="bar", charted=("lift",), note="lift_note")
+                   ("campaign", "points", "sales", "sales_minor", "baseline_minor", "lift"),
+                   ("label", "points", "count", "minor", "minor", "percent"), tuple(rows),
+                   chart="bar", charted=("lift",), note="campaign_lift")
 
 
 def campaign_days(program: Program, campaign: Campaign) -> tuple[dt.date, dt.date]:
@@ -281,15 +304,15 @@ def campaign_days(program: Program, campaign: Campaign) -> tuple[dt.date, dt.dat
             local_day(program, ends_at - dt.timedelta(microseconds=1)))
 
 
-def lift(filters: Filters, campaign: Campaign, first: dt.date, last: dt.date) -> Decimal | None:
-    """(Sales per matching day from `first` to `last`) / (sales per day on the same weekdays
-    in the LIFT_BASELINE_DAYS before the campaign's first day) - 1, in percent. Sales: every
-    completed receipt with a card at the campaign's stores (and the store filter); matching
-    days: the campaign's weekdays (every day when it names none). None when either side has
-    no day or the weekdays before it had no sale."""
-    program = filters.program
+def campaign_lift(filters: Filters, campaign: Campaign, first: dt.date,
+                  last: dt.date) -> tuple[int | None, Decimal | None]:
+    """(baseline, lift). Baseline: the sales amount per day on the campaign's weekdays
+    (every day when it names none) in the LIFT_BASELINE_DAYS before its first day. Lift: the
+    sales amount per such day from `first` to `last` / the baseline - 1, in percent. Sales:
+    every completed receipt with a card at the campaign's stores (every store when it names
+    none) and the filter's store. None when a side has no day or the baseline is 0."""
     weekdays = set(campaign.weekdays or range(1, 8))
-    start = campaign_days(program, campaign)[0]
+    start = campaign_days(filters.program, campaign)[0]
     during = [day for day in days_between(first, last) if day.isoweekday() in weekdays]
     before = [day for day in days_between(start - dt.timedelta(days=LIFT_BASELINE_DAYS),
                                           start - dt.timedelta(days=1))
@@ -297,24 +320,27 @@ def lift(filters: Filters, campaign: Campaign, first: dt.date, last: dt.date) ->
     stores = set(campaign.store_ids or ())
     if filters.store_id is not None:
         if stores and filters.store_id not in stores:
-            return None
+            return None, None
         stores = {filters.store_id}
-    sales_during, sales_before = sales_on(program, during, stores), sales_on(program, before, stores)
-    if not during or sales_before == 0:
-        return None
-    ratio = (Decimal(sales_during) / len(during)) / (Decimal(sales_before) / len(before))
-    return ((ratio - 1) * 100).quantize(Decimal("0.1"))
+    sales_before = sales_minor_on(filters.program, before, stores)
+    baseline = average_minor(sales_before, len(before))
+    if not during or not sales_before:
+        return baseline, None
+    ratio = (Decimal(sales_minor_on(filters.program, during, stores)) / len(during)) / (
+        Decimal(sales_before) / len(before))
+    return baseline, ((ratio - 1) * 100).quantize(Decimal("0.1"))
 
 
 def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
     return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def sales_on(program: Program, days: list[dt.date], stores: set[int]) -> int:
-    """Completed sales on `days` at `stores` (every store when empty)."""
+def sales_minor_on(program: Program, days: list[dt.date], stores: set[int]) -> int:
+    """What completed sales with a card came to on `days` at `stores` (every store when
+    empty)."""
     if not days:
         return 0
-    query = select(func.coalesce(func.sum(RollupDay.sales), 0)).where(
+    query = select(func.coalesce(func.sum(RollupDay.sales_minor), 0)).where(
         RollupDay.program_id == program.id, RollupDay.day.in_(days))
     if stores:
         query = query.where(RollupDay.store_id.in_(stores))
@@ -325,24 +351,34 @@ def sales_on(program: Program, days: list[dt.date], stores: set[int]) -> int:
 
 @measure("sms", "sms", 10)
 def sms(filters: Filters) -> Measure:
+    """SMS written each month by what became of them, and what Twilio charged (in the
+    currency it priced most of them in)."""
     r = RollupDay
-    rows = monthly_rows(filters, r, r.sms_sent, r.sms_delivered, r.sms_failed)
-    sent, delivered, failed = totals(rows) or (0, 0, 0)
-    unit, cost = sms_cost(filters)
-    return Measure("sms", "sms", ("month", "sent", "delivered", "failed"),
-                   ("month", "count", "count", "count"), tuple(rows), chart="bar",
+    counts = monthly_rows(filters, r, r.sms_sent, r.sms_delivered, r.sms_failed)
+    currency = sms_currency(filters)
+    costs = {} if currency is None else by_month(
+        filters, RollupSmsCostDay, RollupSmsCostDay.cost_micros,
+        where=[RollupSmsCostDay.price_unit == currency])
+    exponent = currency_exponent(currency) if currency else 0
+
+    def minor(micros: int) -> int:
+        return int((Decimal(micros).scaleb(exponent - 6)).quantize(Decimal(1), ROUND_HALF_UP))
+    rows = tuple((month, sent, delivered, failed,
+                  minor(costs[month][0]) if month in costs else None)
+                 for month, sent, delivered, failed in counts)
+    cost = minor(sum(micros for micros, in costs.values())) if currency else None
+    return Measure("sms", "sms", ("month", "sent", "delivered", "failed", "cost_minor"),
+                   ("month", "count", "count", "count", "minor"), rows, chart="bar",
                    charted=("sent", "delivered", "failed"),
-                   figures=(("sent", "count", sent), ("delivered", "count", delivered),
-                            ("failed", "count", failed), ("sms_cost", "decimal", cost),
-                            ("sms_cost_unit", "label", unit)),
-                   note="sms_note")
+                   figures=(("sms_sent", "count", sum(row[1] for row in rows)),
+                            ("sms_cost_minor", "minor", cost),
+                            ("sms_cost_currency", "label", currency)),
+                   note="sms_cost")
 
 
-def sms_cost(filters: Filters) -> tuple[str | None, Decimal | None]:
-    """(currency, cost) of the period's SMS in the currency Twilio priced most of them in;
-    (None, None) while no price is known."""
-    query = (select(RollupSmsCostDay.price_unit, func.sum(RollupSmsCostDay.messages),
-                    func.sum(RollupSmsCostDay.cost_micros))
+def sms_currency(filters: Filters) -> str | None:
+    """The currency Twilio priced most of the period's SMS in; None while none is priced."""
+    query = (select(RollupSmsCostDay.price_unit, func.sum(RollupSmsCostDay.messages))
              .where(RollupSmsCostDay.program_id == filters.program.id,
                     RollupSmsCostDay.price_unit != "",
                     RollupSmsCostDay.day >= filters.first_month,
@@ -350,9 +386,5 @@ def sms_cost(filters: Filters) -> tuple[str | None, Decimal | None]:
              .group_by(RollupSmsCostDay.price_unit))
     if filters.store_id is not None:
         query = query.where(RollupSmsCostDay.store_id == filters.store_id)
-    by_unit = {unit: (int(messages), int(micros)) for unit, messages, micros
-               in db.session.execute(query)}
-    if not by_unit:
-        return None, None
-    unit = max(by_unit, key=lambda unit: (by_unit[unit][0], unit))
-    return unit, Decimal(by_unit[unit][1]).scaleb(-6)
+    messages = {unit: int(count) for unit, count in db.session.execute(query)}
+    return max(messages, key=lambda unit: (messages[unit], unit)) if messages else None
