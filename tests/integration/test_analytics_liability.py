@@ -84,3 +84,16 @@ def test_report_liability_refuses_an_unknown_program_and_a_bad_date(shop, runner
     bad = runner.invoke(args=["report", "liability", "--at", "30/04/2026"])
     assert bad.exit_code == 2
     assert "--at" in bad.output
+
+
+def test_points_a_hold_set_aside_are_back_from_the_day_it_was_released(shop):
+    shop.now = dt.datetime(2026, 3, 9, 10, 0)
+    carol = shop.customer()
+    shop.adjust(carol, 500)                                  # expiring in March 2027
+    shop.now = dt.datetime(2026, 3, 9, 22, 30)               # 23:30 in Paris
+    hold = shop.hold(carol, 200, ttl_seconds=3600)
+    shop.now = dt.datetime(2026, 3, 9, 23, 15)               # 00:15 on the 10th
+    shop.release(hold["hold_id"])
+    days = liability_by_day(shop.program, dt.date(2026, 3, 9), dt.date(2026, 3, 10))
+    assert days == {dt.date(2026, 3, 9): [AgedPoints(MARCH_2027, 300, 0)],
+                    dt.date(2026, 3, 10): [AgedPoints(MARCH_2027, 500, 0)]}
