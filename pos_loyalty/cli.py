@@ -45,6 +45,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(import_cli.import_group)
     from pos_loyalty.analytics import cli as analytics_cli
     app.cli.add_command(analytics_cli.rollup_command)
+    app.cli.add_command(analytics_cli.report)
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ from sqlalchemy import Update, bindparam, insert, select, update
 from pos_loyalty.db import TryAgain, db
 from pos_loyalty.errors import AccountBlocked, InsufficientPoints
 from pos_loyalty.lots import (
-    RELEASE_LOT, TAKE_FROM_LOT, draw_steps, give_back_steps, plan_draws, plan_give_back,
+    INSERT_DRAWS, RELEASE_LOT, draw_steps, give_back_steps, plan_draws, plan_give_back,
     spendable_lots,
 )
 from pos_loyalty.models import Account, LedgerEntry, PointLot
@@ -243,17 +243,23 @@ def release_pending(ctx: EntryContext, account_id: int) -> int:
         .where(lot_table.c.account_id == account_id, lot_table.c.released.is_(False),
                lot_table.c.available_at <= ctx.now)
         .order_by(lot_table.c.id)).all()
-    released, total = [], 0
+    released, debt_paid, total = [], [], 0
     for lot_id, moving in due:
         if moving == 0:
-            released.append({"lot": lot_id, "spendable": 0})
+            released.append({"lot": lot_id, "spendable": 0, "released_at": ctx.now})
             continue
         after = _change_balance(account_id, available=moving, pending=-moving)
-        _write_entry(ctx, account_id, "release", moving, -moving, after)
-        released.append({"lot": lot_id,
-                         "spendable": _lots_share(after.available - moving, after.available)})
+        entry = _write_entry(ctx, account_id, "release", moving, -moving, after)
+        spendable = _lots_share(after.available - moving, after.available)
+        released.append({"lot": lot_id, "spendable": spendable, "released_at": ctx.now})
+        if spendable < moving:
+            # What paid a debt below zero leaves the lot as a draw of the release, so that
+            # the lot's past content can be worked out (analytics.liability).
+            debt_paid.append({"entry_id": entry.id, "lot_id": lot_id,
+                              "points": moving - spendable, "restored": 0})
         total += moving
-    run_together([Step(RELEASE_LOT, released)])
+    run_together([Step(RELEASE_LOT, released)]
+                 + ([Step(INSERT_DRAWS, debt_paid)] if debt_paid else []))
     return total
 
 
@@ -337,7 +343,7 @@ def take_back(ctx: EntryContext, account_id: int, points: int, kind: str,
         return 0
     entry = _write_entry(ctx, account_id, kind, -from_available, -from_pending, after)
     if from_pending:
-        run_together([Step(TAKE_FROM_LOT, {"lot": own_pending[0], "taken": from_pending})])
+        run_together(draw_steps(entry.id, [(own_pending[0], from_pending)]))
     before_available = after.available + from_available
     _draw_lots(account_id, entry.id, -_lots_share(before_available, after.available),
                prefer_sale_id=ctx.sale_id)
@@ -371,7 +377,8 @@ def give_back(ctx: EntryContext, account_id: int, points: int, kind: str,
     entry = _write_entry(ctx, account_id, kind, points, 0, after)
     into_lots = _lots_share(after.available - points, after.available)
     if into_lots:
-        run_together(give_back_steps(plan_give_back(account_id, spent_entry_ids, into_lots)))
+        run_together(give_back_steps(entry.id, plan_give_back(account_id, spent_entry_ids,
+                                                              into_lots)))
     return entry
 
 

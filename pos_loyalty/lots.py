@@ -15,11 +15,12 @@ from collections.abc import Iterable
 from sqlalchemy import ColumnElement, Select, bindparam, case, insert, select, update
 
 from pos_loyalty.db import db
-from pos_loyalty.models import LotDraw, PointLot
+from pos_loyalty.models import LotDraw, LotGiveBack, PointLot
 from pos_loyalty.statements import Step
 
 lot_table = PointLot.__table__
 draw_table = LotDraw.__table__
+give_back_table = LotGiveBack.__table__
 # Lots read at a time when drawing points; a spend rarely needs more than a few.
 LOTS_PER_READ = 32
 OLDEST_FIRST = (lot_table.c.expires_at.is_(None), lot_table.c.expires_at, lot_table.c.id)
@@ -42,8 +43,10 @@ TAKE_FROM_LOT = (update(lot_table).where(lot_table.c.id == bindparam("lot"))
 GIVE_TO_LOT = (update(lot_table).where(lot_table.c.id == bindparam("lot"))
                .values(remaining=lot_table.c.remaining + bindparam("given")))
 RELEASE_LOT = (update(lot_table).where(lot_table.c.id == bindparam("lot"))
-               .values(released=True, remaining=bindparam("spendable")))
+               .values(released=True, remaining=bindparam("spendable"),
+                       released_at=bindparam("released_at")))
 INSERT_DRAWS = insert(draw_table)
+INSERT_GIVE_BACKS = insert(give_back_table)
 RESTORE_DRAW = (update(draw_table).where(draw_table.c.id == bindparam("draw"))
                 .values(restored=draw_table.c.restored + bindparam("given")))
 
@@ -112,16 +115,20 @@ def plan_give_back(account_id: int, spent_entry_ids: Iterable[int],
     return plan
 
 
-def give_back_steps(plan: Sequence[tuple[int, int, int]]) -> list[Step]:
-    """Refill the lots and mark the draws restored; a lot drawn by several entries is
-    refilled once, with the sum (one row changed once per statement)."""
+def give_back_steps(entry_id: int, plan: Sequence[tuple[int, int, int]]) -> list[Step]:
+    """Refill the lots, mark the draws restored and record what each lot got back against
+    the entry (its date dates the give-back: the liability as of a past day reads it); a lot
+    drawn by several entries is refilled once, with the sum (one row changed once per
+    statement)."""
     by_lot: dict[int, int] = {}
     for _, lot_id, given in plan:
         by_lot[lot_id] = by_lot.get(lot_id, 0) + given
     return [Step(GIVE_TO_LOT, [{"lot": lot_id, "given": given}
                                for lot_id, given in by_lot.items()]),
             Step(RESTORE_DRAW, [{"draw": draw_id, "given": given}
-                                for draw_id, _, given in plan])]
+                                for draw_id, _, given in plan]),
+            Step(INSERT_GIVE_BACKS, [{"entry_id": entry_id, "lot_id": lot_id, "points": given}
+                                     for lot_id, given in by_lot.items()])]
 
 
 def accounts_with_expiring_lots(program_id: int, now: dt.datetime) -> Sequence[int]:

@@ -117,6 +117,8 @@ def steps_in_order() -> list[tuple[str, RollupStep]]:
 MODULES: tuple[str, ...] = (
     "pos_loyalty.analytics.members",
     "pos_loyalty.analytics.member_measures",
+    "pos_loyalty.analytics.daily",
+    "pos_loyalty.analytics.program_measures",
 )
 
 

@@ -43,3 +43,12 @@ __all__ = [
     "RollupRun", "TerminalDay",
     "CohortMonth", "MemberActivity", "MemberLastDay", "MemberMonth", "MemberReach",
 ]
+from pos_loyalty.models.daily_rollups import (  # noqa: E402
+    LotGiveBack, RollupCampaignDay, RollupDay, RollupLiabilityDay, RollupSmsCostDay,
+    RollupTierDay,
+)
+
+__all__ += [
+    "LotGiveBack", "RollupCampaignDay", "RollupDay", "RollupLiabilityDay", "RollupSmsCostDay",
+    "RollupTierDay",
+]

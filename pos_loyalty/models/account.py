@@ -67,6 +67,8 @@ class Account(Base):
         CheckConstraint("failed_pin_attempts >= 0", name="attempts_not_negative"),
         CheckConstraint("enrolled_via IN ('till', 'app', 'import', 'back_office', 'cli')",
                         name="enrolled_via_known"),
+        # A program's enrolments of some days (analytics.daily).
+        Index("ix_account_program_id_created_at", "program_id", "created_at"),
     )
 
 

@@ -56,6 +56,8 @@ class LedgerEntry(Base):
         # A customer's uses of campaigns, which every sale with a per-customer limit counts.
         Index("ix_ledger_entry_campaign_uses", "account_id", "campaign_id",
               postgresql_where=text("kind = 'campaign'"), sqlite_where=text("kind = 'campaign'")),
+        # A program's entries of some days, which the daily rollups read (analytics.daily).
+        Index("ix_ledger_entry_program_id_created_at", "program_id", "created_at"),
         CheckConstraint(
             "kind IN ('earn', 'redeem', 'return_reverse', 'return_restore', 'void_reverse', "
             "'void_restore', 'hold', 'hold_release', 'adjust', 'expire', 'release', 'bonus', "
@@ -81,6 +83,9 @@ class PointLot(Base):
     remaining: Mapped[int] = mapped_column(BigInteger)
     # Pending until available_at; the release moves it from pending to available.
     released: Mapped[bool] = mapped_column(default=True)
+    # When a pending lot was released (None: released when made, or before migration 0016):
+    # the liability as of a past day counts the lot pending until then.
+    released_at: Mapped[dt.datetime | None]
     available_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

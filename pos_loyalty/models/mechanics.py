@@ -93,6 +93,8 @@ class TierChange(Base):
 
     __table_args__ = (
         Index("ix_tier_change_account_id_id", "account_id", "id"),
+        # A program's tier moves of some days (analytics.daily).
+        Index("ix_tier_change_program_id_created_at", "program_id", "created_at"),
         CheckConstraint("reason IN ('reached', 'kept', 'lowered', 'return', 'set')",
                         name="reason_known"),
     )

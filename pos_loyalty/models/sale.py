@@ -95,7 +95,9 @@ class SaleReturn(Base):
     refund_cash_minor: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
-    __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
+    __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),
+                      # A program's returns of some days (analytics.daily).
+                      Index("ix_sale_return_program_id_created_at", "program_id", "created_at"))
 
 
 class TerminalDay(Base):

@@ -4,7 +4,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pos_loyalty.db import Base, utcnow
@@ -92,6 +94,11 @@ class OutboxMessage(Base):
                       Index("ix_outbox_message_provider_sid", "provider_sid"),
                       Index("ix_outbox_message_account_id_status", "account_id", "status"),
                       Index("ix_outbox_message_store_id_created_at", "store_id", "created_at"),
+                      # SMS of no store by day (analytics.daily; the others are read by
+                      # store): partial, so that a checkout's SMS row does not pay for it.
+                      Index("ix_outbox_message_program_id_created_at_no_store", "program_id",
+                            "created_at", postgresql_where=text("store_id IS NULL"),
+                            sqlite_where=text("store_id IS NULL")),
                       CheckConstraint(f"status IN ({OUTBOX_STATUSES_SQL})", name="status_known"),
                       CheckConstraint("encoding IN ('GSM-7', 'UCS-2')", name="encoding_known"),
                       CheckConstraint("segments >= 1", name="segments_positive"),
