@@ -221,8 +221,8 @@ def test_runs_from_cron_catch_up_missed_days_and_match_a_rebuild(history, app):
     history.buy("c", at("2026-03-04"))
     history.shop.now = at("2026-03-10")
     runs = run_rollups(at("2026-03-10"))
-    assert [(run.step, run.since, run.done_through) for run in runs] == [
-        ("members", dt.date(2026, 1, 17), dt.date(2026, 3, 9))]
+    assert [(run.step, run.since, run.done_through) for run in runs
+            if run.step == "members"] == [("members", dt.date(2026, 1, 17), dt.date(2026, 3, 9))]
     caught_up = everything_kept()
     # Built afresh: a step that finds no month built starts at the first sale's month.
     run_in_transaction(lambda: [db.session.execute(delete(table)) for table in TABLES])
