@@ -5,6 +5,8 @@ tests/integration/test_backoffice_analytics_words.py lists every registered key 
 them."""
 from __future__ import annotations
 
+import re
+
 from backoffice.i18n import lazy_gettext
 from pos_loyalty.rules import currency_exponent
 
@@ -26,9 +28,10 @@ MEASURES = {
     "redemption": lazy_gettext("Redemption rate and breakage"),
     "liability": lazy_gettext("Outstanding points liability, by expiry month"),
     "purchase_frequency": lazy_gettext("Purchase frequency"),
-    "repeat_purchase": lazy_gettext("Repeat purchase rate"),
+    "repeat_purchase_rate": lazy_gettext("Repeat purchase rate"),
     "average_basket": lazy_gettext("Average basket of members"),
-    "retention": lazy_gettext("Retention and churn, by monthly cohort"),
+    "retention": lazy_gettext("Retention and churn"),
+    "cohorts": lazy_gettext("Cohorts by month of first purchase"),
     "lifetime_value": lazy_gettext("Customer lifetime value"),
     "tier_distribution": lazy_gettext("Members by tier"),
     "tier_movements": lazy_gettext("Tier movements"),
@@ -50,13 +53,11 @@ COLUMNS = {
     **CHANNELS,
     "month": lazy_gettext("Month"),
     "day": lazy_gettext("Day"),
-    "channel": lazy_gettext("Channel"),
     "enrolled": lazy_gettext("Members enrolled"),
     "members": lazy_gettext("Members"),
     "active_30": lazy_gettext("Active in the last 30 days"),
     "active_90": lazy_gettext("Active in the last 90 days"),
     "active_365": lazy_gettext("Active in the last 365 days"),
-    "receipts": lazy_gettext("Receipts"),
     "receipts_with_card": lazy_gettext("Receipts with a card"),
     "receipts_without_card": lazy_gettext("Receipts without a card"),
     "adoption_rate": lazy_gettext("Adoption rate"),
@@ -78,11 +79,7 @@ COLUMNS = {
     "basket_with_points_minor": lazy_gettext("Average basket, points used"),
     "basket_without_points_minor": lazy_gettext("Average basket, no points used"),
     "cohort": lazy_gettext("Cohort (month of enrolment)"),
-    "start_members": lazy_gettext("Members at the start (S)"),
     "new_members": lazy_gettext("New members (N)"),
-    "end_members": lazy_gettext("Members at the end (E)"),
-    "retention_rate": lazy_gettext("Retention rate"),
-    "churn_rate": lazy_gettext("Churn rate"),
     "tier": lazy_gettext("Tier"),
     "promoted": lazy_gettext("Moved up"),
     "demoted": lazy_gettext("Moved down"),
@@ -94,7 +91,15 @@ COLUMNS = {
     "sent": lazy_gettext("SMS sent"),
     "delivered": lazy_gettext("SMS delivered"),
     "failed": lazy_gettext("SMS failed"),
-    "cost_minor": lazy_gettext("Cost"),
+    "cost": lazy_gettext("Cost"),
+    "available": lazy_gettext("Points available"),
+    "pending": lazy_gettext("Points pending"),
+    "customers_start": lazy_gettext("Customers at the start (S)"),
+    "new_customers": lazy_gettext("New customers (N)"),
+    "customers_end": lazy_gettext("Customers at the end (E)"),
+    "retention": lazy_gettext("Retention rate"),
+    "churn": lazy_gettext("Churn rate"),
+    "average_basket": lazy_gettext("Average basket"),
 }
 
 FIGURES = {
@@ -117,12 +122,22 @@ FIGURES = {
     "basket_minor": lazy_gettext("Average basket"),
     "basket_with_points_minor": lazy_gettext("Average basket, points used"),
     "basket_without_points_minor": lazy_gettext("Average basket, no points used"),
-    "retention_rate": lazy_gettext("Retention rate"),
-    "churn_rate": lazy_gettext("Churn rate"),
     "lifespan_months": lazy_gettext("Average lifespan (months)"),
-    "lifetime_value_minor": lazy_gettext("Customer lifetime value"),
     "sms_sent": lazy_gettext("SMS sent"),
-    "sms_cost_minor": lazy_gettext("SMS cost"),
+    "sms_cost": lazy_gettext("SMS cost"),
+    "sms_cost_currency": lazy_gettext("Currency of the SMS cost"),
+    "buyers": lazy_gettext("Members who bought"),
+    "purchases": lazy_gettext("Purchases"),
+    "average_basket": lazy_gettext("Average basket"),
+    "repeat_buyers": lazy_gettext("Members who bought again"),
+    "customers_start": lazy_gettext("Customers at the start (S)"),
+    "new_customers": lazy_gettext("New customers (N)"),
+    "customers_end": lazy_gettext("Customers at the end (E)"),
+    "retention": lazy_gettext("Retention rate"),
+    "churn": lazy_gettext("Churn rate"),
+    "monthly_frequency": lazy_gettext("Purchases per member per month"),
+    "monthly_churn": lazy_gettext("Monthly churn"),
+    "lifetime_value": lazy_gettext("Customer lifetime value"),
 }
 
 NOTES = {
@@ -135,17 +150,44 @@ NOTES = {
     "liability_as_of": lazy_gettext(
         "Points outstanding at the end of the period, valued at the program's redemption "
         "rate (what finance books as deferred revenue), by the month they expire."),
-    "retention_formula": lazy_gettext(
-        "Retention rate = (E − N) ÷ S × 100: S members at the start of the month, N new "
-        "members during it, E members at its end. Churn rate = 100 − retention rate."),
-    "lifetime_value_formula": lazy_gettext(
-        "Customer lifetime value = average basket × purchases per month × lifespan in "
-        "months."),
     "campaign_lift": lazy_gettext(
         "Lift = the campaign's sales ÷ the sales of the same weekdays in the weeks before "
         "it, minus 1."),
-    "sms_cost": lazy_gettext("The cost counts only the messages Twilio reported a price for."),
+    "sms_cost": lazy_gettext("The cost counts only the messages Twilio reported a price for, "
+                             "in the currency Twilio priced most of them in."),
+    "active_members_note": lazy_gettext(
+        "Members with a purchase in the 30, 90 or 365 days ending the month's last day (today "
+        "for the current month)."),
+    "purchase_frequency_note": lazy_gettext(
+        "Purchases ÷ the members who bought; each member counts once over the period. "
+        "Average basket = spend ÷ purchases."),
+    "repeat_purchase_rate_note": lazy_gettext(
+        "Share of the members who bought that made 2 purchases or more: each month alone, and "
+        "over the period."),
+    "retention_note": lazy_gettext(
+        "Retention rate = (E − N) ÷ S × 100; churn rate = 100 − retention rate. S: customers at "
+        "the start, E: customers at the end, N: new customers (first purchase in the period). A "
+        "customer is a member who bought in the activity window ([analytics] "
+        "activity_window_months, 3 months by default)."),
+    "cohorts_note": lazy_gettext(
+        "Share of each cohort (members by month of first purchase) buying in each month after "
+        "it; churn: share of the cohort with no purchase in the activity window ending the "
+        "period."),
+    "lifetime_value_note": lazy_gettext(
+        "Customer lifetime value = average basket × purchases per member per month × expected "
+        "lifespan in months (1 ÷ monthly churn)."),
 }
+
+# Codes in a label column other than the enrolment channels.
+LABELS = {
+    **CHANNELS,
+    "never": lazy_gettext("Never"),
+    "none": lazy_gettext("No tier"),
+}
+
+
+AFTER_MONTHS = re.compile(r"after_(\d+)")
+MONTH_AFTER = lazy_gettext("Month +%(n)s")
 
 
 def _word(words: dict, key: str) -> str:
@@ -160,7 +202,14 @@ def measure_title(key: str) -> str:
     return _word(MEASURES, key)
 
 
+def has_column_words(key: str) -> bool:
+    return key in COLUMNS or AFTER_MONTHS.fullmatch(key) is not None
+
+
 def column_name(key: str) -> str:
+    months_after = AFTER_MONTHS.fullmatch(key)
+    if months_after:   # a cohort's month N after its first (one column per month shown)
+        return str(MONTH_AFTER) % {"n": int(months_after.group(1))}
     return _word(COLUMNS, key)
 
 
@@ -173,8 +222,9 @@ def note_text(key: str) -> str:
 
 
 def label_text(code: str) -> str:
-    """A code in a label column (an enrolment channel); names (tiers, campaigns) as they are."""
-    return _word(CHANNELS, code)
+    """A code in a label column (an enrolment channel, "never" expires, "none" for no tier);
+    names (tiers, campaigns) as they are."""
+    return _word(LABELS, code)
 
 
 MINOR_UNITS = {2: lazy_gettext("cents of %(currency)s"),

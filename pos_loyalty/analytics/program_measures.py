@@ -23,7 +23,7 @@ from pos_loyalty.models import (
 )
 from pos_loyalty.models.account import ENROLMENT_CHANNELS
 from pos_loyalty.programs import local_day, local_day_start_utc, rules_for
-from pos_loyalty.rules import currency_exponent, points_value_minor
+from pos_loyalty.rules import points_value_minor
 
 # Column keys of the enrolment channels; "not_recorded": accounts opened before 0014.
 CHANNELS = (*ENROLMENT_CHANNELS, "not_recorded")
@@ -351,27 +351,26 @@ def sales_minor_on(program: Program, days: list[dt.date], stores: set[int]) -> i
 
 @measure("sms", "sms", 10)
 def sms(filters: Filters) -> Measure:
-    """SMS written each month by what became of them, and what Twilio charged (in the
-    currency it priced most of them in)."""
+    """SMS written each month by what became of them, and what Twilio charged, in the
+    currency it priced most of them in (often not the program's: a decimal amount, named)."""
     r = RollupDay
     counts = monthly_rows(filters, r, r.sms_sent, r.sms_delivered, r.sms_failed)
     currency = sms_currency(filters)
     costs = {} if currency is None else by_month(
         filters, RollupSmsCostDay, RollupSmsCostDay.cost_micros,
         where=[RollupSmsCostDay.price_unit == currency])
-    exponent = currency_exponent(currency) if currency else 0
 
-    def minor(micros: int) -> int:
-        return int((Decimal(micros).scaleb(exponent - 6)).quantize(Decimal(1), ROUND_HALF_UP))
+    def amount(micros: int) -> Decimal:
+        return Decimal(micros).scaleb(-6).quantize(Decimal("0.01"), ROUND_HALF_UP)
     rows = tuple((month, sent, delivered, failed,
-                  minor(costs[month][0]) if month in costs else None)
+                  amount(costs[month][0]) if month in costs else None)
                  for month, sent, delivered, failed in counts)
-    cost = minor(sum(micros for micros, in costs.values())) if currency else None
-    return Measure("sms", "sms", ("month", "sent", "delivered", "failed", "cost_minor"),
-                   ("month", "count", "count", "count", "minor"), rows, chart="bar",
+    cost = amount(sum(micros for micros, in costs.values())) if currency else None
+    return Measure("sms", "sms", ("month", "sent", "delivered", "failed", "cost"),
+                   ("month", "count", "count", "count", "decimal"), rows, chart="bar",
                    charted=("sent", "delivered", "failed"),
                    figures=(("sms_sent", "count", sum(row[1] for row in rows)),
-                            ("sms_cost_minor", "minor", cost),
+                            ("sms_cost", "decimal", cost),
                             ("sms_cost_currency", "label", currency)),
                    note="sms_cost")
 

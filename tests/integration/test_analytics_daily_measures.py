@@ -111,9 +111,9 @@ def test_sms_sent_delivered_failed_and_their_cost_in_the_commonest_currency(shop
     run_in_transaction(report)
     run_rollups(THURSDAY, rebuild_from=SINCE)
     sms = measured(shop, "sms", first=MARCH)
-    # Two messages at 0.075 USD: 15 cents; the one priced in EUR is left out.
-    assert sms.rows == ((MARCH, 3, 1, 1, 15),)
-    assert sms.figures == (("sms_sent", "count", 3), ("sms_cost_minor", "minor", 15),
+    # Two messages at 0.075 USD: 0.15 USD; the one priced in EUR is left out.
+    assert sms.rows == ((MARCH, 3, 1, 1, Decimal("0.15")),)
+    assert sms.figures == (("sms_sent", "count", 3), ("sms_cost", "decimal", Decimal("0.15")),
                            ("sms_cost_currency", "label", "USD"))
 
 
