@@ -44,6 +44,8 @@ def run_demo(host: str, port: int, serve: bool = True) -> None:
         key, customers = run_in_transaction(load_demo_data)
         from pos_loyalty.app_keys import create_app_key
         app_key = run_in_transaction(lambda: create_app_key(programs.default_program(), "demo"))
+        from pos_loyalty.analytics.rollups import run_rollups
+        run_rollups(utcnow())   # the dashboard's figures, as the cron job keeps them
         db.engine.dispose()
     base = f"http://{host}:{port}"
     click.echo(f"Demo data loaded into {DEMO_DB}")

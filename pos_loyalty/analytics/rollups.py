@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from pos_loyalty import analytics
 from pos_loyalty.db import db, run_in_transaction
-from pos_loyalty.models import Program, RollupRun
+from pos_loyalty.models import Account, LedgerEntry, Program, RollupRun
 from pos_loyalty.programs import local_day
 
 
@@ -24,14 +24,24 @@ class StepRun:
 def start_day(program: Program, step: str, now: dt.datetime, rebuild_from: dt.date | None,
               overlap_days: int) -> dt.date:
     """Where a step starts: `rebuild_from` when asked, else a few days before the last day
-    it finished (late delivery reports, prices), else the program's first day."""
+    it finished (late delivery reports, prices), else the day of the first thing to count."""
     if rebuild_from is not None:
         return rebuild_from
     done = db.session.scalar(select(RollupRun.done_through).where(
         RollupRun.program_id == program.id, RollupRun.step == step))
     if done is not None:
         return done - dt.timedelta(days=overlap_days - 1)
-    return local_day(program, program.created_at)
+    return local_day(program, first_moment(program))
+
+
+def first_moment(program: Program) -> dt.datetime:
+    """The earliest thing a rollup counts: the program's creation, or an older account or
+    ledger entry (imported members, history loaded before the first run)."""
+    moments = [program.created_at, *(
+        db.session.scalar(select(db.func.min(column)).where(owner == program.id))
+        for column, owner in ((Account.created_at, Account.program_id),
+                              (LedgerEntry.created_at, LedgerEntry.program_id)))]
+    return min(moment for moment in moments if moment is not None)
 
 
 def run_rollups(now: dt.datetime, rebuild_from: dt.date | None = None) -> list[StepRun]:
