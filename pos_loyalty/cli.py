@@ -80,13 +80,14 @@ def exit_on_error(call):  # type: ignore[no-untyped-def]
 
 
 @contextmanager
-def progress_bar(length: int, label: str) -> Iterator[Callable[[int], None]]:
-    """A bar on a terminal for a long job, advanced by the callable it yields; nothing when
-    the output goes to a pipe or a file, so scripts read the same lines as before."""
+def progress_bar(label: str, length: Callable[[], int]) -> Iterator[Callable[[int], None]]:
+    """A bar on a terminal for a long job, advanced by the callable it yields (`length` is
+    asked only then); nothing when the output goes to a pipe or a file, so scripts read the
+    same lines as before."""
     if not sys.stdout.isatty():
         yield lambda done: None
         return
-    with click.progressbar(length=length, label=label) as bar:
+    with click.progressbar(length=length(), label=label) as bar:
         yield bar.update
 
 
@@ -340,7 +341,7 @@ def points_adjust(card_number: str, amount: int, reason: str, actor: str) -> Non
 @with_appcontext
 def verify_command() -> None:
     accounts_count = verification.count_accounts()
-    with progress_bar(accounts_count, "verifying accounts") as advance:
+    with progress_bar("verifying accounts", lambda: accounts_count) as advance:
         mismatches = verification.verify_accounts(progress=advance)
     budgets = verification.verify_campaign_budgets()
     for found in mismatches:
@@ -362,6 +363,8 @@ def verify_command() -> None:
 @click.command("expire", help="Release due pending points, expire old points, end expired holds.")
 @with_appcontext
 def expire_command() -> None:
-    run = exit_on_error(lambda: jobs.run_expiry(now()))
+    moment = now()
+    with progress_bar("settling accounts", lambda: jobs.accounts_to_settle(moment)) as advance:
+        run = exit_on_error(lambda: jobs.run_expiry(moment, advance))
     click.echo(f"released {run.released_points} points, expired {run.expired_points} points, "
                f"ended {run.ended_holds} holds")
