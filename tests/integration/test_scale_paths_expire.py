@@ -4,11 +4,12 @@ through the partial indexes of migration 0015."""
 import datetime as dt
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from pos_loyalty import lots, verification
 from pos_loyalty.db import db
 from pos_loyalty.models import Account, PointLot
+from pos_loyalty.notify.outbox import lots_to_warn, queue_expiry_warnings
 from pos_loyalty.usecases import jobs
 from pos_loyalty.usecases.jobs import ExpiryRun
 
@@ -89,3 +90,18 @@ def test_the_expire_reads_use_the_partial_indexes(shop):
         lots.expiring_lots(program_id, now).group_by(PointLot.account_id))
     assert "ix_point_lot_pending" in plan_of(
         lots.pending_lots_due(program_id, now).group_by(PointLot.account_id))
+
+
+def test_warnings_are_read_for_customers_who_may_be_texted_only(shop):
+    cards = [shop.customer(points) for points in (100, 200, 300)]
+    ids = [shop.look_up(card)["account"]["id"] for card in cards]
+    db.session.execute(update(Account).where(Account.id == ids[1]).values(sms_opt_out=True))
+    db.session.execute(update(Account).where(Account.id == ids[2]).values(status="closed"))
+    db.session.commit()
+    week_before = shop.now + dt.timedelta(days=365 - 7)   # 12 months after, less a week
+    found = [(account_id, remaining, expires_at) for account_id, _, remaining, expires_at
+             in lots_to_warn(shop.program, week_before, 14)]
+    assert found == [(ids[0], 100, dt.datetime(2027, 3, 9, 10, 0))]
+    assert lots_to_warn(shop.program, week_before, 6) == []
+    assert queue_expiry_warnings(shop.program, week_before) == 1
+    assert lots_to_warn(shop.program, week_before, 14) == []
