@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -16,9 +18,9 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 
-from pos_loyalty import accounts, bonuses_cli, notify, programs, verification
+from pos_loyalty import bonuses_cli, notify, programs, verification
 from pos_loyalty.clock import now
-from pos_loyalty.db import db, run_in_transaction
+from pos_loyalty.db import run_in_transaction
 from pos_loyalty.errors import LoyaltyError
 from pos_loyalty.models.program import STAFF_ROLES
 from pos_loyalty.security import app_hasher
@@ -76,6 +78,18 @@ def exit_on_error(call):  # type: ignore[no-untyped-def]
         return call()
     except LoyaltyError as error:
         _fail(error)
+
+
+@contextmanager
+def progress_bar(label: str, length: Callable[[], int]) -> Iterator[Callable[[int], None]]:
+    """A bar on a terminal for a long job, advanced by the callable it yields (`length` is
+    asked only then); nothing when the output goes to a pipe or a file, so scripts read the
+    same lines as before."""
+    if not sys.stdout.isatty():
+        yield lambda done: None
+        return
+    with click.progressbar(length=length(), label=label) as bar:
+        yield bar.update
 
 
 def migrate_schema() -> str:
@@ -327,10 +341,10 @@ def points_adjust(card_number: str, amount: int, reason: str, actor: str) -> Non
 @click.command("verify", help="Check every account against its ledger; exit 1 on a mismatch.")
 @with_appcontext
 def verify_command() -> None:
-    mismatches = verification.verify_accounts()
+    accounts_count = verification.count_accounts()
+    with progress_bar("verifying accounts", lambda: accounts_count) as advance:
+        mismatches = verification.verify_accounts(progress=advance)
     budgets = verification.verify_campaign_budgets()
-    accounts_count = db.session.query(db.func.count()).select_from(
-        accounts.Account).scalar()
     for found in mismatches:
         click.echo(f"account {found.account_id}: {found.what}: cached {found.cached}, "
                    f"computed {found.computed}")
@@ -350,6 +364,8 @@ def verify_command() -> None:
 @click.command("expire", help="Release due pending points, expire old points, end expired holds.")
 @with_appcontext
 def expire_command() -> None:
-    run = exit_on_error(lambda: jobs.run_expiry(now()))
+    moment = now()
+    with progress_bar("settling accounts", lambda: jobs.accounts_to_settle(moment)) as advance:
+        run = exit_on_error(lambda: jobs.run_expiry(moment, advance))
     click.echo(f"released {run.released_points} points, expired {run.expired_points} points, "
                f"ended {run.ended_holds} holds")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, Select, bindparam, case, insert, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, case, func, insert, select, update
 
 from pos_loyalty.db import db
 from pos_loyalty.models import LotDraw, LotGiveBack, PointLot
@@ -131,19 +131,44 @@ def give_back_steps(entry_id: int, plan: Sequence[tuple[int, int, int]]) -> list
                                      for lot_id, given in by_lot.items()])]
 
 
-def accounts_with_expiring_lots(program_id: int, now: dt.datetime) -> Sequence[int]:
-    """Accounts holding released points whose lot has expired by `now`."""
-    return db.session.scalars(
-        select(PointLot.account_id).where(PointLot.program_id == program_id,
-                                          PointLot.released.is_(True),
-                                          PointLot.remaining > 0, PointLot.expires_at <= now)
-        .distinct()).all()
+def expiring_lots(program_id: int, now: dt.datetime) -> Select:
+    """The owners of released lots with points left whose expiry has come by `now` (read
+    through ix_point_lot_expiring)."""
+    return select(PointLot.account_id).where(
+        PointLot.program_id == program_id, PointLot.released.is_(True), PointLot.remaining > 0,
+        PointLot.expires_at <= now)
 
 
-def accounts_with_pending_due(program_id: int, now: dt.datetime) -> Sequence[int]:
-    """Accounts holding pending lots whose return window is over by `now`."""
-    return db.session.scalars(
-        select(PointLot.account_id).where(PointLot.program_id == program_id,
-                                          PointLot.released.is_(False),
-                                          PointLot.available_at <= now)
-        .distinct()).all()
+def pending_lots_due(program_id: int, now: dt.datetime) -> Select:
+    """The owners of pending lots whose return window is over by `now` (read through
+    ix_point_lot_pending)."""
+    return select(PointLot.account_id).where(
+        PointLot.program_id == program_id, PointLot.released.is_(False),
+        PointLot.available_at <= now)
+
+
+def accounts_with_expiring_lots(program_id: int, now: dt.datetime, after: int = 0,
+                                limit: int | None = None) -> Sequence[int]:
+    """Accounts holding released points whose lot has expired by `now`: the first `limit`
+    with an id above `after`, in id order."""
+    return owners(expiring_lots(program_id, now), after, limit)
+
+
+def accounts_with_pending_due(program_id: int, now: dt.datetime, after: int = 0,
+                              limit: int | None = None) -> Sequence[int]:
+    """Accounts holding pending lots whose return window is over by `now`: the first `limit`
+    with an id above `after`, in id order."""
+    return owners(pending_lots_due(program_id, now), after, limit)
+
+
+def owners(lots: Select, after: int = 0, limit: int | None = None) -> Sequence[int]:
+    """The accounts owning `lots` (a select of PointLot.account_id), in id order from `after`."""
+    query = (lots.where(PointLot.account_id > after).group_by(PointLot.account_id)
+             .order_by(PointLot.account_id).limit(limit))
+    return db.session.scalars(query).all()
+
+
+def count_owners(lots: Select) -> int:
+    """How many accounts own `lots` (a select of PointLot.account_id)."""
+    return int(db.session.scalar(select(func.count()).select_from(
+        lots.group_by(PointLot.account_id).subquery())))

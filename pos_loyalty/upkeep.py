@@ -38,6 +38,8 @@ def bring_card_up_to_date(program: Program, card_number: Any, now: dt.datetime) 
 
 
 def _has_due_pending(account_id: int, now: dt.datetime) -> bool:
+    """Read through ix_point_lot_pending (pending lots only): as cheap for an account of 1,200
+    lots as for one of 3."""
     return bool(db.session.scalar(select(exists().where(
         PointLot.account_id == account_id, PointLot.released.is_(False),
         PointLot.available_at <= now))))

@@ -94,6 +94,15 @@ class PointLot(Base):
 
     __table_args__ = (
         Index("ix_point_lot_account_id_expires_at", "account_id", "expires_at"),
+        # Pending lots only: an account's points due (every look-up), the expire job's
+        # releases. Spelled as the queries are (`IS false`), so that planners prove it.
+        Index("ix_point_lot_pending", "account_id", "available_at",
+              postgresql_where=text("released IS false"), sqlite_where=text("released IS 0")),
+        # Released lots with points left: the expire job's expired lots and its warnings.
+        # Naming `remaining` makes a spend's update of the lot non-HOT (migration 0015).
+        Index("ix_point_lot_expiring", "program_id", "expires_at",
+              postgresql_where=text("released IS true AND remaining > 0"),
+              sqlite_where=text("released IS 1 AND remaining > 0")),
         CheckConstraint("points > 0", name="points_positive"),
         CheckConstraint("remaining >= 0 AND remaining <= points", name="remaining_in_range"),
     )
