@@ -77,7 +77,7 @@ CHANNELS = (("import", 0.30), ("till", 0.50), ("app", 0.20))
 SECOND_CARD = 0.15            # a plastic card and the app's virtual one
 TEXTABLE = 0.12               # have a phone and did not opt out of SMS
 HEAVY = 0.004                 # shoppers of several times a week: accounts with many lots
-MEAN_VISITS = 13.0            # visits a year of an ordinary member (lognormal, heavy tail)
+MEAN_VISITS = 18.0            # visits a year of an ordinary member (lognormal, heavy tail)
 REDEEMS = 0.45                # chance a member with 200 points or more spends some
 PARTIAL_RETURN, FULL_RETURN = 0.025, 0.008
 HOME_STORE = 0.85
@@ -651,7 +651,7 @@ class Simulation:
             if setting is None:
                 setting = SaleSetting(now=at, local_now=at, store_id=store_id, tier=rung,
                                       first_purchase=not member.has_sale, uses=member.uses)
-            if len(self.quotes) > 400_000:
+            if len(self.quotes) > 200_000:
                 self.quotes.clear()
             found = self.quotes[key] = quote(basket.lines, redeem, True, self.world.rules,
                                              redeem, Offers(offers_open, setting))
