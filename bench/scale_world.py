@@ -30,6 +30,9 @@ SCALE_RULES: dict[str, Any] = {
          "names": {"fr": "Platine", "en": "Platinum"}},
     ],
 }
+# The bench's secret key: PIN hashes and bonus persons derive from it outside production, so
+# the servers bench/scale_figures starts on a seeded database must use it too.
+SCALE_SECRET_KEY = "pos-loyalty-scale-bench-secret-key-0001"
 TERMINALS_PER_STORE = (2, 6)
 CASHIERS_PER_STORE = (4, 9)
 CITIES = ("Paris", "Lyon", "Marseille", "Toulouse", "Nice", "Nantes", "Strasbourg",
@@ -105,6 +108,8 @@ def build_world(stores: int, seed: int, start: dt.datetime, now: dt.datetime) ->
     def write() -> World:
         program = programs.default_program()
         program.rules = {**(program.rules or {}), **SCALE_RULES}
+        # Its first day is the year's: `pos-loyalty rollup` catches up from there.
+        program.created_at = start
         places = []
         for number in range(1, stores + 1):
             city = CITIES[(number - 1) % len(CITIES)]
