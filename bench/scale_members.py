@@ -332,7 +332,9 @@ class MemberYear:
                          f"Balance: {self.available} points.")
 
     def events(self, enrolled: dt.datetime) -> Iterator[tuple[dt.datetime, int, str, Any]]:
-        """Sales and returns in time order."""
+        """Sales and returns in time order. A sale's return is drawn once the sale is
+        played (the caller plays each event before asking for the next), so it names the
+        sale's id (`last_sale_id`)."""
         rng, now = self.rng, self.world.now
         if rng.random() < HEAVY:
             per_year = rng.uniform(120, 320)

@@ -9,6 +9,7 @@ import json
 import math
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -123,7 +124,7 @@ class JobRun:
 
 def run_job(args: Sequence[str], env: Mapping[str, str]) -> JobRun:
     """`pos-loyalty ARGS` as a child; its own peak RSS (wait4), not that of every child."""
-    executable = os.path.join(os.path.dirname(os.sys.executable), "pos-loyalty")
+    executable = os.path.join(os.path.dirname(sys.executable), "pos-loyalty")
     started = time.monotonic()
     process = subprocess.Popen([executable, *args], env=dict(env), stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)
