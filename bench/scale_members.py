@@ -54,7 +54,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                      "available_after", "pending_after", "sale_id", "hold_id", "store_id",
                      "terminal_id", "staff_id", "campaign_id", "actor", "reason", "created_at"),
     "point_lot": ("id", "program_id", "account_id", "entry_id", "sale_id", "points", "remaining",
-                  "released", "available_at", "expires_at", "created_at", "expiry_warned_at"),
+                  "released", "available_at", "expires_at", "created_at", "expiry_warned_at",
+                  "released_at"),
     "lot_draw": ("id", "entry_id", "lot_id", "points", "restored"),
     "tier_change": ("id", "program_id", "account_id", "from_tier", "to_tier", "reason",
                     "measure", "sale_id", "created_at"),
@@ -596,8 +597,8 @@ class MemberYear:
                              for line in lines]
         rows["point_lot"] = [(
             lot.id, world.program_id, self.account_id, lot.entry_id, lot.sale_id, lot.points,
-            lot.remaining, True, lot.available_at, lot.expires_at, lot.available_at, None)
-            for lot in self.lots]
+            lot.remaining, True, lot.available_at, lot.expires_at, lot.available_at, None, None)
+            for lot in self.lots]   # released when made: no release, so no released_at
         rows["lot_draw"] = [tuple(draw[:5]) for draw in rows["lot_draw"]]
 
 
