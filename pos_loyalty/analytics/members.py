@@ -15,7 +15,8 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import (
-    Subquery, and_, case, delete, func, insert, literal, or_, select, text, true, union_all,
+    Column, MetaData, Subquery, Table, and_, case, delete, func, insert, literal, or_, select,
+    text, true, union_all,
 )
 from sqlalchemy.orm import aliased
 
@@ -157,10 +158,28 @@ def _insert_member_months(program: Program, month: dt.date) -> None:
         case((member.purchases >= 2, this_month), else_=prior.month),
         prior.repeat_month, prior.last_day,
     ).select_from(joined)
+    if dialect != "postgresql":
+        db.session.execute(insert(MemberMonth).from_select(_MEMBER_MONTH_COLUMNS, rows))
+        return
+    # Staged first, so that no statement reads the table it fills: PostgreSQL plans the
+    # probes before inserting, and on a member_month still empty (the first month ever
+    # built) it chose a sequential scan per member, which then read every row the statement
+    # had inserted so far: quadratic (a month of a million members ran for hours).
+    staged = Table("member_month_staged", MetaData(),
+                   *(Column(column.name, column.type) for column in MemberMonth.__table__.c),
+                   prefixes=["TEMPORARY"])
+    connection = db.session.connection()
+    staged.create(connection)
+    db.session.execute(insert(staged).from_select(_MEMBER_MONTH_COLUMNS, rows))
     db.session.execute(insert(MemberMonth).from_select(
-        ["program_id", "month", "store_id", "account_id", "purchases", "spent_minor",
-         "last_day", "first_month", "previous_month", "repeat_month", "previous_repeat_month",
-         "previous_last_day"], rows))
+        _MEMBER_MONTH_COLUMNS, select(*(staged.c[name] for name in _MEMBER_MONTH_COLUMNS))))
+    staged.drop(connection)
+
+
+_MEMBER_MONTH_COLUMNS = [
+    "program_id", "month", "store_id", "account_id", "purchases", "spent_minor", "last_day",
+    "first_month", "previous_month", "repeat_month", "previous_repeat_month",
+    "previous_last_day"]
 
 
 def _with_previous_rows(bought: Subquery, program_id: int, month: dt.date,
