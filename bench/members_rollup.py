@@ -1,8 +1,10 @@
 """The member rollup step and measures on a generated year, on PostgreSQL.
 
     .venv/bin/python bench/members_rollup.py [--members 200000] [--purchases 8]
+        [--database members_bench] [--keep] [--reuse]
 
-Makes a scratch database `members_bench` (dropped at the end): one program, 200 stores,
+Makes a scratch database (`--database`, dropped at the end unless `--keep`; `--reuse` times an
+existing one without seeding it again): one program, 200 stores,
 `--members` accounts each with `--purchases` sales over July 2025 - June 2026 (set-based SQL:
 80 % at the member's home store), then times `rollup_members` over the year, a second run as
 cron makes it (the current month and the one before), and each member measure (p95 of 20).
@@ -25,7 +27,7 @@ from pos_loyalty.db import db
 from pos_loyalty.models import Program
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-URL = "postgresql+psycopg://postgres@127.0.0.1:5432/members_bench"
+SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 NOW = dt.datetime(2026, 7, 10, 8, 0)
 STORES = 200
 
@@ -71,23 +73,31 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=200_000)
     parser.add_argument("--purchases", type=int, default=8)
+    parser.add_argument("--database", default="members_bench")
+    parser.add_argument("--keep", action="store_true", help="do not drop the database")
+    parser.add_argument("--reuse", action="store_true", help="time a database seeded before")
     arguments = parser.parse_args()
+    name = arguments.database
     admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text("DROP DATABASE IF EXISTS members_bench WITH (FORCE)"))
-        connection.execute(sa.text("CREATE DATABASE members_bench"))
+    if not arguments.reuse:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            connection.execute(sa.text(f"CREATE DATABASE {name}"))
     try:
-        app = create_app({"service": {"database_url": URL, "secret_key": "bench"}})
+        app = create_app({"service": {"database_url": SERVER_URL + name,
+                                      "secret_key": "bench"}})
         with app.app_context():
             upgrade(directory=str(MIGRATIONS_DIR))
-            seconds = timed(lambda: _seed(arguments.members, arguments.purchases))
-            print(f"seeded {arguments.members} members x {arguments.purchases} purchases "
-                  f"in {seconds:.0f} s")
+            if not arguments.reuse:
+                seconds = timed(lambda: _seed(arguments.members, arguments.purchases))
+                print(f"seeded {arguments.members} members x {arguments.purchases} "
+                      f"purchases in {seconds:.0f} s")
             _measure()
             db.engine.dispose()
     finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text("DROP DATABASE IF EXISTS members_bench WITH (FORCE)"))
+        if not arguments.keep:
+            with admin.connect() as connection:
+                connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 def _seed(members: int, purchases: int) -> None:

@@ -72,9 +72,11 @@ class MemberLastDay(Base):
     month) fell on `day`, for the days of the longest activity window only."""
     __tablename__ = "member_last_day"
 
+    # Keyed by month first: only the step reads it, a month of every store at a time (keyed
+    # by store first, each month's read walked the rows of every month kept).
     program_id: Mapped[int] = mapped_column(ForeignKey("program.id"), primary_key=True)
-    store_id: Mapped[int] = mapped_column(primary_key=True)
     as_of_month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    store_id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     members: Mapped[int]
 

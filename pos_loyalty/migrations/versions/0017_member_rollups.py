@@ -49,12 +49,12 @@ def upgrade():
     )
     op.create_table('member_last_day',
     sa.Column('program_id', sa.Integer(), nullable=False),
-    sa.Column('store_id', sa.Integer(), nullable=False),
     sa.Column('as_of_month', sa.Date(), nullable=False),
+    sa.Column('store_id', sa.Integer(), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('members', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['program_id'], ['program.id'], name=op.f('fk_member_last_day_program_id_program')),
-    sa.PrimaryKeyConstraint('program_id', 'store_id', 'as_of_month', 'day', name=op.f('pk_member_last_day'))
+    sa.PrimaryKeyConstraint('program_id', 'as_of_month', 'store_id', 'day', name=op.f('pk_member_last_day'))
     )
     op.create_table('member_activity',
     sa.Column('program_id', sa.Integer(), nullable=False),
