@@ -89,8 +89,10 @@ def chart_svg(measure: Measure, text: ChartText, formats: Formats, words: Words)
     chart = KINDS[measure.chart](
         style=STYLE, width=WIDTH, height=HEIGHT, explicit_size=True, js=[],
         disable_xml_declaration=True, no_prefix=True, css=CSS,
-        show_legend=True, legend_at_bottom=True, legend_at_bottom_columns=min(len(indexes), 4),
-        include_x_axis=True, x_label_rotation=30 if len(x_labels) > 12 else 0,
+        # pygal leaves room under the chart for the legend rows of its own column count
+        # (about the square root of the series): another count clips the last row.
+        show_legend=True, legend_at_bottom=True,
+        include_x_axis=True, x_label_rotation=30 if len(x_labels) > 8 else 0,
         truncate_label=-1, truncate_legend=-1, dots_size=3, margin=12, margin_right=36,
         no_data_text=text.no_data,
         value_formatter=lambda plotted: axis_text(value_unit, plotted, formats))
