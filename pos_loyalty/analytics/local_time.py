@@ -59,3 +59,26 @@ def local_date_of(program: Program, column: Any, start_utc: dt.datetime,
     arms = [(column < stretches[index + 1][0], shifted_date(column, offset, dialect))
             for index, (_, offset) in enumerate(stretches[:-1])]
     return case(*arms, else_=shifted_date(column, stretches[-1][1], dialect))
+
+
+def month_of(day: dt.date) -> dt.date:
+    """The first day of the day's month: how measures name a month."""
+    return day.replace(day=1)
+
+
+def add_months(month: dt.date, months: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def month_end(month: dt.date) -> dt.date:
+    return add_months(month, 1) - dt.timedelta(days=1)
+
+
+def months_from(first: dt.date, last: dt.date) -> list[dt.date]:
+    """The months from `first` to `last`, both included (first days of months)."""
+    months, month = [], first
+    while month <= last:
+        months.append(month)
+        month = add_months(month, 1)
+    return months

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 
 from sqlalchemy import select
 
 from pos_loyalty.analytics import Filters, Measure, measure
-from pos_loyalty.analytics.members import (
-    ACTIVE_WINDOWS, ALL_STORES, activity_window_months, add_months, month_of,
-)
+from pos_loyalty.analytics.rates import percent, ratio, to_decimal
+from pos_loyalty.analytics.local_time import add_months, month_of, months_from
+from pos_loyalty.analytics.members import ACTIVE_WINDOWS, ALL_STORES, activity_window_months
 from pos_loyalty.db import db
 from pos_loyalty.models import CohortMonth, MemberActivity, MemberReach
 from pos_loyalty.programs import local_day
@@ -35,11 +35,7 @@ def store_of(filters: Filters) -> int:
 def months_shown(filters: Filters) -> list[dt.date]:
     """The filter's months up to the current one (later months have no purchases yet)."""
     last = min(filters.last_month, month_of(local_day(filters.program, filters.now)))
-    months, month = [], filters.first_month
-    while month <= last:
-        months.append(month)
-        month = add_months(month, 1)
-    return months
+    return months_from(filters.first_month, last)
 
 
 def activity(filters: Filters, months: list[dt.date]) -> dict[dt.date, MemberActivity]:
@@ -75,22 +71,6 @@ class Reach:
     def repeat_buyers(self, first: dt.date, last: dt.date) -> int:
         """Members with two purchases or more in the months `first` to `last`."""
         return sum(repeaters for month, _, repeaters in self.counts[last] if month >= first)
-
-
-def ratio(numerator: int | Fraction, denominator: int | Fraction,
-          places: str = "0.01") -> Decimal | None:
-    if not denominator:
-        return None
-    return to_decimal(Fraction(numerator) / Fraction(denominator), places)
-
-
-def percent(numerator: int | Fraction, denominator: int | Fraction) -> Decimal | None:
-    return ratio(100 * Fraction(numerator), denominator, "0.1")
-
-
-def to_decimal(value: Fraction, places: str) -> Decimal:
-    exact = Decimal(value.numerator) / Decimal(value.denominator)
-    return exact.quantize(Decimal(places), rounding=ROUND_HALF_UP)
 
 
 # --- retention: customers at the start and end of a range of months ------------------------

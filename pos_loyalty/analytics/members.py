@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from pos_loyalty.analytics import rollup_step
-from pos_loyalty.analytics.local_time import local_date_of
+from pos_loyalty.analytics.local_time import add_months, local_date_of, month_end, month_of
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.models import (
     CohortMonth, MemberActivity, MemberLastDay, MemberMonth, MemberReach, Program, Sale, Store,
@@ -31,19 +31,6 @@ from pos_loyalty.programs import local_day, local_day_start_utc
 ALL_STORES = 0
 # Members active over the 30, 90 and 365 days ending a day (the three windows).
 ACTIVE_WINDOWS = (30, 90, 365)
-
-
-def month_of(day: dt.date) -> dt.date:
-    return day.replace(day=1)
-
-
-def add_months(month: dt.date, months: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + months
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def month_end(month: dt.date) -> dt.date:
-    return add_months(month, 1) - dt.timedelta(days=1)
 
 
 def activity_window_months() -> int:

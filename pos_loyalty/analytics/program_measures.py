@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from pos_loyalty.analytics import Filters, Measure, measure
+from pos_loyalty.analytics.local_time import month_end, months_from
+from pos_loyalty.analytics.rates import average_minor, percent
 from pos_loyalty.analytics.liability import expiry_label, month_of
 from pos_loyalty.db import db
 from pos_loyalty.models import (
@@ -31,30 +33,12 @@ CHANNELS = (*ENROLMENT_CHANNELS, "not_recorded")
 LIFT_BASELINE_DAYS = 28
 
 
-def percent(part: int, whole: int) -> Decimal | None:
-    """part / whole in percent, one decimal; None when whole is 0."""
-    if whole == 0:
-        return None
-    return (Decimal(part) * 100 / whole).quantize(Decimal("0.1"))
-
-
-def average_minor(total_minor: int, count: int) -> int | None:
-    """An average amount, to the nearest minor unit; None when there is nothing to average."""
-    if count == 0:
-        return None
-    return int((Decimal(total_minor) / count).quantize(Decimal(1), ROUND_HALF_UP))
-
-
 def months_of(filters: Filters) -> list[dt.date]:
-    months, month = [], filters.first_month
-    while month <= filters.last_month:
-        months.append(month)
-        month = (month + dt.timedelta(days=32)).replace(day=1)
-    return months
+    return months_from(filters.first_month, filters.last_month)
 
 
 def last_day(filters: Filters) -> dt.date:
-    return (filters.last_month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    return month_end(filters.last_month)
 
 
 def by_month(filters: Filters, model: Any, *sums: Any,

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from pos_loyalty import analytics
 from pos_loyalty.analytics import Filters, Measure, rollups
+from pos_loyalty.analytics.local_time import add_months
 from pos_loyalty.db import db, retry_read
 from pos_loyalty.errors import NotFound, ValidationFailed
 from pos_loyalty.models import Program, Store
@@ -51,11 +52,6 @@ def default_months(program: Program, now: dt.datetime) -> tuple[str, str]:
     this_month = local_day(program, now).replace(day=1)
     first = add_months(this_month, 1 - settings()["dashboard_months"])
     return first.strftime("%Y-%m"), this_month.strftime("%Y-%m")
-
-
-def add_months(month: dt.date, count: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + count
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def read_month(value: str, field: str) -> dt.date:

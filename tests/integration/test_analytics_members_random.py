@@ -17,8 +17,9 @@ from sqlalchemy import select
 from pos_loyalty import programs
 from pos_loyalty.analytics import Filters
 from pos_loyalty.analytics import member_measures as measures
-from pos_loyalty.analytics.member_measures import percent, ratio, to_decimal
-from pos_loyalty.analytics.members import add_months, month_end, month_of, rollup_members
+from pos_loyalty.analytics.local_time import add_months, month_end, month_of
+from pos_loyalty.analytics.members import rollup_members
+from pos_loyalty.analytics.rates import percent, ratio, to_decimal
 from pos_loyalty.db import db
 from pos_loyalty.models import Sale
 from tests.integration.member_history import History
