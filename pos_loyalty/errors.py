@@ -492,3 +492,38 @@ class DayNotReported(LoyaltyError):
     code = "day_not_reported"
     status = 404
     message = "This terminal has reported nothing for this day."
+
+
+# --- push and wallet ---------------------------------------------------------------------
+
+class DeviceNotFound(LoyaltyError):
+    code = "device_not_found"
+    status = 404
+    message = "No device of yours has this id."
+
+
+class WalletNotConfigured(LoyaltyError):
+    """The service has no credentials for this wallet (README "Push and wallet")."""
+    code = "wallet_not_configured"
+    status = 409
+    message = "This program does not offer its card in this wallet yet."
+
+
+class WalletLinkInvalid(LoyaltyError):
+    """An "add to wallet" link that is not ours, altered, or past its hours."""
+    code = "wallet_link_invalid"
+    status = 404
+    message = "This link is not valid or has expired: ask for a new one."
+
+
+class PassAuthenticationFailed(LoyaltyError):
+    """Apple's pass web service: the ApplePass token does not belong to this pass."""
+    code = "pass_unauthorized"
+    status = 401
+    message = "This pass's authentication token is not valid."
+
+
+class PassNotFound(LoyaltyError):
+    code = "pass_not_found"
+    status = 404
+    message = "No pass has this type and serial number."

@@ -21,6 +21,7 @@ A **Sale** is one receipt at one terminal, unique per (terminal, receipt number)
 from pos_loyalty.models.analytics import RollupRun
 from pos_loyalty.models.account import Account, Card, CardBatch
 from pos_loyalty.models.back_office import AdjustmentRequest, ProgramAsset
+from pos_loyalty.models.devices import PassRegistration, PushDevice, WalletPass
 from pos_loyalty.models.ledger import DailyIssuance, Hold, LedgerEntry, LotDraw, PointLot
 from pos_loyalty.models.mechanics import BonusGrant, Campaign, Referral, TierChange
 from pos_loyalty.models.mobile import (
@@ -34,6 +35,7 @@ from pos_loyalty.models.member_rollups import (
 )
 
 __all__ = [
+    "PassRegistration", "PushDevice", "WalletPass",
     "Account", "AuditEvent", "Card", "CardBatch", "DailyIssuance", "Hold", "IdempotencyKey",
     "LedgerEntry", "LotDraw", "OutboxMessage", "PointLot", "Program", "Sale", "SaleLine",
     "SaleReturn", "Staff", "StaffSession", "Store", "Terminal",

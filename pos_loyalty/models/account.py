@@ -10,6 +10,7 @@ from pos_loyalty.db import Base, utcnow
 
 ACCOUNT_STATUSES = ("active", "blocked", "closed")
 ENROLMENT_CHANNELS = ("till", "app", "import", "back_office", "cli")
+NOTIFY_CHANNELS = ("auto", "push", "sms", "both", "none")
 CARD_STATUSES = ("blank", "active", "blocked", "lost", "replaced", "closed")
 
 
@@ -53,6 +54,13 @@ class Account(Base):
     # and at which store when it was at a till: the analytics count enrolments by both.
     enrolled_via: Mapped[str | None] = mapped_column(String(16))
     enrolled_store_id: Mapped[int | None] = mapped_column(ForeignKey("store.id"))
+    # How the customer wants to hear about their points (NOTIFY_CHANNELS; README "Push and
+    # wallet"): "auto" pushes to the brand app when a phone of theirs can take it, else SMS.
+    notify_channel: Mapped[str] = mapped_column(String(8), default="auto", server_default="auto")
+    # Counts kept by pos_loyalty.devices: the app's phones that take pushes, and the wallet
+    # passes to keep up to date. Every balance change reads them from this row.
+    push_devices: Mapped[int] = mapped_column(default=0, server_default="0")
+    wallet_passes: Mapped[int] = mapped_column(default=0, server_default="0")
 
     cards: Mapped[list[Card]] = relationship(back_populates="account", lazy="raise")
 
@@ -67,6 +75,10 @@ class Account(Base):
         CheckConstraint("failed_pin_attempts >= 0", name="attempts_not_negative"),
         CheckConstraint("enrolled_via IN ('till', 'app', 'import', 'back_office', 'cli')",
                         name="enrolled_via_known"),
+        CheckConstraint("notify_channel IN ('auto', 'push', 'sms', 'both', 'none')",
+                        name="notify_channel_known"),
+        CheckConstraint("push_devices >= 0 AND wallet_passes >= 0",
+                        name="device_counts_not_negative"),
         # A program's enrolments of some days (analytics.daily).
         Index("ix_account_program_id_created_at", "program_id", "created_at"),
     )

@@ -53,7 +53,9 @@ class AuditEvent(Base):
 
 
 class OutboxMessage(Base):
-    """An SMS to send, written in the same transaction as the change it tells about."""
+    """A message to send, written in the same transaction as the change it tells about: an
+    SMS, a push to the brand app's phones, or an update of the card in the customer's wallets
+    (`channel`)."""
     __tablename__ = "outbox_message"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,7 +65,12 @@ class OutboxMessage(Base):
     # codes and changes made outside a store. The shift report counts by it.
     store_id: Mapped[int | None] = mapped_column(ForeignKey("store.id"))
     kind: Mapped[str] = mapped_column(String(32))
-    to_phone: Mapped[str] = mapped_column(String(20))
+    # sms, push (every phone of the account with the app) or wallet (its Apple and Google
+    # passes); see pos_loyalty.notify.channels.
+    channel: Mapped[str] = mapped_column(String(8), default="sms", server_default="sms")
+    # The SMS's number; a push or a wallet update has none (a push that falls back to SMS
+    # takes the account's number then).
+    to_phone: Mapped[str | None] = mapped_column(String(20))
     # The text. None until the worker writes it from `payload` when it sends the SMS (balance
     # changes, expiry warnings: in the customer's language then); a one-time code has it at once.
     body: Mapped[str | None] = mapped_column(Text)
@@ -107,5 +114,9 @@ class OutboxMessage(Base):
                                       name="sending_has_lease"),
                       CheckConstraint("body IS NOT NULL OR payload IS NOT NULL",
                                       name="text_or_event"),
-                      CheckConstraint(f"body IS NOT NULL OR status IN ({UNSENT_STATUSES_SQL})",
-                                      name="handed_over_has_text"))
+                      CheckConstraint(f"body IS NOT NULL OR status IN ({UNSENT_STATUSES_SQL}) "
+                                      "OR channel = 'wallet'", name="handed_over_has_text"),
+                      CheckConstraint("channel IN ('sms', 'push', 'wallet')",
+                                      name="channel_known"),
+                      CheckConstraint("channel <> 'sms' OR to_phone IS NOT NULL",
+                                      name="sms_has_phone"))

@@ -18,6 +18,7 @@ from sqlalchemy import Row, func, insert, select, update
 from pos_loyalty import ledger
 from pos_loyalty.db import db
 from pos_loyalty.models import Account, OutboxMessage, PointLot, Program, Store
+from pos_loyalty.notify.channels import SMS, WALLET
 from pos_loyalty.notify.segments import count_segments
 from pos_loyalty.notify.texts import bonus_text, offers_text, render, sms_config, tier_text
 from pos_loyalty.statements import Step, Writes
@@ -52,25 +53,28 @@ def _saved(row: dict[str, Any]) -> OutboxMessage:
     return message
 
 
-def message_row(program: Program, account_id: int | None, kind: str, to_phone: str,
+def message_row(program: Program, account_id: int | None, kind: str, to_phone: str | None,
                 body: str | None, now: dt.datetime, payload: dict[str, Any] | None = None,
-                send_after: dt.datetime | None = None,
-                store_id: int | None = None) -> dict[str, Any]:
-    """The values of one outbox row: when it may go, and its text if it has one yet."""
+                send_after: dt.datetime | None = None, store_id: int | None = None,
+                channel: str = SMS) -> dict[str, Any]:
+    """The values of one outbox row: when it may go, and its text if it has one yet. A push
+    waits out the quiet hours as an SMS does; a wallet update, which says nothing, does not."""
     config = sms_config(program)
     if send_after is None:
-        send_after = now if kind in config["urgent_kinds"] else \
+        send_after = now if kind in config["urgent_kinds"] or channel == WALLET else \
             after_quiet_hours(now, program.timezone, config)
     return {"program_id": program.id, "account_id": account_id, "store_id": store_id, "kind": kind,
-            "to_phone": to_phone, **_sized_text(body), "status": "queued", "attempts": 0,
+            "channel": channel, "to_phone": to_phone if channel == SMS else None,
+            **_sized_text(body, channel), "status": "queued", "attempts": 0,
             "send_after": send_after, "payload": payload, "created_at": now,
             "status_changed_at": now}
 
 
-def _sized_text(body: str | None) -> dict[str, Any]:
-    """A row's text columns: the text, its encoding and segment count (all None until written)."""
-    if body is None:
-        return {"body": None, "segments": None, "encoding": None}
+def _sized_text(body: str | None, channel: str = SMS) -> dict[str, Any]:
+    """A row's text columns: the text, and for an SMS its encoding and segment count (all None
+    until written)."""
+    if body is None or channel != SMS:
+        return {"body": body, "segments": None, "encoding": None}
     size = count_segments(body)
     return {"body": body, "segments": size.segments, "encoding": size.encoding}
 
