@@ -12,6 +12,8 @@ from typing import Any
 from werkzeug import exceptions as http
 
 from pos_loyalty import errors as e
+from pos_loyalty.models.account import NOTIFY_CHANNELS
+from pos_loyalty.models.devices import PLATFORMS, WALLETS
 from pos_loyalty.openapi_schemas import (
     OPENAPI_VERSION, ErrorClass, Schema, card_number, error_responses, error_schemas,
     json_content, nullable, phone, ref,
@@ -23,6 +25,10 @@ APP_KEY = [{"appKey": []}]
 APP_KEY_AND_TOKEN = [{"appKey": [], "bearer": []}]
 CARD_STATUSES = ["blank", "active", "blocked", "lost", "replaced", "closed"]
 REFRESH_TOKEN_MAX_LENGTH = 200  # views.refresh: a longer one is not ours (401 invalid_token)
+NOTIFY_CHANNEL = {"type": "string", "enum": list(NOTIFY_CHANNELS),
+                  "description": "How the customer hears about their points: auto (push when "
+                                 "a phone of theirs takes pushes, else SMS), push, sms, both, "
+                                 "none."}
 
 
 def _object(properties: Schema, required: list[str] | None = None) -> Schema:
@@ -135,6 +141,7 @@ SCHEMAS: dict[str, Schema] = {
         "id": INTEGER, "program": STRING, "phone": nullable(STRING), "first_name": STRING,
         "birthday": nullable(DATE), "email": nullable(STRING), "language": nullable(STRING),
         "sms_notifications": {"type": "boolean"},
+        "notify_channel": NOTIFY_CHANNEL, "push_devices": INTEGER,
         "status": {"type": "string", "enum": ["active", "blocked", "closed"]},
         "created_at": DATE_TIME}),
     "ProfileUpdate": {"type": "object", "additionalProperties": False, "properties": {
@@ -142,7 +149,20 @@ SCHEMAS: dict[str, Schema] = {
         "birthday": nullable(DATE),
         "email": nullable({"type": "string", "format": "email", "maxLength": 254}),
         "language": nullable({"type": "string", "pattern": "^[a-z]{2}(_[A-Z]{2})?$"}),
-        "sms_notifications": {"type": "boolean"}}},
+        "sms_notifications": {"type": "boolean"},
+        "notify_channel": NOTIFY_CHANNEL}},
+    "DeviceRegistration": {"type": "object", "additionalProperties": False,
+                           "required": ["platform", "token"], "properties": {
+                               "platform": {"type": "string", "enum": list(PLATFORMS)},
+                               "token": {"type": "string", "minLength": 1, "maxLength": 512,
+                                         "description": "The FCM registration token "
+                                                        "(android) or the APNs device token "
+                                                        "in hex (ios)."},
+                               "app_version": nullable({"type": "string", "maxLength": 40})}},
+    "Device": _object({"id": INTEGER, "platform": {"type": "string", "enum": list(PLATFORMS)},
+                       "app_version": nullable(STRING), "created_at": DATE_TIME,
+                       "last_seen_at": DATE_TIME}),
+    "WalletLink": _object({"url": STRING, "expires_at": DATE_TIME}),
     "Card": _object({
         "card_number": STRING,
         "symbology": {"type": "string", "enum": ["ean13", "code128"],
@@ -231,12 +251,20 @@ SCHEMAS: dict[str, Schema] = {
     "ExportedSession": _object({"created_at": DATE_TIME, "revoked_at": nullable(DATE_TIME)}),
     "ExportedSms": _object({"kind": STRING, "to_phone": STRING, "body": STRING,
                             "status": STRING, "created_at": DATE_TIME}),
+    "ExportedPush": _object({"kind": STRING, "body": STRING, "status": STRING,
+                             "created_at": DATE_TIME}),
+    "ExportedWalletPass": _object({"wallet": {"type": "string", "enum": list(WALLETS)},
+                                   "created_at": DATE_TIME}),
     "Export": _object({"exported_at": DATE_TIME, "profile": ref("Profile"),
                        "balance": ref("Balance"),
                        "cards": {"type": "array", "items": ref("ExportedCard")},
                        "history": {"type": "array", "items": ref("HistoryEntry")},
                        "sessions": {"type": "array", "items": ref("ExportedSession")},
-                       "sms": {"type": "array", "items": ref("ExportedSms")}}),
+                       "sms": {"type": "array", "items": ref("ExportedSms")},
+                       "pushes": {"type": "array", "items": ref("ExportedPush")},
+                       "devices": {"type": "array", "items": ref("Device")},
+                       "wallet_passes": {"type": "array",
+                                         "items": ref("ExportedWalletPass")}}),
 }
 
 
@@ -399,6 +427,42 @@ def _paths() -> Schema:
             "for), an invitation to share, what each side gets after the friend's first "
             "purchase, and this month's rewarded referrals against the limit",
             APP_KEY_AND_TOKEN, {"200": _json(ref("Referral"), "Referral")}, CUSTOMER_ERRORS)},
+        "/me/devices": {"post": _operation(
+            "register_device",
+            "Register this phone's push token (201; 200 when this token was known: it moves "
+            "to this customer and this login). Logging out, or erasing the account, removes "
+            "it; so does the push service saying the token is gone",
+            APP_KEY_AND_TOKEN, {"201": _json(ref("Device"), "Registered"),
+                                "200": _json(ref("Device"), "Already registered")},
+            [*CUSTOMER_ERRORS, *BODY_ERRORS, e.ValidationFailed], body="DeviceRegistration"),
+            "get": _operation(
+                "list_devices", "The customer's phones that take pushes", APP_KEY_AND_TOKEN,
+                {"200": _json(_object({"devices": {"type": "array", "items": ref("Device")}}),
+                              "Devices")}, CUSTOMER_ERRORS)},
+        "/me/devices/{device_id}": {"delete": _operation(
+            "remove_device", "Stop pushes to this phone", APP_KEY_AND_TOKEN, NO_CONTENT,
+            [*CUSTOMER_ERRORS, e.DeviceNotFound],
+            parameters=[{"name": "device_id", "in": "path", "required": True,
+                         "schema": {"type": "integer", "minimum": 1}}])},
+        "/me/wallet/apple": {"get": _operation(
+            "get_apple_wallet_pass",
+            "The card as an Apple Wallet pass (.pkpass): its balance updates by itself",
+            APP_KEY_AND_TOKEN,
+            {"200": {"description": "The signed pass",
+                     "content": {"application/vnd.apple.pkpass": {
+                         "schema": {"type": "string", "format": "binary"}}}}},
+            [*CUSTOMER_ERRORS, e.WalletNotConfigured, e.CardNotFound])},
+        "/me/wallet/google": {"get": _operation(
+            "get_google_wallet_link",
+            "The \"Save to Google Wallet\" link for the card: its balance updates by itself",
+            APP_KEY_AND_TOKEN, {"200": _json(ref("WalletLink"), "The link")},
+            [*CUSTOMER_ERRORS, e.WalletNotConfigured, e.CardNotFound])},
+        "/me/wallet/link": {"get": _operation(
+            "get_wallet_link",
+            "A signed link to a page that adds the card to Apple or Google Wallet, valid "
+            "[wallet] link_hours (for a message, or another phone)",
+            APP_KEY_AND_TOKEN, {"200": _json(ref("WalletLink"), "The link")},
+            CUSTOMER_ERRORS)},
         "/me/history": {"get": _operation(
             "get_history",
             "Ledger entries, newest first; pass next_cursor back as cursor for the next page",

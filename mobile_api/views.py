@@ -262,6 +262,26 @@ def my_referral() -> Response:
     return jsonify(phone_app.referral(g.program, g.caller, now()))
 
 
+@bp.post("/me/devices")
+def register_device() -> tuple[Response, int]:
+    body = json_body(request)
+    device, created = phone_app.register_device(g.program, g.caller, body.get("platform"),
+                                                body.get("token"), body.get("app_version"),
+                                                now())
+    return jsonify(device), 201 if created else 200
+
+
+@bp.get("/me/devices")
+def list_devices() -> Response:
+    return jsonify({"devices": phone_app.list_devices(g.caller)})
+
+
+@bp.delete("/me/devices/<int:device_id>")
+def remove_device(device_id: int) -> tuple[str, int]:
+    phone_app.remove_device(g.caller, device_id)
+    return "", 204
+
+
 @bp.get("/me/history")
 def my_history() -> Response:
     settings = current_app.config["LOYALTY"]["mobile"]

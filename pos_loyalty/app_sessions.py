@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.serialization import (
 from flask import Flask, current_app
 from sqlalchemy import select, update
 
+from pos_loyalty import devices
 from pos_loyalty.config import ConfigError
 from pos_loyalty.db import db
 from pos_loyalty.models import Account, MobileSession, Program, RefreshToken
@@ -218,21 +219,24 @@ def refresh(program: Program, token: str, now: dt.datetime) -> TokenPair:
 
 
 def revoke_session(session_id: int, reason: str, now: dt.datetime) -> None:
+    """End one login; the phone it registered for pushes stops taking them."""
     db.session.execute(update(MobileSession)
                        .where(MobileSession.id == session_id, MobileSession.revoked_at.is_(None))
                        .values(revoked_at=now, revoked_reason=reason))
+    devices.remove_session_devices([session_id])
 
 
 def revoke_account_sessions(account_id: int, reason: str, now: dt.datetime,
                             keep_session_id: int | None = None) -> None:
-    """End every open session of the account, except `keep_session_id` when given."""
+    """End every open session of the account, except `keep_session_id` when given, and
+    forget the phones they registered for pushes."""
     statement = (update(MobileSession)
                  .where(MobileSession.account_id == account_id,
                         MobileSession.revoked_at.is_(None))
-                 .values(revoked_at=now, revoked_reason=reason))
+                 .values(revoked_at=now, revoked_reason=reason).returning(MobileSession.id))
     if keep_session_id is not None:
         statement = statement.where(MobileSession.id != keep_session_id)
-    db.session.execute(statement)
+    devices.remove_session_devices(db.session.scalars(statement).all())
 
 
 def authenticate(program: Program, authorization: str, now: dt.datetime) -> Caller:

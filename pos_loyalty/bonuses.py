@@ -28,7 +28,6 @@ from sqlalchemy import and_, extract, or_, select
 from pos_loyalty import ledger, notify
 from pos_loyalty.db import db, insert_or_ignore, run_in_transaction
 from pos_loyalty.models import Account, BonusGrant, CustomerProfile, LedgerEntry, Program
-from pos_loyalty.notify.outbox import can_text
 from pos_loyalty.programs import local_day, local_day_start_utc, rules_for
 from pos_loyalty.rules import expiry_for
 from pos_loyalty.security import app_hasher
@@ -82,12 +81,11 @@ def pay_bonus(program: Program, account: Account, kind: str, points: int, now: d
     ctx = ledger.EntryContext(program_id=program.id, now=now, actor=actor, reason=reason)
     entry = ledger.credit(ctx, account.id, points, kind, available_at=available_at,
                           expires_at=expiry_for(rules_for(program), available_at))
-    if can_text(account):
-        payload: dict[str, Any] = {"points": points, "balance": entry.available_after,
-                                   **(sms or {})}
-        if available_at > now:
-            payload["available_on"] = local_day(program, available_at).isoformat()
-        notify.queue_message(program, account.id, kind, account.phone_e164, None, now, payload)
+    payload: dict[str, Any] = {"points": points, "balance": entry.available_after,
+                               **(sms or {})}
+    if available_at > now:
+        payload["available_on"] = local_day(program, available_at).isoformat()
+    notify.queue_event(program, account, kind, now, payload)
     return entry
 
 

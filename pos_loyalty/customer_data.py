@@ -14,16 +14,18 @@ from pos_loyalty.models import (
     Account, Campaign, Card, CustomerProfile, LedgerEntry, MobileSession, OutboxMessage,
     Program, Store,
 )
+from pos_loyalty.models.account import NOTIFY_CHANNELS
 from pos_loyalty.notify.texts import campaign_label, language_of
 from pos_loyalty.payloads import plain_text
 from pos_loyalty.programs import local_day, rules_for, settings
 from pos_loyalty.rules import points_value_minor
 
-from pos_loyalty import app_sessions, one_time_codes
+from pos_loyalty import app_sessions, devices, one_time_codes
 
 EMAIL_FORMAT = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 LANGUAGE_FORMAT = re.compile(r"[a-z]{2}(_[A-Z]{2})?")
-PROFILE_FIELDS = ("first_name", "birthday", "email", "language", "sms_notifications")
+PROFILE_FIELDS = ("first_name", "birthday", "email", "language", "sms_notifications",
+                  "notify_channel")
 OLDEST_BIRTH_YEAR = 1900
 # Cards an account holds, against [mobile] max_cards_per_account (a replaced or closed card
 # is gone).
@@ -48,6 +50,7 @@ def profile_view(program: Program, account: Account) -> dict[str, Any]:
         "birthday": profile.birthday.isoformat() if profile and profile.birthday else None,
         "email": profile.email if profile else None,
         "language": account.locale, "sms_notifications": not account.sms_opt_out,
+        "notify_channel": account.notify_channel, "push_devices": account.push_devices,
         "status": account.status, "created_at": iso(account.created_at),
     }
 
@@ -72,6 +75,11 @@ def update_profile(program: Program, account: Account, changes: dict[str, Any],
             raise ValidationFailed("sms_notifications must be true or false.",
                                    field="sms_notifications")
         account.sms_opt_out = not changes["sms_notifications"]
+    if "notify_channel" in changes:
+        if changes["notify_channel"] not in NOTIFY_CHANNELS:
+            raise ValidationFailed("notify_channel is one of " + ", ".join(NOTIFY_CHANNELS)
+                                   + ".", field="notify_channel")
+        account.notify_channel = changes["notify_channel"]
     profile.updated_at = now
     db.session.add(profile)
     db.session.flush()
@@ -251,7 +259,8 @@ def export(program: Program, account: Account, now: dt.datetime) -> dict[str, An
                                   .order_by(MobileSession.id)).all()
     messages = db.session.scalars(select(OutboxMessage)
                                   .where(OutboxMessage.account_id == account.id,
-                                         OutboxMessage.kind != "otp")
+                                         OutboxMessage.kind != "otp",
+                                         OutboxMessage.channel != "wallet")
                                   .order_by(OutboxMessage.id)).all()
     return {
         "exported_at": iso(now),
@@ -264,7 +273,13 @@ def export(program: Program, account: Account, now: dt.datetime) -> dict[str, An
                      for s in sessions],
         "sms": [{"kind": m.kind, "to_phone": m.to_phone,
                  "body": notify.message_text(program, account, m), "status": m.status,
-                 "created_at": iso(m.created_at)} for m in messages],
+                 "created_at": iso(m.created_at)} for m in messages if m.channel == "sms"],
+        "pushes": [{"kind": m.kind, "body": notify.message_text(program, account, m),
+                    "status": m.status, "created_at": iso(m.created_at)}
+                   for m in messages if m.channel == "push"],
+        "devices": [devices.device_view(device) for device in devices.devices_of(account.id)],
+        "wallet_passes": [{"wallet": card.wallet, "created_at": iso(card.created_at)}
+                          for card in devices.wallet_passes_of(account.id)],
     }
 
 
@@ -274,6 +289,7 @@ def erase(program: Program, account: Account, now: dt.datetime,
     `actor`: who asked (the customer in the app, or support on their request)."""
     phone = account.phone_e164
     app_sessions.revoke_account_sessions(account.id, "erased", now)
+    devices.remove_account_devices(account.id)
     db.session.execute(update(Card).where(Card.account_id == account.id)
                        .values(status="closed"))
     profile = _profile(account)

@@ -15,7 +15,7 @@ from sqlalchemy import delete, exists, func, or_, select, update
 from pos_loyalty.db import db
 from pos_loyalty.errors import DeviceNotFound, ValidationFailed
 from pos_loyalty.models import (
-    Account, MobileSession, PassRegistration, Program, PushDevice, WalletPass,
+    Account, PassRegistration, Program, PushDevice, WalletPass,
 )
 from pos_loyalty.models.devices import PLATFORMS
 
@@ -25,9 +25,9 @@ APP_VERSION_MAX = 40
 
 def register_device(program: Program, account: Account, session_id: int | None,
                     platform: Any, token: Any, app_version: Any,
-                    now: dt.datetime) -> PushDevice:
-    """The phone's push token, for this account; a token already known moves here (the phone
-    changed hands, or logged in again) and keeps its id."""
+                    now: dt.datetime) -> tuple[PushDevice, bool]:
+    """The phone's push token, for this account, and whether it is new; a token already known
+    moves here (the phone changed hands, or logged in again) and keeps its id."""
     platform, token, app_version = _checked(platform, token, app_version)
     device = db.session.scalar(
         select(PushDevice).where(PushDevice.program_id == program.id,
@@ -44,7 +44,7 @@ def register_device(program: Program, account: Account, session_id: int | None,
     recount(account.id)
     if previous_account is not None and previous_account != account.id:
         recount(previous_account)
-    return device
+    return device, previous_account is None
 
 
 def _checked(platform: Any, token: Any, app_version: Any) -> tuple[str, str, str | None]:
@@ -80,9 +80,13 @@ def remove_device(account: Account, device_id: int) -> None:
     recount(account.id)
 
 
-def remove_session_devices(session_id: int) -> None:
-    """A logout: the phone of that login stops taking this customer's pushes."""
-    accounts = db.session.scalars(delete(PushDevice).where(PushDevice.session_id == session_id)
+def remove_session_devices(session_ids: Sequence[int]) -> None:
+    """Logins that ended (logout, PIN changed, a stolen token): their phones stop taking
+    this customer's pushes."""
+    if not session_ids:
+        return
+    accounts = db.session.scalars(delete(PushDevice)
+                                  .where(PushDevice.session_id.in_(session_ids))
                                   .returning(PushDevice.account_id)).all()
     for account_id in set(accounts):
         recount(account_id)
@@ -121,6 +125,6 @@ def recount(account_id: int) -> None:
                        .values(push_devices=phones, wallet_passes=live_passes))
 
 
-def session_is_open(session_id: int) -> bool:
-    return db.session.scalar(select(MobileSession.revoked_at)
-                             .where(MobileSession.id == session_id)) is None
+def wallet_passes_of(account_id: int) -> list[WalletPass]:
+    return list(db.session.scalars(select(WalletPass).where(WalletPass.account_id == account_id)
+                                   .order_by(WalletPass.id)))

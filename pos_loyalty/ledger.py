@@ -35,6 +35,7 @@ from pos_loyalty.models import Account, LedgerEntry, PointLot
 from pos_loyalty.models.ledger import BONUS_ENTRY_KINDS
 from pos_loyalty.rules import Balance
 from pos_loyalty.statements import Step, Writes, insert_many, run_together, update_many
+from pos_loyalty.wallet.updates import queue_wallet_update
 
 account_table = Account.__table__
 entry_table = LedgerEntry.__table__
@@ -107,13 +108,34 @@ _BALANCE_UPDATES: dict[tuple[bool, bool, bool], Update] = {}
 
 def _change_balance(account_id: int, available: int = 0, pending: int = 0,
                     earned: int = 0, redeemed: int = 0, *, require_available: int | None = None,
-                    require_active: bool = False) -> Balance | None:
-    """The balance UPDATE, run now; None when a condition (enough points, active) failed."""
-    statement = _balance_update(at_least=require_available is not None, active=require_active)
+                    require_active: bool = False,
+                    ctx: EntryContext | None = None) -> Balance | None:
+    """The balance UPDATE, run now; None when a condition (enough points, active) failed.
+
+    With `ctx`, a change of the available points of an account whose card is in a wallet
+    queues the update of its passes (`wallet.updates`): every path that changes a balance
+    comes through here, but the checkout's, which does the same (`sales`).
+    """
+    statement = _balance_update_telling_wallets(require_available is not None, require_active)
     row = db.session.execute(statement, {
         "account_id": account_id, "available": available, "pending": pending,
         "earned": earned, "redeemed": redeemed, "at_least": require_available}).first()
-    return Balance(row[0], row[1]) if row else None
+    if row is None:
+        return None
+    if ctx is not None and available != 0 and row[2] > 0:
+        queue_wallet_update(ctx.program_id, account_id, ctx.now)
+    return Balance(row[0], row[1])
+
+
+def _balance_update_telling_wallets(at_least: bool, active: bool) -> Update:
+    key = ("wallets", at_least, active)
+    if key not in _WALLET_AWARE_UPDATES:
+        _WALLET_AWARE_UPDATES[key] = _balance_update(at_least=at_least, active=active) \
+            .returning(account_table.c.wallet_passes)
+    return _WALLET_AWARE_UPDATES[key]
+
+
+_WALLET_AWARE_UPDATES: dict[tuple[str, bool, bool], Update] = {}
 
 
 def _entry_row(ctx: EntryContext, account_id: int, kind: str, points: int, pending_delta: int,
@@ -170,7 +192,7 @@ def credit(ctx: EntryContext, account_id: int, points: int, kind: str, *,
     earned = points if kind in EARNING_KINDS else 0
     pending = points if available_at > ctx.now else 0
     after = _change_balance(account_id, available=points - pending, pending=pending,
-                            earned=earned)
+                            earned=earned, ctx=ctx)
     entry = _write_entry(ctx, account_id, kind, points - pending, pending, after)
     run_together([_new_lot(ctx, account_id, entry.id, points, after, pending=pending > 0,
                            available_at=available_at, expires_at=expires_at)])
@@ -248,7 +270,7 @@ def release_pending(ctx: EntryContext, account_id: int) -> int:
         if moving == 0:
             released.append({"lot": lot_id, "spendable": 0, "released_at": ctx.now})
             continue
-        after = _change_balance(account_id, available=moving, pending=-moving)
+        after = _change_balance(account_id, available=moving, pending=-moving, ctx=ctx)
         entry = _write_entry(ctx, account_id, "release", moving, -moving, after)
         spendable = _lots_share(after.available - moving, after.available)
         released.append({"lot": lot_id, "spendable": spendable, "released_at": ctx.now})
@@ -312,7 +334,7 @@ def spend(ctx: EntryContext, account_id: int, points: int, kind: str,
     if points <= 0:
         raise ValueError("spend needs a positive number of points")
     after = _change_balance(account_id, available=-points, redeemed=points if redeemed else 0,
-                            require_available=points, require_active=True)
+                            require_available=points, require_active=True, ctx=ctx)
     if after is None:
         _raise_refused_spend(account_id)
     entry = _write_entry(ctx, account_id, kind, -points, 0, after)
@@ -333,10 +355,10 @@ def take_back(ctx: EntryContext, account_id: int, points: int, kind: str,
     from_pending = min(points, own_pending[1]) if own_pending else 0
     from_available = points - from_pending
     after = _change_balance(account_id, available=-from_available, pending=-from_pending,
-                            earned=-points)
+                            earned=-points, ctx=ctx)
     if after.available < 0 and from_available > 0 and not allow_negative:
         forgiven = min(from_available, -after.available)
-        after = _change_balance(account_id, available=forgiven, earned=forgiven)
+        after = _change_balance(account_id, available=forgiven, earned=forgiven, ctx=ctx)
         from_available -= forgiven
     taken = from_pending + from_available
     if taken == 0:
@@ -373,7 +395,7 @@ def give_back(ctx: EntryContext, account_id: int, points: int, kind: str,
     """
     if points <= 0:
         return None
-    after = _change_balance(account_id, available=points, redeemed=-points)
+    after = _change_balance(account_id, available=points, redeemed=-points, ctx=ctx)
     entry = _write_entry(ctx, account_id, kind, points, 0, after)
     into_lots = _lots_share(after.available - points, after.available)
     if into_lots:
@@ -399,7 +421,7 @@ def expire_lots(ctx: EntryContext, account_id: int) -> int:
         .order_by(lot_table.c.expires_at, lot_table.c.id)).all()
     total = 0
     for lot_id, points in due:
-        after = _change_balance(account_id, available=-points)
+        after = _change_balance(account_id, available=-points, ctx=ctx)
         entry = _write_entry(ctx, account_id, "expire", -points, 0, after)
         run_together(draw_steps(entry.id, [(lot_id, points)]))
         total += points
@@ -412,7 +434,7 @@ def adjust(ctx: EntryContext, account_id: int, points: int, *,
     if points > 0:
         return credit(ctx, account_id, points, "adjust", available_at=ctx.now,
                       expires_at=expires_at)
-    after = _change_balance(account_id, available=points)
+    after = _change_balance(account_id, available=points, ctx=ctx)
     entry = _write_entry(ctx, account_id, "adjust", points, 0, after)
     _draw_lots(account_id, entry.id, -_lots_share(after.available - points, after.available),
                prefer_sale_id=None)

@@ -46,6 +46,9 @@ POINTS_ISSUED = Counter("pos_loyalty_points_issued", "Points credited.", ["sourc
 POINTS_SPENT = Counter("pos_loyalty_points_spent", "Points spent or withdrawn.", ["source"])
 SMS_OUTCOMES = Counter("pos_loyalty_sms", "Outbox rows the SMS worker handled, by outcome.",
                        ["outcome"])
+PUSH_OUTCOMES = Counter("pos_loyalty_push", "Pushes and wallet updates the worker handled, by "
+                        "channel and outcome (fell_back: an SMS went instead).",
+                        ["channel", "outcome"])
 LOCKOUTS = Counter("pos_loyalty_lockouts",
                    "Tries refused because a login, PIN, till or address has had too many wrong "
                    "tries (429 too_many_tries).", ["who"])
@@ -68,6 +71,10 @@ def points_adjusted(points: int) -> None:
 
 def sms_outcome(outcome: str) -> None:
     SMS_OUTCOMES.labels(outcome).inc()
+
+
+def push_outcome(channel: str, outcome: str) -> None:
+    PUSH_OUTCOMES.labels(channel, outcome).inc()
 
 
 @contextmanager

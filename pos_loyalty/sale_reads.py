@@ -105,7 +105,8 @@ def _build_locked_statements(dialect: str) -> LockedStatements:
                Account.id.label("account_id"), Account.status, Account.available_points,
                Account.pending_points, Account.phone_e164, Account.locale,
                Account.sms_opt_out, Account.sms_invalid, Account.live_code_secret,
-               Account.tier, Account.referral_pending,
+               Account.tier, Account.referral_pending, Account.notify_channel,
+               Account.push_devices, Account.wallet_passes,
                exists().where(Sale.account_id == Account.id, Sale.status == "completed")
                .label("has_sale"),
                case((Account.pending_points > 0, exists().where(

@@ -35,6 +35,7 @@ from pos_loyalty.rules import (
 )
 from pos_loyalty.statements import Step, Writes
 from pos_loyalty.upkeep import bring_up_to_date
+from pos_loyalty.wallet.updates import queue_wallet_update
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,8 @@ def record_sale(program: Program, terminal: Terminal, request: SaleRequest, now:
         campaign_points=[(c.id, c.points) for c in applied])
     writes.add(_line_rows(sale_id, request.lines, q))
     balance = {"available": after.available, "pending": after.pending}
+    if found.wallet_passes and after.available != before.available:
+        queue_wallet_update(program.id, found.account_id, now)
     notify.defer_balance_change(program, found, change=granted - q.points_redeemed,
                                 balance=balance["available"], now=now,
                                 store_id=terminal.store_id, earned=granted,

@@ -21,10 +21,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select, update
 
 from pos_loyalty import audit, notify
+from pos_loyalty.wallet.updates import queue_wallet_update
 from pos_loyalty.db import db
 from pos_loyalty.errors import ValidationFailed
 from pos_loyalty.models.ledger import BONUS_ENTRY_KINDS
-from pos_loyalty.notify.outbox import can_text
 from pos_loyalty.models import Account, LedgerEntry, Program, Sale, SaleReturn, TierChange
 from pos_loyalty.programs import local_to_utc, rules_for, settings, utc_to_local
 from pos_loyalty.rules import (
@@ -112,7 +112,10 @@ def record_move(program: Program, move: TierMove, now: dt.datetime, *, sale_id: 
     else:
         until = until or local_to_utc(program, tier_kept_until(rules, utc_to_local(program, now)))
     values = {"tier": move.new.key if move.new else None, "tier_until": until}
-    db.session.execute(update(Account).where(Account.id == move.account_id).values(**values))
+    wallet_passes = db.session.execute(update(Account).where(Account.id == move.account_id)
+                                       .values(**values).returning(Account.wallet_passes)).scalar()
+    if wallet_passes and values["tier"] != move.old:   # the passes show the tier
+        queue_wallet_update(program.id, move.account_id, now)
     db.session.add(TierChange(program_id=program.id, account_id=move.account_id,
                               from_tier=move.old, to_tier=values["tier"], reason=move.reason,
                               measure=move.measure, sale_id=sale_id, created_at=now))
@@ -123,11 +126,9 @@ def record_move(program: Program, move: TierMove, now: dt.datetime, *, sale_id: 
 
 def _tell(program: Program, move: TierMove, now: dt.datetime, account: Any) -> None:
     row = account if account is not None else db.session.get(Account, move.account_id)
-    if not can_text(row):
-        return
-    notify.queue_message(program, move.account_id, "tier", row.phone_e164, None, now,
-                         {"tier": move.new.key if move.new else None, "from": move.old,
-                          "reason": move.reason})
+    notify.queue_event(program, row, "tier", now,
+                       {"tier": move.new.key if move.new else None, "from": move.old,
+                        "reason": move.reason}, account_id=move.account_id)
 
 
 def after_return(program: Program, account_id: int, now: dt.datetime) -> TierMove | None:

@@ -173,7 +173,8 @@ def _receipts_without_card(window: Window) -> Any:
 
 
 def _from_outbox(window: Window, of_store: bool, columns: list[Any], group: list[Any]) -> Any:
-    """`columns` of the window's SMS grouped by `group`, read on an index: those of a store
+    """`columns` of the window's SMS (not pushes, not wallet updates) grouped by `group`, read
+    on an index: those of a store
     through the program's stores, or those of no store (expiry warnings, codes)."""
     query = select(*columns)
     if of_store:
@@ -182,7 +183,8 @@ def _from_outbox(window: Window, of_store: bool, columns: list[Any], group: list
     else:
         query = query.where(OutboxMessage.program_id == window.program.id,
                             OutboxMessage.store_id.is_(None))
-    return query.where(*window.within(OutboxMessage.created_at)).group_by(*group)
+    return query.where(*window.within(OutboxMessage.created_at),
+                       OutboxMessage.channel == "sms").group_by(*group)
 
 
 def _sms(window: Window) -> list[Any]:

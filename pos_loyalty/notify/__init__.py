@@ -17,7 +17,7 @@ from __future__ import annotations
 from flask import Flask
 
 from pos_loyalty.notify.outbox import (
-    defer_balance_change, message_text, queue_balance_change, queue_expiry_warnings,
+    defer_balance_change, message_text, queue_balance_change, queue_event, queue_expiry_warnings,
     queue_message, sms_stats,
 )
 from pos_loyalty.notify.worker import start_demo_worker
@@ -30,5 +30,6 @@ def register_commands(app: Flask) -> None:
 
 
 __all__ = ["defer_balance_change", "message_text", "queue_balance_change",
-           "queue_expiry_warnings", "queue_message", "register_commands", "sms_stats",
+           "queue_event", "queue_expiry_warnings", "queue_message", "register_commands",
+           "sms_stats",
            "start_demo_worker"]

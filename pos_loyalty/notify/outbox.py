@@ -13,12 +13,12 @@ from collections import defaultdict
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, and_, func, insert, or_, select, update
 
 from pos_loyalty import ledger
 from pos_loyalty.db import db
 from pos_loyalty.models import Account, OutboxMessage, PointLot, Program, Store
-from pos_loyalty.notify.channels import SMS, WALLET
+from pos_loyalty.notify.channels import SMS, WALLET, message_channels, push_config
 from pos_loyalty.notify.segments import count_segments
 from pos_loyalty.notify.texts import bonus_text, offers_text, render, sms_config, tier_text
 from pos_loyalty.statements import Step, Writes
@@ -83,41 +83,46 @@ def queue_balance_change(program: Program, account_id: int, *, change: int, bala
                          now: dt.datetime, store_id: int | None = None, earned: int = 0,
                          spent: int = 0,
                          offers: list[dict[str, Any]] | None = None) -> OutboxMessage | None:
-    """The SMS "+25 points at <store>, balance ..." after a credit or debit, unless opted out.
+    """The message "+25 points at <store>, balance ..." after a credit or debit, by push or
+    SMS as the customer chose (`channels.message_channels`); the first row written, if any.
 
     A sale that both earned and spent points says both, and names the campaigns that gave
     points (`offers`: [{"campaign_id", "points"}]). Within the merge window, a change joins
-    the customer's SMS still waiting to go, which then tells the summed change and the final
-    balance (and no campaign: the sum is no one sale's). The row holds these numbers; its text
-    is written when it is sent.
+    the customer's message of the same channel still waiting to go, which then tells the
+    summed change and the final balance (and no campaign: the sum is no one sale's). The row
+    holds these numbers; its text is written when it is sent.
     """
     config = sms_config(program)
     if not _tells_change(config, change, earned, spent):
         return None
     account = db.session.get(Account, account_id)
-    if not can_text(account):
-        return None
     payload = _change_payload(change, balance, store_id, earned, spent, offers)
-    if config["merge_window_seconds"]:
-        waiting = _waiting_balance_message(account_id, now)
-        if waiting is not None:
-            return _merge(waiting, payload, now)
-    return _saved(_balance_row(program, account_id, account.phone_e164, payload, config, now,
-                               store_id))
+    written = None
+    for channel in _channels(program, account, BALANCE_KIND):
+        waiting = (_waiting_balance_message(account_id, now, channel)
+                   if config["merge_window_seconds"] else None)
+        row = _merge(waiting, payload, now) if waiting is not None else _saved(_balance_row(
+            program, account_id, account.phone_e164, payload, config, now, store_id, channel))
+        written = written or row
+    return written
 
 
 def defer_balance_change(program: Program, account: Any, *, change: int, balance: int,
                          now: dt.datetime, store_id: int | None = None, earned: int = 0,
                          spent: int = 0, offers: list[dict[str, Any]] | None = None,
                          writes: Writes) -> None:
-    """As queue_balance_change, for a caller holding the account's row: the insert joins
+    """As queue_balance_change, for a caller holding the account's row: the inserts join
     the caller's `writes`.
 
-    `account` is anything with the Account columns the SMS needs (the checkout's locked row).
-    With a merge window the waiting SMS must be read first, so that case queues as usual.
+    `account` is anything with the Account columns the message needs (the checkout's locked
+    row). With a merge window the waiting message must be read first, so that case queues as
+    usual.
     """
     config = sms_config(program)
-    if not _tells_change(config, change, earned, spent) or not can_text(account):
+    if not _tells_change(config, change, earned, spent):
+        return
+    channels = _channels(program, account, BALANCE_KIND)
+    if not channels:
         return
     if config["merge_window_seconds"]:
         queue_balance_change(program, account.account_id, change=change, balance=balance,
@@ -125,8 +130,27 @@ def defer_balance_change(program: Program, account: Any, *, change: int, balance
                              offers=offers)
         return
     payload = _change_payload(change, balance, store_id, earned, spent, offers)
-    writes.add(Step(INSERT_MESSAGE, _balance_row(
-        program, account.account_id, account.phone_e164, payload, config, now, store_id)))
+    rows = [_balance_row(program, account.account_id, account.phone_e164, payload, config, now,
+                         store_id, channel) for channel in channels]
+    writes.add(Step(INSERT_MESSAGE, rows[0] if len(rows) == 1 else rows))
+
+
+def queue_event(program: Program, account: Any, kind: str, now: dt.datetime,
+                payload: dict[str, Any], *, account_id: int | None = None) -> None:
+    """A bonus paid or a tier changed (an event row, its text written when sent), by push
+    or SMS as the customer chose. `account`: an Account, or a row with its columns and
+    `account_id`."""
+    account_id = account_id if account_id is not None else getattr(account, "id", None)
+    for channel in _channels(program, account, kind):
+        _saved(message_row(program, account_id, kind, account.phone_e164, None, now, payload,
+                           channel=channel))
+
+
+def _channels(program: Program, account: Any, kind: str) -> tuple[str, ...]:
+    if account is None or account.status == "closed":
+        return ()
+    return message_channels(account, kind, can_text=can_text(account),
+                            config=push_config(program))
 
 
 INSERT_MESSAGE = insert(OutboxMessage.__table__)
@@ -149,12 +173,13 @@ def _change_payload(change: int, balance: int, store_id: int | None, earned: int
     return payload
 
 
-def _balance_row(program: Program, account_id: int, to_phone: str, payload: dict[str, Any],
-                 config: dict[str, Any], now: dt.datetime,
-                 store_id: int | None) -> dict[str, Any]:
+def _balance_row(program: Program, account_id: int, to_phone: str | None,
+                 payload: dict[str, Any], config: dict[str, Any], now: dt.datetime,
+                 store_id: int | None, channel: str = SMS) -> dict[str, Any]:
     window = dt.timedelta(seconds=config["merge_window_seconds"])
     return message_row(program, account_id, BALANCE_KIND, to_phone, None, now, payload,
-                       after_quiet_hours(now + window, program.timezone, config), store_id)
+                       after_quiet_hours(now + window, program.timezone, config), store_id,
+                       channel)
 
 
 def event_text(program: Program, account: Account | None, kind: str, payload: dict[str, Any],
@@ -176,7 +201,7 @@ def render_event(message: OutboxMessage, program: Program, account: Account | No
                  config: dict[str, Any]) -> None:
     """Write the text of a row that holds only its event (the worker, just before sending)."""
     text = event_text(program, account, message.kind, message.payload, config)
-    for column, value in _sized_text(text).items():
+    for column, value in _sized_text(text, message.channel).items():
         setattr(message, column, value)
 
 
@@ -202,11 +227,14 @@ def balance_text(program: Program, account: Account | None, payload: dict[str, A
                   store=payload["store"], offers=offers)
 
 
-def _waiting_balance_message(account_id: int, now: dt.datetime) -> OutboxMessage | None:
-    """The customer's balance SMS that is still in its merge window, locked (PostgreSQL)."""
+def _waiting_balance_message(account_id: int, now: dt.datetime,
+                             channel: str) -> OutboxMessage | None:
+    """The customer's balance message of `channel` still in its merge window, locked
+    (PostgreSQL)."""
     return db.session.scalar(
         select(OutboxMessage).where(OutboxMessage.account_id == account_id,
                                     OutboxMessage.kind == BALANCE_KIND,
+                                    OutboxMessage.channel == channel,
                                     OutboxMessage.status == "queued",
                                     OutboxMessage.send_after > now)
         .order_by(OutboxMessage.id.desc()).limit(1)
@@ -259,8 +287,8 @@ def queue_expiry_warnings(program: Program, now: dt.datetime) -> int:
         balance = ledger.lock_account(account_id)  # the account first, as every change does
         account = db.session.get(Account, account_id)
         points = sum(remaining for _, remaining in members)
-        queue_message(program, account_id, EXPIRY_KIND, account.phone_e164, None, now,
-                      {"points": points, "date": day.isoformat(), "balance": balance.available})
+        queue_event(program, account, EXPIRY_KIND, now,
+                    {"points": points, "date": day.isoformat(), "balance": balance.available})
         db.session.execute(update(PointLot).where(PointLot.id.in_([i for i, _ in members]))
                            .values(expiry_warned_at=now))
         written += 1
@@ -270,7 +298,8 @@ def queue_expiry_warnings(program: Program, now: dt.datetime) -> int:
 def lots_to_warn(program: Program, now: dt.datetime,
                  days: int) -> list[Row[tuple[int, int, int, dt.datetime]]]:
     """(account id, lot id, remaining, expires_at) of the lots expiring within `days` that no
-    SMS warned of yet, of customers who may be texted, by account then expiry.
+    message warned of yet, of customers who may be texted or pushed to, by account then
+    expiry.
 
     The lots come from ix_point_lot_expiring (those expiring in these days only); their
     accounts are then checked by id. One join would do, but the planner, which cannot tell
@@ -289,13 +318,14 @@ ACCOUNTS_PER_READ = 1000
 
 
 def _textable_accounts(account_ids: list[int]) -> set[int]:
-    """Those of `account_ids` whose customer may get an SMS (as can_text says)."""
+    """Those of `account_ids` whose customer may get an SMS (as can_text says) or a push."""
     found: set[int] = set()
+    textable = and_(Account.phone_e164.is_not(None), Account.sms_opt_out.is_(False),
+                    Account.sms_invalid.is_(False))
     for start in range(0, len(account_ids), ACCOUNTS_PER_READ):
         found.update(db.session.scalars(select(Account.id).where(
             Account.id.in_(account_ids[start:start + ACCOUNTS_PER_READ]),
-            Account.phone_e164.is_not(None), Account.sms_opt_out.is_(False),
-            Account.sms_invalid.is_(False), Account.status != "closed")))
+            or_(textable, Account.push_devices > 0), Account.status != "closed")))
     return found
 
 
@@ -321,7 +351,8 @@ def sms_stats(program_id: int | None = None, since: dt.datetime | None = None,
     """Rows per status (created in [since, until) when given, about `store_id`'s changes when
     given) and the segments handed over."""
     query = select(OutboxMessage.status, func.count(), func.coalesce(func.sum(
-        OutboxMessage.segments), 0)).group_by(OutboxMessage.status)
+        OutboxMessage.segments), 0)).where(OutboxMessage.channel == SMS) \
+        .group_by(OutboxMessage.status)
     if program_id is not None:
         query = query.where(OutboxMessage.program_id == program_id)
     if store_id is not None:

@@ -116,7 +116,8 @@ def _unpriced(moment: dt.datetime, config: dict[str, Any]) -> list[tuple[int, st
     oldest = moment - dt.timedelta(days=config["price_fetch_give_up_days"])
     rows = db.session.execute(
         select(OutboxMessage.id, OutboxMessage.provider_sid)
-        .where(OutboxMessage.status.in_(FINAL_STATUSES), OutboxMessage.send_after >= oldest,
+        .where(OutboxMessage.channel == "sms",
+               OutboxMessage.status.in_(FINAL_STATUSES), OutboxMessage.send_after >= oldest,
                OutboxMessage.price_micros.is_(None), OutboxMessage.provider_sid.is_not(None),
                OutboxMessage.status_changed_at <= settled,
                or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until <= moment))

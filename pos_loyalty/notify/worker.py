@@ -20,6 +20,7 @@ import logging
 import random
 import threading
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
@@ -32,10 +33,16 @@ from pos_loyalty.models import Account, OutboxMessage, Program
 from pos_loyalty.notify.outbox import (
     after_quiet_hours, can_text, cancel_waiting, render_event,
 )
+from pos_loyalty.notify.channels import (
+    PUSH, SMS, WALLET, ChannelMessage, ChannelSender, Delivery, chosen_channel,
+    falls_back_to_sms, push_config,
+)
 from pos_loyalty.notify.prices import PriceSource, price_round
 from pos_loyalty.notify.segments import count_segments
+from pos_loyalty.notify.channel_senders import make_channel_senders
 from pos_loyalty.notify.senders import (
-    INVALID_NUMBER_CODES, OPTED_OUT_CODES, SendFailed, Sender, SendResult, make_sender,
+    INVALID_NUMBER_CODES, OPTED_OUT_CODES, ConsoleSender, SendFailed, Sender, SendResult,
+    make_sender,
 )
 from pos_loyalty.notify.texts import sms_config
 
@@ -51,11 +58,17 @@ class Claimed:
     id: int
     program_id: int
     account_id: int | None
-    to_phone: str
+    to_phone: str | None
     body: str
     attempts: int
     urgent: bool
     config: dict[str, Any] = field(compare=False, repr=False)
+    channel: str = SMS
+    kind: str = ""
+    # A push's title (the brand's name, or a broadcast's own) and the row's event numbers.
+    title: str = ""
+    payload: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    created_at: dt.datetime | None = None
 
 
 @dataclass
@@ -66,22 +79,32 @@ class RoundReport:
     dead: int = 0
     deferred: int = 0
     cancelled: int = 0
+    # Pushes no phone took that went as SMS instead.
+    fell_back: int = 0
     outcomes: dict[int, str] = field(default_factory=dict)
     # Numbers Twilio refused during this run: the rest of the round skips them.
     refused_phones: set[str] = field(default_factory=set)
 
-    def count(self, outbox_id: int, outcome: str) -> None:
+    def count(self, outbox_id: int, outcome: str, channel: str = SMS) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
-        metrics.sms_outcome(outcome)
+        if channel == SMS:
+            metrics.sms_outcome(outcome)
+        else:
+            metrics.push_outcome(channel, outcome)
         self.outcomes[outbox_id] = outcome
 
 
-def process_round(sender: Sender, report: RoundReport | None = None) -> RoundReport:
-    """One round: claim what is due, send each row, record each outcome as it comes."""
+def process_round(sender: Sender, report: RoundReport | None = None,
+                  channels: Mapping[str, ChannelSender] | None = None) -> RoundReport:
+    """One round: claim what is due, send each row by its channel (`sender` for SMS,
+    `channels` for pushes and wallet updates), record each outcome as it comes."""
     report = report or RoundReport()
     base = sms_config()
     for row in run_in_transaction(lambda: _claim(base["worker_batch_size"], report)):
-        _deliver(sender, row, report)
+        if row.channel == SMS:
+            _deliver(sender, row, report)
+        else:
+            _deliver_by_channel((channels or {}).get(row.channel), row, report)
     return report
 
 
@@ -95,16 +118,20 @@ def _claim(limit: int, report: RoundReport) -> list[Claimed]:
             configs[row.program_id] = (program, sms_config(program))
         program, config = configs[row.program_id]
         decision = _decide(row, program, config, moment)
-        if decision == "send" and row.body is None:
+        if decision == "send" and row.body is None and row.channel != WALLET:
             decision = _render(row, program, config, moment)
         if decision != "send":
-            report.count(row.id, decision)
+            report.count(row.id, decision, row.channel)
             continue
+        if row.channel == WALLET:
+            _absorb_waiting_wallet_rows(row, moment, report)
         row.status, row.attempts = "sending", row.attempts + 1
         row.locked_until = moment + dt.timedelta(seconds=config["lease_seconds"])
         row.status_changed_at = moment
-        claimed.append(Claimed(row.id, row.program_id, row.account_id, row.to_phone, row.body,
-                               row.attempts, row.kind in config["urgent_kinds"], config))
+        claimed.append(Claimed(row.id, row.program_id, row.account_id, row.to_phone,
+                               row.body or "", row.attempts, row.kind in config["urgent_kinds"],
+                               config, row.channel, row.kind, _title(row, program),
+                               row.payload or {}, row.created_at))
     report.claimed += len(claimed)
     return claimed
 
@@ -146,14 +173,53 @@ def _decide(row: OutboxMessage, program: Program, config: dict[str, Any],
     if urgent:
         return "send"
     account = db.session.get(Account, row.account_id) if row.account_id else None
-    if row.account_id and not can_text(account):
-        _close(row, "cancelled", moment, "the customer opted out or has no valid number")
+    refusal = _refusal(row, account, program)
+    if refusal:
+        _close(row, "cancelled", moment, refusal)
         return "cancelled"
+    if row.channel == WALLET:   # an update shows the balance and says nothing: no quiet hours
+        return "send"
     wake = after_quiet_hours(moment, program.timezone, config)
     if wake > moment:
         row.status, row.send_after, row.locked_until = "queued", wake, None
         return "deferred"
     return "send"
+
+
+def _refusal(row: OutboxMessage, account: Account | None, program: Program) -> str:
+    """Why the customer no longer takes this row (opted out, closed, chose otherwise), or ""."""
+    if row.channel == SMS:
+        return "" if not row.account_id or can_text(account) else \
+            "the customer opted out or has no valid number"
+    if account is None or account.status == "closed":
+        return "the account is closed"
+    if row.channel == PUSH and chosen_channel(account, push_config(program)) in ("sms", "none"):
+        return "the customer no longer takes pushes"
+    return ""
+
+
+def _title(row: OutboxMessage, program: Program) -> str:
+    """A push's title: a broadcast's own, else the brand's name in its app."""
+    if row.channel != PUSH:
+        return ""
+    title = (row.payload or {}).get("title")
+    return str(title or (program.branding or {}).get("app_name") or program.name)
+
+
+def _absorb_waiting_wallet_rows(row: OutboxMessage, moment: dt.datetime,
+                                report: RoundReport) -> None:
+    """The account's other queued wallet rows: this one reads the balance when it sends,
+    after this claim, so it shows their changes too (each was committed to be seen here)."""
+    absorbed = db.session.scalars(
+        update(OutboxMessage).where(OutboxMessage.account_id == row.account_id,
+                                    OutboxMessage.channel == WALLET,
+                                    OutboxMessage.status == "queued",
+                                    OutboxMessage.id != row.id)
+        .values(status="cancelled", last_error=f"updated with outbox row {row.id}",
+                status_changed_at=moment)
+        .returning(OutboxMessage.id)).all()
+    for outbox_id in absorbed:
+        report.count(outbox_id, "cancelled", WALLET)
 
 
 def _render(row: OutboxMessage, program: Program, config: dict[str, Any],
@@ -201,6 +267,62 @@ def _deliver(sender: Sender, row: Claimed, report: RoundReport) -> None:
     else:
         outcome = run_in_transaction(lambda: _record_sent(row, result))
     report.count(row.id, outcome)
+
+
+def _deliver_by_channel(channel_sender: ChannelSender | None, row: Claimed,
+                        report: RoundReport) -> None:
+    """A push or a wallet update: the channel's sender says what became of it."""
+    message = ChannelMessage(row.id, row.program_id, row.account_id or 0, row.kind, row.title,
+                             row.body, row.payload, row.created_at or clock_now())
+    if channel_sender is None:
+        delivery = Delivery("retry", f"this worker has no {row.channel} sender")
+    else:
+        try:
+            delivery = channel_sender.deliver(message)
+        except Exception as error:  # a bug or an unexpected library error: retry, never lose
+            log.exception("outbox row %s (%s) failed", row.id, row.channel)
+            delivery = Delivery("retry", f"unexpected: {error!r}")
+    report.count(row.id, run_in_transaction(lambda: _record_delivery(row, delivery)),
+                 row.channel)
+
+
+def _record_delivery(row: Claimed, delivery: Delivery) -> str:
+    message = _locked_row(row.id)
+    moment = clock_now()
+    message.locked_until = None
+    if delivery.outcome == "sent":
+        message.sent_at, message.last_error = moment, None
+        message.provider_sid = (delivery.provider_id or "")[:64] or None
+        if message.status == "sending":
+            message.status, message.status_changed_at = "sent", moment
+        return "sent"
+    if delivery.outcome == "fallback":
+        return _fall_back_to_sms(message, delivery.detail, moment)
+    retry = delivery.outcome == "retry" and row.attempts < row.config["max_attempts"]
+    message.status, message.status_changed_at = ("queued" if retry else "dead"), moment
+    message.last_error = delivery.detail[:500] or None
+    if retry:
+        wait = retry_delay(row.attempts, row.config)
+        message.send_after = moment + max(wait, dt.timedelta(seconds=delivery.retry_after or 0))
+    return "retried" if retry else "dead"
+
+
+def _fall_back_to_sms(message: OutboxMessage, detail: str, moment: dt.datetime) -> str:
+    """No phone took the push: the same text goes by SMS now, where the kind and the
+    customer's choice allow it; otherwise the row is dead."""
+    account = db.session.get(Account, message.account_id)
+    program = db.session.get(Program, message.program_id)
+    reason = f"no phone took the push: {detail}"[:500]
+    if message.channel != PUSH or not can_text(account) or \
+            not falls_back_to_sms(account, message.kind, push_config(program)):
+        _close(message, "dead", moment, reason)
+        return "dead"
+    size = count_segments(message.body)
+    message.channel, message.to_phone = SMS, account.phone_e164
+    message.segments, message.encoding = size.segments, size.encoding
+    message.status, message.send_after, message.status_changed_at = "queued", moment, moment
+    message.last_error = reason
+    return "fell_back"
 
 
 def status_callback_url(config: dict[str, Any], outbox_id: int) -> str | None:
@@ -275,9 +397,23 @@ def retry_delay(attempts: int, config: dict[str, Any],
 
 
 def run_worker(app: Flask, sender: Sender, stop: threading.Event, *, once: bool = False,
-               poll_seconds: float | None = None) -> RoundReport:
+               poll_seconds: float | None = None,
+               channels: Mapping[str, ChannelSender] | None = None) -> RoundReport:
     """Send rounds until `stop` is set (or once); sleep only when a round found nothing.
-    A round that found nothing to send may ask Twilio for prices (`prices`)."""
+    A round that found nothing to send may ask Twilio for prices (`prices`). Pushes and
+    wallet updates go through `channels` (by default the real ones, or the console's when
+    `sender` is the console)."""
+    if channels is None:
+        channels = make_channel_senders(console=isinstance(sender, ConsoleSender))
+    try:
+        return _rounds(app, sender, stop, once, poll_seconds, channels)
+    finally:
+        for channel_sender in channels.values():
+            channel_sender.close()
+
+
+def _rounds(app: Flask, sender: Sender, stop: threading.Event, once: bool,
+            poll_seconds: float | None, channels: Mapping[str, ChannelSender]) -> RoundReport:
     total = RoundReport()
     prices_due_at: dt.datetime | None = None
     while not stop.is_set():
@@ -286,7 +422,7 @@ def run_worker(app: Flask, sender: Sender, stop: threading.Event, *, once: bool 
                 sms_config()["worker_poll_seconds"]
             before = total.claimed + total.deferred + total.dead + total.cancelled
             try:
-                process_round(sender, total)
+                process_round(sender, total, channels)
                 if total.claimed + total.deferred + total.dead + total.cancelled == before:
                     prices_due_at = price_pass_if_due(sender, prices_due_at)
             except Exception:  # the database went away, say: log, wait, try again

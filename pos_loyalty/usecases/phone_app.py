@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pos_loyalty import (
-    app_keys, app_sessions, brand, cards, customer_data, enrolment, live_codes, metrics,
+    app_keys, app_sessions, brand, cards, customer_data, devices, enrolment, live_codes, metrics,
     rate_limits, referrals,
 )
 from pos_loyalty.app_sessions import Caller, TokenPair
@@ -181,3 +181,24 @@ def referral(program: Program, caller: Caller, now: dt.datetime) -> dict[str, An
     """The customer's referral code (made the first time they ask), the text to share in
     their language, what each side gets, and this month's rewarded referrals and limit."""
     return run_in_transaction(lambda: referrals.summary(program, caller.account, now))
+
+
+# --- pushes -----------------------------------------------------------------------------------
+
+def register_device(program: Program, caller: Caller, platform: Any, token: Any,
+                    app_version: Any, now: dt.datetime) -> tuple[dict[str, Any], bool]:
+    """This phone takes the customer's pushes from now on (until logout); True when new."""
+    def work() -> tuple[dict[str, Any], bool]:
+        device, created = devices.register_device(program, caller.account, caller.session_id,
+                                                  platform, token, app_version, now)
+        return devices.device_view(device), created
+    return run_in_transaction(work)
+
+
+def list_devices(caller: Caller) -> list[dict[str, Any]]:
+    return run_in_transaction(lambda: [devices.device_view(device) for device in
+                                       devices.devices_of(caller.account.id)])
+
+
+def remove_device(caller: Caller, device_id: int) -> None:
+    run_in_transaction(lambda: devices.remove_device(caller.account, device_id))

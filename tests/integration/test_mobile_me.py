@@ -28,7 +28,8 @@ MONDAY = dt.datetime(2026, 3, 9, 10, 0)
 # --- profile ---------------------------------------------------------------------------------
 
 PROFILE_FIELDS = {"id", "program", "phone", "first_name", "birthday", "email", "language",
-                  "sms_notifications", "status", "created_at"}
+                  "sms_notifications", "notify_channel", "push_devices", "status",
+                  "created_at"}
 
 
 def test_me_shows_the_profile(mobile: MobileApp):
@@ -36,8 +37,8 @@ def test_me_shows_the_profile(mobile: MobileApp):
     body = mobile.get("/me", customer.access_token).get_json()
     assert body == {"id": customer.account_id, "program": "demo", "phone": customer.phone,
                     "first_name": "", "birthday": None, "email": None, "language": None,
-                    "sms_notifications": True, "status": "active",
-                    "created_at": body["created_at"]}
+                    "sms_notifications": True, "notify_channel": "auto", "push_devices": 0,
+                    "status": "active", "created_at": body["created_at"]}
     assert body["created_at"].endswith("Z")
 
 
@@ -225,7 +226,7 @@ def test_export_answers_what_the_use_case_gathers(mobile: MobileApp, till):
     assert reply.status_code == 200
     body = reply.get_json()
     assert set(body) == {"exported_at", "profile", "balance", "cards", "history", "sessions",
-                         "sms"}
+                         "sms", "pushes", "devices", "wallet_passes"}
     assert [c["card_number"] for c in body["cards"]] == [customer.card_number]
     assert body == phone_app.export(mobile.program(), mobile.caller(customer, MONDAY), MONDAY)
 

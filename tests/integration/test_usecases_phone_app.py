@@ -103,11 +103,12 @@ def test_a_profile_update_changes_only_the_fields_sent(shop):
     customer = register(shop)
     me = caller(shop, customer)
     changes = {"first_name": " Chloé ", "birthday": "1990-04-01", "email": "chloe@example.fr",
-               "language": "en", "sms_notifications": False}
+               "language": "en", "sms_notifications": False, "notify_channel": "push"}
     seen = phone_app.update_profile(shop.program, me, changes, shop.now)
     assert seen == {"id": me.account.id, "program": "demo", "phone": customer.phone,
                     "first_name": "Chloé", "birthday": "1990-04-01",
                     "email": "chloe@example.fr", "language": "en", "sms_notifications": False,
+                    "notify_channel": "push", "push_devices": 0,
                     "status": "active", "created_at": "2026-03-09T10:00:00Z"}
     account = db.session.get(Account, me.account.id)
     assert (account.sms_opt_out, account.locale) == (True, "en")
