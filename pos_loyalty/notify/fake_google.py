@@ -47,7 +47,10 @@ FCM_ERRORS = {
 }
 # Token endpoint and Wallet API answer names -> (HTTP status, error text).
 TOKEN_ERRORS = {"invalid_grant": (400, "invalid_grant"), "unavailable": (503, "unavailable")}
-WALLET_ERRORS = {"unavailable": (503, "UNAVAILABLE"), "quota": (429, "RESOURCE_EXHAUSTED")}
+# "not_found": a 404 for a resource that exists, as when another writer inserts it between
+# a PUT and the POST that follows (the POST then gets 409).
+WALLET_ERRORS = {"unavailable": (503, "UNAVAILABLE"), "quota": (429, "RESOURCE_EXHAUSTED"),
+                 "not_found": (404, "NOT_FOUND")}
 
 
 @dataclass(frozen=True)
@@ -210,8 +213,8 @@ class FakeGoogle:
         scripted = _take(self._wallet_answers)
         if scripted in WALLET_ERRORS:
             status, rpc_status = WALLET_ERRORS[scripted]
-            return (status, _google_error(status, rpc_status, "scripted"),
-                    {"Retry-After": str(RETRY_AFTER_SECONDS)})
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status != 404 else {}
+            return status, _google_error(status, rpc_status, "scripted"), headers
         kind, _, resource_id = path[len(WALLET_PREFIX):].partition("/")
         if kind not in WALLET_KINDS:
             return 404, _google_error(404, "NOT_FOUND", f"Unknown resource {kind}"), {}
