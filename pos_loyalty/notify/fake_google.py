@@ -198,6 +198,10 @@ class FakeGoogle:
         message = body.get("message") if isinstance(body, dict) else None
         if not isinstance(message, dict) or not message.get("token"):
             return 400, _google_error(400, "INVALID_ARGUMENT", "message.token is required"), {}
+        data = message.get("data") or {}
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            return 400, _google_error(400, "INVALID_ARGUMENT", "Invalid value at "
+                                      "'message.data': every value must be a string"), {}
         scripted = _take(self._fcm.get(message["token"], []))
         if scripted in FCM_ERRORS:
             status, rpc_status, code, text = FCM_ERRORS[scripted]

@@ -170,3 +170,13 @@ def test_unavailable_google_wallet_is_retried(shop, google, wallet_key,
     assert update_google_pass(shop.program, account_id, shop.now, wallet_client).status == "ok"
     assert [card["loyaltyPoints"]["balance"] for card in google.objects.values()] == \
         [{"int": 40}]
+
+
+def test_issuer_id_read_as_a_number_from_the_environment_names_the_same_ids(
+        app, shop, wallet_key) -> None:
+    app.config["LOYALTY"]["wallet"]["google_issuer_id"] = int(ISSUER)   # LOYALTY_WALLET__...
+    account_id = account_id_of(shop.customer())
+    payload = offered(shop, account_id, wallet_key)["payload"]
+    serial = google_passes(account_id)[0].serial
+    assert payload["loyaltyClasses"][0]["id"] == CLASS_ID
+    assert payload["loyaltyObjects"][0]["id"] == f"{ISSUER}.{serial}"

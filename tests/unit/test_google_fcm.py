@@ -94,6 +94,12 @@ def test_busy_fcm_is_retried_after_its_retry_after(fcm, google, answer, retry_af
     assert send(fcm).status == "ok"
 
 
+def test_data_values_that_are_not_text_are_refused_as_fcm_does(fcm, google) -> None:
+    result = fcm.send(PHONE, "Merci !", "+25 points", {"available_points": 145})
+    assert result == PushResult("failed", "FCM 400 INVALID_ARGUMENT: Invalid value at "
+                                          "'message.data': every value must be a string")
+
+
 def test_scripted_answer_without_times_lasts(fcm, google) -> None:
     google.fcm_answer(PHONE, "unavailable")
     assert [send(fcm).status for _ in range(3)] == ["retry"] * 3
