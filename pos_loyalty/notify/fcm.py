@@ -33,12 +33,17 @@ class FcmClient:
         self.tokens, self.client = tokens, client
         self.url = f"{base_url.rstrip('/')}/v1/projects/{project_id}/messages:send"
 
-    def send(self, device_token: str, title: str, body: str,
-             data: dict[str, str]) -> PushResult:
-        """One notification to one phone; a 401 gets a fresh access token and one more try."""
+    def send(self, device_token: str, title: str, body: str, data: dict[str, str],
+             collapse_key: str | None = None) -> PushResult:
+        """One notification to one phone; a 401 gets a fresh access token and one more try.
+        The same `collapse_key` sent again replaces the notification on the phone (a resend
+        after a crash shows once)."""
+        android: dict[str, Any] = {"priority": "high"}
+        if collapse_key:
+            android.update(collapse_key=collapse_key, notification={"tag": collapse_key})
         message = {"message": {"token": device_token,
                                "notification": {"title": title, "body": body},
-                               "data": data, "android": {"priority": "high"}}}
+                               "data": data, "android": android}}
         for first_try in (True, False):
             try:
                 headers = {"Authorization": f"Bearer {self.tokens.token()}"}
