@@ -9,12 +9,16 @@ import pytest
 from sqlalchemy import select
 
 from apple_pass_credentials import PASS_TYPE_ID, openssl_verifies
-from apple_wallet_setup import AppleWallet, pass_chain, pass_document, wallet  # noqa: F401
+import apple_wallet_setup
+from apple_wallet_setup import AppleWallet, pass_document
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.errors import WalletNotConfigured
 from pos_loyalty.models import Account, PassRegistration, Program, WalletPass
 from pos_loyalty.wallet import apple_passes
 from pos_loyalty.wallet.apple_pass import auth_token
+
+
+pass_chain, wallet = apple_wallet_setup.pass_chain, apple_wallet_setup.wallet  # fixtures
 
 
 def live_passes(account_id: int) -> int:
