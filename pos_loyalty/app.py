@@ -77,6 +77,8 @@ def _register_blueprints(app: Flask) -> None:
     init_backoffice(app)
     from pos_loyalty.health import bp as operations   # /healthz, /readyz, /metrics
     app.register_blueprint(operations)
+    from mobile_api.wallet_views import bp as wallet   # Apple's pass web service, /wallet links
+    app.register_blueprint(wallet)
 
 
 def _register_request_hooks(app: Flask) -> None:
