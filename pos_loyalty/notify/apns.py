@@ -155,6 +155,12 @@ class ApnsClient:
     def close(self) -> None:
         self.http.close()
 
+    def __enter__(self) -> ApnsClient:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.close()
+
     def _post(self, url: str, headers: dict[str, str], body: bytes, *,
               renew: bool) -> httpx.Response:
         if self.signer is not None:
