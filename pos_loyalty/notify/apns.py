@@ -243,7 +243,8 @@ def make_app_client(push: dict[str, Any], *,
     names = ("apns_team_id", "apns_key_id", "apns_key_file", "apns_topic")
     if not all(push[name] for name in names):
         return None
-    signer = ApnsTokenSigner.from_file(push["apns_team_id"], push["apns_key_id"],
+    # str(): an all-digit id set by environment variable arrives as a TOML number.
+    signer = ApnsTokenSigner.from_file(str(push["apns_team_id"]), str(push["apns_key_id"]),
                                        push["apns_key_file"],
                                        refresh_minutes=push["apns_token_refresh_minutes"],
                                        clock=clock)

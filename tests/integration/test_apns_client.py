@@ -1,7 +1,9 @@
 """The APNs client against the local fake APNs: HTTP/2 over TLS, Apple's headers, its provider
-token and pass certificate, and each of Apple's answers as the outbox sees it."""
+token and pass certificate, each of Apple's answers as the outbox sees it, and the clients
+built from [push] and [wallet] as an operator sets them (LOYALTY_PUSH__*, LOYALTY_WALLET__*)."""
 from __future__ import annotations
 
+import datetime as dt
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +13,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from pos_loyalty.notify.apns import ApnsClient, ApnsTokenSigner
+from pos_loyalty.config import load_settings
+from pos_loyalty.notify.apns import (ApnsClient, ApnsCredentialError, ApnsTokenSigner,
+                                     make_app_client, make_pass_client)
 from pos_loyalty.notify.channels import PushResult
 from pos_loyalty.notify.fake_apns import FakeApns
 
@@ -20,6 +24,7 @@ from apns_fixtures import (APP_TOPIC, KEY_ID, PASS_TYPE_ID, START_SECONDS, TEAM,
 from certificates import issue, make_ca
 
 DEVICE = "7c5e8a0f3b"
+APP_SETTINGS = ("APNS_TEAM_ID", "APNS_KEY_ID", "APNS_KEY_FILE", "APNS_TOPIC")
 
 
 @pytest.fixture(scope="module")
@@ -276,3 +281,86 @@ def test_apns_client_certificate_of_another_ca_fails_in_pass_mode(wallet_apple, 
         result = client.send_pass_update(DEVICE, pass_type_id=PASS_TYPE_ID)
     assert result == PushResult("failed", "APNs TLS refused a certificate: TLSV1_ALERT_UNKNOWN_CA")
     assert wallet_apple.requests == []
+
+
+@pytest.fixture
+def app_environment(apple, apple_key, files, tmp_path: Path) -> dict[str, str]:
+    key_file = tmp_path / f"AuthKey_{KEY_ID}.p8"
+    key_file.write_bytes(pkcs8(apple_key))
+    return {"LOYALTY_PUSH__APNS_TEAM_ID": TEAM, "LOYALTY_PUSH__APNS_KEY_ID": KEY_ID,
+            "LOYALTY_PUSH__APNS_KEY_FILE": str(key_file),
+            "LOYALTY_PUSH__APNS_TOPIC": APP_TOPIC, "LOYALTY_PUSH__APNS_BASE_URL": apple.url,
+            "LOYALTY_PUSH__APNS_TOKEN_REFRESH_MINUTES": "30",
+            "LOYALTY_PUSH__TIMEOUT_SECONDS": "4", "LOYALTY_PUSH__CA_FILE": files.ca_file}
+
+
+@pytest.fixture
+def wallet_environment(wallet_apple, files) -> dict[str, str]:
+    return {"LOYALTY_WALLET__APPLE_PASS_CERTIFICATE_FILE": files.pass_certificate,
+            "LOYALTY_WALLET__APPLE_PASS_KEY_FILE": files.pass_key,
+            "LOYALTY_WALLET__APPLE_APNS_BASE_URL": wallet_apple.url,
+            "LOYALTY_WALLET__APPLE_PASS_TYPE_ID": PASS_TYPE_ID,
+            "LOYALTY_PUSH__CA_FILE": files.ca_file}
+
+
+def test_apns_default_settings_build_no_client():
+    settings = load_settings(environ={})
+    assert make_app_client(settings["push"]) is None
+    assert make_pass_client(settings["wallet"], settings["push"]) is None
+
+
+@pytest.mark.parametrize("unset", APP_SETTINGS)
+def test_apns_app_client_needs_team_key_id_key_file_and_topic(app_environment, unset):
+    del app_environment[f"LOYALTY_PUSH__{unset}"]
+    assert make_app_client(load_settings(environ=app_environment)["push"]) is None
+
+
+def test_apns_app_client_from_environment_pushes_to_apple(app_environment, apple, clock):
+    push = load_settings(environ=app_environment)["push"]
+    with make_app_client(push, clock=clock) as client:
+        result = client.send_alert(DEVICE, title="Points", body="+12", data={},
+                                   topic=push["apns_topic"])
+        assert client.signer.refresh == dt.timedelta(minutes=30)
+        assert client.http.timeout.read == 4
+    [request] = apple.requests
+    assert result == PushResult("ok", provider_id=request.apns_id)
+    assert request.headers["apns-topic"] == APP_TOPIC
+
+
+def test_apns_all_digit_team_id_from_environment_stays_text(app_environment, clock):
+    app_environment["LOYALTY_PUSH__APNS_TEAM_ID"] = "1234567890"
+    with make_app_client(load_settings(environ=app_environment)["push"],
+                         clock=clock) as client:
+        assert client.signer.team_id == "1234567890"
+
+
+@pytest.mark.parametrize("unset", ["APPLE_PASS_CERTIFICATE_FILE", "APPLE_PASS_KEY_FILE",
+                                   "APPLE_PASS_TYPE_ID"])
+def test_apns_pass_client_needs_certificate_key_and_pass_type(wallet_environment, unset):
+    del wallet_environment[f"LOYALTY_WALLET__{unset}"]
+    settings = load_settings(environ=wallet_environment)
+    assert make_pass_client(settings["wallet"], settings["push"]) is None
+
+
+def test_apns_pass_client_from_environment_pushes_with_the_pass_certificate(
+        wallet_environment, wallet_apple, files):
+    settings = load_settings(environ=wallet_environment)
+    with make_pass_client(settings["wallet"], settings["push"]) as client:
+        result = client.send_pass_update(
+            DEVICE, pass_type_id=settings["wallet"]["apple_pass_type_id"])
+    [request] = wallet_apple.requests
+    assert result == PushResult("ok", provider_id=request.apns_id)
+    assert request.client_subject == files.pass_issued.certificate.subject.rfc4514_string()
+
+
+def test_apns_pass_client_with_a_missing_certificate_file_says_what_to_fix(
+        wallet_environment, tmp_path: Path):
+    missing = str(tmp_path / "pass.pem")
+    wallet_environment["LOYALTY_WALLET__APPLE_PASS_CERTIFICATE_FILE"] = missing
+    settings = load_settings(environ=wallet_environment)
+    with pytest.raises(ApnsCredentialError) as raised:
+        make_pass_client(settings["wallet"], settings["push"])
+    assert str(raised.value).startswith(f"the pass certificate {missing} with key ")
+    assert str(raised.value).endswith(
+        ": [wallet] apple_pass_certificate_file, apple_pass_key_file and "
+        "apple_pass_key_password must name the PEM files of the Pass Type ID certificate")
