@@ -1,4 +1,4 @@
-"""Apple's push service (APNs) over HTTP/2: the brand app's notifications and Wallet's pass updates.
+"""Apple's push service (APNs) over HTTP/2: the brand app's notifications, Wallet's pass updates.
 
 Two ways to prove who we are, one client each. The app's pushes use token authentication: an
 ES256 JWT signed with the .p8 key of the Apple developer account (`ApnsTokenSigner`), sent as
@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import jwt
@@ -110,7 +111,8 @@ class ApnsClient:
                  client_certificate: tuple[str, str, str | None] | None = None,
                  ca_file: str = "", timeout: float = 10) -> None:
         if (signer is None) == (client_certificate is None):
-            raise ValueError("an APNs client takes a signer or a client certificate, not both")
+            raise ValueError("an APNs client takes exactly one of a signer (the app) or a "
+                             "client certificate (Wallet)")
         self.base_url = base_url.rstrip("/")
         self.signer = signer
         self.http = httpx.Client(http2=True, timeout=timeout,
@@ -127,7 +129,7 @@ class ApnsClient:
         if expiration is not None:
             headers["apns-expiration"] = str(expiration)
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-        url = f"{self.base_url}/3/device/{device_token}"
+        url = f"{self.base_url}/3/device/{quote(device_token, safe='')}"
         try:
             response = self._post(url, headers, body, renew=False)
             if self.signer is not None and response.status_code == 403 \
@@ -172,8 +174,12 @@ class ApnsClient:
 def _tls_context(ca_file: str, client_certificate: tuple[str, str, str | None] | None
                  ) -> ssl.SSLContext:
     """httpx 0.28 takes a CA file and a client certificate only inside an SSLContext."""
-    context = (ssl.create_default_context(cafile=ca_file) if ca_file
-               else httpx.create_ssl_context())
+    try:
+        context = (ssl.create_default_context(cafile=ca_file) if ca_file
+                   else httpx.create_ssl_context())
+    except (OSError, ssl.SSLError) as error:
+        raise ApnsCredentialError(f"the CA file {ca_file} cannot be used ({error}): [push] "
+                                  f"ca_file (LOYALTY_PUSH__CA_FILE) names a PEM bundle") from error
     if client_certificate is None:
         return context
     certificate_file, key_file, password = client_certificate

@@ -39,6 +39,7 @@ ANSWERS = {
 }
 TOKEN_LIFETIME = dt.timedelta(minutes=60)
 DEVICE_PATH = "/3/device/"
+HEX_DIGITS = frozenset("0123456789abcdefABCDEF")   # what Apple's device tokens are made of
 # How often idle threads look whether the fake is stopping.
 POLL_SECONDS = 0.05
 HANDSHAKE_TIMEOUT_SECONDS = 5
@@ -232,7 +233,10 @@ class FakeApns:
             return 403, refusal, None
         if not headers.get("apns-topic"):
             return 400, "MissingTopic", None
-        script = self._next_script(path.removeprefix(DEVICE_PATH))
+        device_token = path.removeprefix(DEVICE_PATH)
+        if not all(character in HEX_DIGITS for character in device_token):
+            return 400, "BadDeviceToken", None
+        script = self._next_script(device_token)
         if script is None or script.name == "ok":
             return 200, "", None
         status, reason = ANSWERS[script.name]

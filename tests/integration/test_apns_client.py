@@ -197,6 +197,25 @@ def test_apns_device_token_apple_no_longer_knows_is_dead(apple, app_pushes, answ
     assert app_pushes.send(DEVICE, {}, topic=APP_TOPIC) == PushResult("dead", detail)
 
 
+def test_apns_device_token_cannot_leave_its_path(apple, app_pushes):
+    assert app_pushes.send("../../2/x", {}, topic=APP_TOPIC) == \
+        PushResult("dead", "APNs 400 BadDeviceToken")
+    assert apple.requests[0].path == "/3/device/..%2F..%2F2%2Fx"
+
+
+def test_apns_client_takes_exactly_one_way_to_authenticate(signer, files):
+    certificate = (files.pass_certificate, files.pass_key, None)
+    for ways in ({}, {"signer": signer, "client_certificate": certificate}):
+        with pytest.raises(ValueError, match="^an APNs client takes exactly one of a signer"):
+            ApnsClient("https://127.0.0.1:1", **ways)
+
+
+def test_apns_missing_ca_file_says_which_setting_to_fix(signer, tmp_path: Path):
+    with pytest.raises(ApnsCredentialError, match=r"^the CA file .*ca\.pem cannot be used .*"
+                                                  r": \[push\] ca_file \(LOYALTY_PUSH__CA_FILE\)"):
+        ApnsClient("https://127.0.0.1:1", signer=signer, ca_file=str(tmp_path / "ca.pem"))
+
+
 def test_apns_unavailable_is_retried_after_apples_retry_after(apple, app_pushes):
     apple.answer(DEVICE, "unavailable", times=1, retry_after=30)
     assert app_pushes.send(DEVICE, {}, topic=APP_TOPIC) == \
