@@ -154,7 +154,10 @@ class FakeApns:
             if alpn != "h2":
                 self._refuse(f"ALPN {alpn or 'none'}: APNs speaks only h2")
                 return
-            self._speak_h2(tls, _Peer(_subject(tls), alpn))
+            try:
+                self._speak_h2(tls, _Peer(_subject(tls), alpn))
+            except OSError:
+                pass   # the client went away mid-answer: nothing to tell it
 
     def _refuse(self, reason: str) -> None:
         with self._lock:
@@ -171,17 +174,14 @@ class FakeApns:
                 data = tls.recv(65535)
             except TimeoutError:
                 continue
-            except OSError:
-                return
             if not data:
                 return
             try:
-                events = conn.receive_data(data)
+                ended = any([self._on_event(conn, event, peer)   # every event, then any
+                             for event in conn.receive_data(data)])
             except h2.exceptions.ProtocolError as error:
                 self._refuse(f"HTTP/2: {error}")
-                tls.sendall(conn.data_to_send())
-                return
-            ended = any(self._on_event(conn, event, peer) for event in events)
+                ended = True
             tls.sendall(conn.data_to_send())
             if ended:
                 return
