@@ -43,10 +43,21 @@ class Preview:
     counts: dict[str, int]    # accounts, push, sms, none (broadcasts.segment_size)
 
 
+# What became of a broadcast's rows, in the words of its page: outbox statuses grouped.
+OUTCOMES = {"waiting": ("queued", "sending"), "sent": ("sent", "delivered"),
+            "failed": ("undelivered", "failed", "dead"), "cancelled": ("cancelled",)}
+
+
 @dataclass(frozen=True)
 class BroadcastView:
     broadcast: Broadcast
     statuses: dict[str, dict[str, int]] = field(default_factory=dict)  # {channel: {status: n}}
+
+    @property
+    def outcomes(self) -> dict[str, int]:
+        """Rows of every channel per OUTCOMES group."""
+        return {name: sum(counts.get(status, 0) for counts in self.statuses.values()
+                          for status in statuses) for name, statuses in OUTCOMES.items()}
 
 
 def preview(program: Program, form: BroadcastForm, now: dt.datetime) -> Preview:
