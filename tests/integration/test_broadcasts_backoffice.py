@@ -140,3 +140,12 @@ def test_support_may_not_open_or_send_messages(app, till, office):
     assert user.post("/admin/broadcasts/send", {**MESSAGE, "send_key": "k1"}).status_code == 403
     assert 'href="/admin/broadcasts"' not in user.get("/admin/").text
     assert (broadcasts(), reached()) == ([], [])
+
+
+def test_the_pages_speak_french(app, till, office):
+    member(till, push_devices=1)
+    user = office("marketing", language="fr")
+    assert "Nouveau message" in words(user.get("/admin/broadcasts/new"))
+    preview = user.post("/admin/broadcasts/preview", MESSAGE)
+    assert "Clients 1 Par notification 1 Par SMS 0 Atteints par aucun des deux 0" in \
+        words(preview)
