@@ -91,5 +91,5 @@ def resume_command(slug: str | None, broadcast_id: int) -> None:
 def cancel_command(slug: str | None, broadcast_id: int, actor: str) -> None:
     program = _program(slug)
     cancelled = exit_on_error(lambda: broadcasts.cancel(program, broadcast_id, now(), actor))
-    click.echo(f"broadcast {broadcast_id} cancelled; {cancelled} messages not sent are "
+    click.echo(f"broadcast {broadcast_id} cancelled; {cancelled} messages not sent yet are "
                "cancelled")
