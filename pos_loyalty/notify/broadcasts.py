@@ -95,8 +95,10 @@ def checked_segment(program: Program, text: str) -> Segment:
 
 
 def segment_filter(program: Program, segment: Segment, as_of: dt.datetime) -> ColumnElement[bool]:
-    """Which of the program's accounts the segment holds at `as_of` (active ones only)."""
-    base = and_(Account.program_id == program.id, Account.status == "active")
+    """Which of the program's accounts the segment holds at `as_of` (active ones, enrolled by
+    then: one enrolled while a broadcast is written does not join it)."""
+    base = and_(Account.program_id == program.id, Account.status == "active",
+                Account.created_at <= as_of)
     if segment.kind == "tier":
         return and_(base, Account.tier == segment.value)
     if segment.kind == "store":
@@ -138,9 +140,9 @@ def _chunks(program: Program, segment: Segment, as_of: dt.datetime,
         from_id = accounts[-1].id + 1
 
 
-def account_channels(account: Any, push_only: bool, config: Mapping[str, Any]) -> tuple[str, ...]:
+def account_channels(account: Any, push_only: bool, config: dict[str, Any]) -> tuple[str, ...]:
     """The channels a broadcast reaches `account` by (a row of ACCOUNT_COLUMNS)."""
-    channels = message_channels(account, KIND, can_text=can_text(account), config=dict(config))
+    channels = message_channels(account, KIND, can_text=can_text(account), config=config)
     return tuple(c for c in channels if c == PUSH) if push_only else channels
 
 

@@ -181,3 +181,12 @@ def test_a_message_at_its_limits_is_taken_lines_kept(app, till):
                                                    "en": "x" * 480})
     assert (len(broadcast.title), broadcast.texts) == (65, {"fr": "Bonjour\nà samedi",
                                                            "en": "x" * 480})
+
+
+def test_a_customer_enrolled_after_the_start_does_not_join_a_resumed_write(app, till):
+    first = member(till)
+    broadcast = start(till)
+    broadcasts.write_chunk(till.program(), broadcast.id, NOW, chunk=1)
+    member(till, at=NOW + dt.timedelta(hours=1))
+    done = broadcasts.write_broadcast(till.program(), broadcast.id, NOW + dt.timedelta(hours=2))
+    assert (reached(), counts(done)) == ([(first, "sms")], (1, 0, 1, 0, "written"))
