@@ -11,6 +11,7 @@ from backoffice import (  # noqa: F401  (they add the routes)
     stores, tiers,
 )
 from backoffice import analytics  # noqa: F401  (the dashboard's routes)
+from backoffice import broadcasts  # noqa: F401  (messages to customers)
 from backoffice.blueprint import bp
 from cashier_ui.i18n import select_locale, select_timezone
 

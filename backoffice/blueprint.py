@@ -75,6 +75,7 @@ NAV_ITEMS = (
     NavItem("offers", "backoffice.tiers", lazy_gettext("Tiers"), "backoffice.tier"),
     NavItem("offers", "backoffice.promotions", lazy_gettext("Promotions"),
             "backoffice.promotion"),
+    NavItem("offers", "backoffice.broadcasts", lazy_gettext("Messages"), "backoffice.broadcast"),
     NavItem("cards", "backoffice.card_batches", lazy_gettext("Card batches"),
             "backoffice.card_batch"),
     NavItem("imports", "backoffice.imports", lazy_gettext("Import members"),

@@ -21,6 +21,7 @@ A **Sale** is one receipt at one terminal, unique per (terminal, receipt number)
 from pos_loyalty.models.analytics import RollupRun
 from pos_loyalty.models.account import Account, Card, CardBatch
 from pos_loyalty.models.back_office import AdjustmentRequest, ProgramAsset
+from pos_loyalty.models.broadcasts import Broadcast
 from pos_loyalty.models.devices import PassRegistration, PushDevice, WalletPass
 from pos_loyalty.models.ledger import DailyIssuance, Hold, LedgerEntry, LotDraw, PointLot
 from pos_loyalty.models.mechanics import BonusGrant, Campaign, Referral, TierChange
@@ -41,7 +42,7 @@ __all__ = [
     "SaleReturn", "Staff", "StaffSession", "Store", "Terminal",
     "BonusGrant", "Campaign", "Referral", "TierChange",
     "AppKey", "CustomerProfile", "MobileSession", "OneTimeCode", "Promotion", "RefreshToken",
-    "AdjustmentRequest", "ProgramAsset",
+    "AdjustmentRequest", "Broadcast", "ProgramAsset",
     "RollupRun", "TerminalDay",
     "CohortMonth", "MemberActivity", "MemberLastDay", "MemberMonth", "MemberReach",
 ]

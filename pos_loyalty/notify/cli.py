@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from pos_loyalty.clock import now
+from pos_loyalty.notify.broadcasts_cli import notify_group
 from pos_loyalty.notify.outbox import sms_stats
 from pos_loyalty.notify.senders import ConsoleSender, SenderNotConfigured, make_sender
 from pos_loyalty.notify.texts import sms_config
@@ -65,4 +66,4 @@ def stats_command(hours: int | None, store_id: int | None) -> None:
         click.echo(f"{status:<14}{count:>8}")
 
 
-COMMANDS = (worker_command, sms_group)
+COMMANDS = (worker_command, sms_group, notify_group)
