@@ -441,9 +441,10 @@ def _paths() -> Schema:
                               "Devices")}, CUSTOMER_ERRORS)},
         "/me/devices/{device_id}": {"delete": _operation(
             "remove_device", "Stop pushes to this phone", APP_KEY_AND_TOKEN, NO_CONTENT,
-            [*CUSTOMER_ERRORS, e.DeviceNotFound],
+            [*CUSTOMER_ERRORS, e.DeviceNotFound, e.NotFound],
             parameters=[{"name": "device_id", "in": "path", "required": True,
-                         "schema": {"type": "integer", "minimum": 1}}])},
+                         "schema": {"type": "integer", "minimum": 1,
+                                    "maximum": 2 ** 31 - 1}}])},
         "/me/wallet/apple": {"get": _operation(
             "get_apple_wallet_pass",
             "The card as an Apple Wallet pass (.pkpass): its balance updates by itself",

@@ -17,10 +17,11 @@ from pos_loyalty.errors import InvalidAppKey, InvalidToken, ValidationFailed
 from pos_loyalty.notify.texts import language_of
 from pos_loyalty.payloads import json_body
 from pos_loyalty.rate_limits import limiter
-from pos_loyalty.usecases import offers, phone_app
+from pos_loyalty.usecases import offers, phone_app, wallets
 
 from mobile_api.limits import auth_limit, code_limit
 from mobile_api.openapi import mobile_document
+from mobile_api.wallet_views import pkpass_response
 
 bp = Blueprint("mobile_api", __name__, url_prefix="/api/mobile/v1")
 
@@ -280,6 +281,24 @@ def list_devices() -> Response:
 def remove_device(device_id: int) -> tuple[str, int]:
     phone_app.remove_device(g.caller, device_id)
     return "", 204
+
+
+@bp.get("/me/wallet/apple")
+def my_apple_pass() -> Response:
+    pkpass = wallets.apple_pass(g.program, g.caller, now())
+    response = pkpass_response(g.program.slug, pkpass)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/me/wallet/google")
+def my_google_link() -> Response:
+    return jsonify(wallets.google_link(g.program, g.caller, now()).to_json())
+
+
+@bp.get("/me/wallet/link")
+def my_wallet_link() -> Response:
+    return jsonify(wallets.wallet_link(g.program, g.caller, now()).to_json())
 
 
 @bp.get("/me/history")

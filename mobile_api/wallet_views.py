@@ -10,15 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, redirect, request, url_for
 
 from cashier_ui.page_headers import protect_page
 from pos_loyalty.clock import now
-from pos_loyalty.db import db, run_in_transaction
+from pos_loyalty.db import db
 from pos_loyalty.errors import LoyaltyError, WalletNotConfigured
-from pos_loyalty.models import Account
 from pos_loyalty.payloads import json_body
-from pos_loyalty.wallet import apple_passes, links
+from pos_loyalty.usecases import wallets
 
 from mobile_api.wallet_page import error_page, wallet_page
 
@@ -56,24 +55,22 @@ def _apple_token() -> str:
 @bp.post(f"{APPLE}/devices/<device_id>/registrations/<pass_type_id>/<serial>")
 def register_device(device_id: str, pass_type_id: str, serial: str) -> Response:
     token, push_token = _apple_token(), json_body(request).get("pushToken")
-    created = run_in_transaction(lambda: apple_passes.register_device(
-        pass_type_id, serial, token, device_id, push_token, now()))
+    created = wallets.register_pass_device(pass_type_id, serial, token, device_id, push_token,
+                                           now())
     return Response(status=201 if created else 200)
 
 
 @bp.delete(f"{APPLE}/devices/<device_id>/registrations/<pass_type_id>/<serial>")
 def unregister_device(device_id: str, pass_type_id: str, serial: str) -> Response:
     token = _apple_token()
-    run_in_transaction(lambda: apple_passes.unregister_device(
-        pass_type_id, serial, token, device_id))
+    wallets.unregister_pass_device(pass_type_id, serial, token, device_id)
     return Response(status=200)
 
 
 @bp.get(f"{APPLE}/devices/<device_id>/registrations/<pass_type_id>")
 def updated_serials(device_id: str, pass_type_id: str) -> Any:
     since = request.args.get("passesUpdatedSince")
-    found = run_in_transaction(lambda: apple_passes.updated_serials(
-        device_id, pass_type_id, since))
+    found = wallets.updated_serials(device_id, pass_type_id, since)
     if found is None:
         return Response(status=204)
     serials, tag = found
@@ -83,8 +80,7 @@ def updated_serials(device_id: str, pass_type_id: str) -> Any:
 @bp.get(f"{APPLE}/passes/<pass_type_id>/<serial>")
 def latest_pass(pass_type_id: str, serial: str) -> Response:
     token, since = _apple_token(), _naive_utc(request.if_modified_since)
-    latest = run_in_transaction(lambda: apple_passes.latest_pass(
-        pass_type_id, serial, token, since, now()))
+    latest = wallets.latest_pass(pass_type_id, serial, token, since, now())
     response = (Response(status=304) if latest.pkpass is None
                 else Response(latest.pkpass, 200, mimetype=PKPASS))
     response.last_modified = latest.last_modified.replace(tzinfo=dt.UTC)
@@ -93,7 +89,7 @@ def latest_pass(pass_type_id: str, serial: str) -> Response:
 
 @bp.post(f"{APPLE}/log")
 def log() -> Response:
-    apple_passes.log_messages(json_body(request).get("logs"))
+    wallets.log_pass_messages(json_body(request).get("logs"))
     return Response(status=200)
 
 
@@ -105,25 +101,28 @@ def _naive_utc(moment: dt.datetime | None) -> dt.datetime | None:
 
 @bp.get("/wallet/<token>")
 def wallet_link_page(token: str) -> Response:
-    def read() -> tuple[str, str]:
-        program = links.program_of_link(token, now())
-        account = db.session.get(Account, links.account_of_link(program, token, now()))
-        return wallet_page(program, account, url_for("wallet.apple_pkpass", token=token),
-                           f"/wallet/{token}/google")
-    html, policy = run_in_transaction(read)
+    program, account = wallets.link_page(token, now())
+    html, policy = wallet_page(program, account, url_for("wallet.apple_pkpass", token=token),
+                               url_for("wallet.google_save", token=token))
     return _page(html, policy, 200)
 
 
 @bp.get("/wallet/<token>/apple.pkpass")
 def apple_pkpass(token: str) -> Response:
-    def make() -> tuple[str, bytes]:
-        program = links.program_of_link(token, now())
-        account_id = links.account_of_link(program, token, now())
-        return program.slug, apple_passes.apple_pass_for(program, account_id, now())
-    slug, pkpass = run_in_transaction(make)
+    slug, pkpass = wallets.apple_pass_of_link(token, now())
+    return pkpass_response(slug, pkpass)
+
+
+def pkpass_response(slug: str, pkpass: bytes) -> Response:
     response = Response(pkpass, 200, mimetype=PKPASS)
     response.headers["Content-Disposition"] = f'attachment; filename="{slug}.pkpass"'
     return response
+
+
+@bp.get("/wallet/<token>/google")
+def google_save(token: str) -> Response:
+    """On to Google's own page, which saves the card in the customer's Google Wallet."""
+    return redirect(wallets.google_link_of_link(token, now()), 303)
 
 
 def _page(html: str, policy: str, status: int) -> Response:

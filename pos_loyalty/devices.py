@@ -20,6 +20,7 @@ from pos_loyalty.models import (
 from pos_loyalty.models.devices import PLATFORMS
 
 TOKEN_MAX = 512
+MAX_ID = 2 ** 31 - 1   # an id column's largest value: a larger one is no device
 APP_VERSION_MAX = 40
 
 
@@ -73,6 +74,8 @@ def devices_of(account_id: int) -> list[PushDevice]:
 
 def remove_device(account: Account, device_id: int) -> None:
     """The customer's own device only: another's id is as unknown as one that never was."""
+    if not 0 < device_id <= MAX_ID:
+        raise DeviceNotFound()
     removed = db.session.execute(delete(PushDevice).where(
         PushDevice.id == device_id, PushDevice.account_id == account.id)).rowcount
     if not removed:

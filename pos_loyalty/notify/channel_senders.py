@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from pos_loyalty import devices
+from pos_loyalty.clock import now as clock_now
 from pos_loyalty.db import run_in_transaction
 from pos_loyalty.notify.channels import PUSH, WALLET, ChannelMessage, ChannelSender, Delivery
 
@@ -27,7 +28,11 @@ class ConsolePushSender:
 
 
 class ConsoleWalletSender:
+    """Marks the Apple pass changed (so a phone that asks sees it) and prints the update."""
+
     def deliver(self, message: ChannelMessage) -> Delivery:
+        from pos_loyalty.wallet.apple_passes import mark_updated
+        run_in_transaction(lambda: mark_updated(message.account_id, clock_now()))
         click.echo(f"WALLET passes of account {message.account_id} updated")
         return Delivery("sent")
 
@@ -38,4 +43,6 @@ class ConsoleWalletSender:
 def make_channel_senders(*, console: bool) -> dict[str, ChannelSender]:
     if console:
         return {PUSH: ConsolePushSender(), WALLET: ConsoleWalletSender()}
-    return {}
+    from pos_loyalty.notify.push_sender import PushSender   # httpx, HTTP/2: the worker only
+    from pos_loyalty.wallet.sender import WalletSender
+    return {PUSH: PushSender(), WALLET: WalletSender()}

@@ -289,6 +289,8 @@ def _deliver_by_channel(channel_sender: ChannelSender | None, row: Claimed,
 def _record_delivery(row: Claimed, delivery: Delivery) -> str:
     message = _locked_row(row.id)
     moment = clock_now()
+    if delivery.outcome == "fallback":
+        return _fall_back_to_sms(message, delivery.detail, moment)
     message.locked_until = None
     if delivery.outcome == "sent":
         message.sent_at, message.last_error = moment, None
@@ -296,8 +298,6 @@ def _record_delivery(row: Claimed, delivery: Delivery) -> str:
         if message.status == "sending":
             message.status, message.status_changed_at = "sent", moment
         return "sent"
-    if delivery.outcome == "fallback":
-        return _fall_back_to_sms(message, delivery.detail, moment)
     retry = delivery.outcome == "retry" and row.attempts < row.config["max_attempts"]
     message.status, message.status_changed_at = ("queued" if retry else "dead"), moment
     message.last_error = delivery.detail[:500] or None
@@ -321,7 +321,7 @@ def _fall_back_to_sms(message: OutboxMessage, detail: str, moment: dt.datetime) 
     message.channel, message.to_phone = SMS, account.phone_e164
     message.segments, message.encoding = size.segments, size.encoding
     message.status, message.send_after, message.status_changed_at = "queued", moment, moment
-    message.last_error = reason
+    message.locked_until, message.last_error = None, reason
     return "fell_back"
 
 

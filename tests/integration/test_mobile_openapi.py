@@ -20,6 +20,9 @@ from schemathesis.specs.openapi.checks import (
     content_type_conformance, response_schema_conformance, status_code_conformance,
 )
 
+from apple_pass_credentials import make_pass_chain
+from apple_wallet_setup import configure_wallet
+from google_keys import WALLET_EMAIL, key_file
 from mobile_app import PREFIX, MobileApp, mobile, new_phone, set_limits  # noqa: F401
 from pos_loyalty import accounts, adjustments, programs
 from pos_loyalty.db import db, run_in_transaction, utcnow
@@ -85,7 +88,8 @@ def bearer(tokens: dict) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
-def test_a_customer_s_app_keeps_to_the_document_as_openapi_core_reads_it(mobile: MobileApp):
+def test_a_customer_s_app_keeps_to_the_document_as_openapi_core_reads_it(mobile: MobileApp,
+                                                                         tmp_path):
     now = utcnow()
     blank = run_in_transaction(lambda: _program_with_a_store_a_promotion_and_a_card(mobile, now))
     app = checked(mobile)
@@ -120,6 +124,7 @@ def test_a_customer_s_app_keeps_to_the_document_as_openapi_core_reads_it(mobile:
     assert app.get(f"/me/history?limit=1&cursor={page['next_cursor']}",
                    headers=me).get_json()["next_cursor"] is None
     assert len(app.get("/me/referral", headers=me).get_json()["code"]) == 8
+    _wallets_and_devices(app, me, mobile, tmp_path)
     assert app.call("PUT", "/me/pin", {"old_pin": "2468", "new_pin": "1357"},
                     headers=me).status_code == 204
     assert app.post("/auth/pin/reset", {"phone": phone}).status_code == 202
@@ -135,6 +140,27 @@ def test_a_customer_s_app_keeps_to_the_document_as_openapi_core_reads_it(mobile:
     assert app.operations_answered_with_success() == {
         op["operationId"] for item in mobile_document()["paths"].values()
         for op in item.values()}
+
+
+def _wallets_and_devices(app: CheckedClient, me: dict[str, str], mobile: MobileApp,
+                         folder) -> None:
+    """The phone's push token and the card in both wallets, set up as a store owner would."""
+    configure_wallet(mobile.app, make_pass_chain(), folder,
+                     public_base_url="https://loyalty.example.com",
+                     google_issuer_id="3388000000022",
+                     google_service_account_file=str(key_file(
+                         folder, WALLET_EMAIL, "https://oauth2.example.com/token").path))
+    device = app.post("/me/devices", {"platform": "android", "token": "fcm-token-1",
+                                      "app_version": "3.2.0"}, headers=me)
+    assert device.status_code == 201
+    assert len(app.get("/me/devices", headers=me).get_json()["devices"]) == 1
+    assert app.call("DELETE", f"/me/devices/{device.get_json()['id']}",
+                    headers=me).status_code == 204
+    assert app.get("/me/wallet/apple", headers=me).data[:2] == b"PK"
+    assert app.get("/me/wallet/google", headers=me).get_json()["url"].startswith(
+        "https://pay.google.com/gp/v/save/")
+    assert app.get("/me/wallet/link", headers=me).get_json()["url"].startswith(
+        "https://loyalty.example.com/wallet/")
 
 
 def _program_with_a_store_a_promotion_and_a_card(mobile: MobileApp, now: dt.datetime) -> str:

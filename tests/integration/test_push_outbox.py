@@ -95,7 +95,7 @@ def test_both_pushes_and_texts_and_none_says_nothing(shop, google):
     silent_id = with_phone(shop, silent, OLD_PIXEL, channel="none")
     shop.sell(both, total_minor=1000)
     shop.sell(silent, total_minor=1000)
-    assert rows(both_id) == [("push", "balance", "queued"), ("sms", "balance", "queued")]
+    assert sorted(rows(both_id)) == [("push", "balance", "queued"), ("sms", "balance", "queued")]
     assert rows(silent_id) == []
 
 

@@ -40,6 +40,9 @@ NOT_ANSWERED_BY_AN_API = {
     e.OwnLoginChange: "staff roles are changed in the back office only",
     e.ImportFileUnreadable: "member imports: the back office and the CLI",
     e.ImportFileChanged: "member imports: the back office only",
+    e.WalletLinkInvalid: "the signed add-to-wallet page (/wallet/<token>), an HTML page",
+    e.PassAuthenticationFailed: "Apple's pass web service, whose contract is Apple's",
+    e.PassNotFound: "Apple's pass web service, whose contract is Apple's",
 }
 # Errors defined outside pos_loyalty.errors: the cashier UI's own, which no API answers.
 CASHIER_UI_ONLY = {"FormError"}
@@ -47,7 +50,9 @@ MOBILE_ONLY = {e.InvalidAppKey, e.InvalidToken, e.TokenReused, e.InvalidCode, e.
                e.TooManyAttempts, e.TooManyCodes, e.PhoneCountryNotAllowed, e.CardLimitReached,
                e.AccountNotFound,
                # a referral code is given at enrolment: in the app, at the web till, the CLI
-               e.ReferralCodeUnknown, e.ReferralSelf, e.ReferralNotNewcomer}
+               e.ReferralCodeUnknown, e.ReferralSelf, e.ReferralNotNewcomer,
+               # the app's phones and the card in the wallets
+               e.DeviceNotFound, e.WalletNotConfigured}
 MOBILE_ALSO = {e.ValidationFailed, e.MalformedRequest, e.UnsupportedMediaType,
                e.InvalidCardNumber, e.CardNotFound, e.InvalidPin, e.TooManyTries, e.ServerBusy}
 
@@ -89,7 +94,11 @@ def test_every_operation_has_a_stable_unique_operation_id():
         "GET /me/card/qr.svg": "get_card_qr_svg", "GET /me/card/qr.png": "get_card_qr_png",
         "POST /me/cards": "link_card", "GET /me/balance": "get_balance",
         "GET /me/history": "get_history", "GET /me/tier": "get_tier",
-        "GET /campaigns": "list_campaigns", "GET /me/referral": "get_referral"}
+        "GET /campaigns": "list_campaigns", "GET /me/referral": "get_referral",
+        "POST /me/devices": "register_device", "GET /me/devices": "list_devices",
+        "DELETE /me/devices/{device_id}": "remove_device",
+        "GET /me/wallet/apple": "get_apple_wallet_pass",
+        "GET /me/wallet/google": "get_google_wallet_link", "GET /me/wallet/link": "get_wallet_link"}
 
 
 @pytest.mark.parametrize("face", DOCUMENTS)

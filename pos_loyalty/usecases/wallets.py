@@ -1,0 +1,111 @@
+"""The card in the customer's phone wallet: what the brand app, the signed links and Apple's
+pass web service ask for. Each function is one transaction.
+
+The app's customer asks for their own card (`apple_pass`, `google_link`, `wallet_link`);
+a link's holder gets the card the link names; Wallet itself proves each pass with its
+authentication token (`wallet.apple_passes`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from pos_loyalty.app_sessions import Caller
+from pos_loyalty.db import db, run_in_transaction
+from pos_loyalty.models import Account, Program
+from pos_loyalty.notify.channels import wallet_config
+from pos_loyalty.wallet import apple_passes, google_passes, links
+from pos_loyalty.wallet.apple_passes import LatestPass
+
+
+@dataclass(frozen=True)
+class WalletLink:
+    url: str
+    expires_at: dt.datetime
+
+    def to_json(self) -> dict[str, str]:
+        return {"url": self.url, "expires_at": self.expires_at.isoformat() + "Z"}
+
+
+# --- the customer in the brand app ------------------------------------------------------------
+
+def apple_pass(program: Program, caller: Caller, now: dt.datetime) -> bytes:
+    """The customer's card as a signed .pkpass."""
+    return run_in_transaction(lambda: apple_passes.apple_pass_for(program, caller.account.id,
+                                                                  now))
+
+
+def google_link(program: Program, caller: Caller, now: dt.datetime) -> WalletLink:
+    """The "Save to Google Wallet" address of the customer's card; it holds the card as it
+    is now and does not expire (Google keeps the card current afterwards)."""
+    url = run_in_transaction(lambda: google_passes.save_link(program, caller.account.id, now))
+    return WalletLink(url, _link_expiry(program, now))
+
+
+def wallet_link(program: Program, caller: Caller, now: dt.datetime) -> WalletLink:
+    """A signed page address that adds the card to either wallet, for a message or a
+    receipt; valid [wallet] link_hours."""
+    return WalletLink(links.link_url(program, caller.account.id, now), _link_expiry(program, now))
+
+
+def _link_expiry(program: Program, now: dt.datetime) -> dt.datetime:
+    return now + dt.timedelta(hours=wallet_config(program)["link_hours"])
+
+
+# --- a signed link's holder ------------------------------------------------------------------
+
+def link_page(token: str, now: dt.datetime) -> tuple[Program, Account]:
+    """The program and the customer a link names (WalletLinkInvalid when it is not ours,
+    altered or expired)."""
+    def read() -> tuple[Program, Account]:
+        program = links.program_of_link(token, now)
+        return program, db.session.get(Account, links.account_of_link(program, token, now))
+    return run_in_transaction(read)
+
+
+def apple_pass_of_link(token: str, now: dt.datetime) -> tuple[str, bytes]:
+    """(program slug, .pkpass) of the card a link names."""
+    def make() -> tuple[str, bytes]:
+        program = links.program_of_link(token, now)
+        account_id = links.account_of_link(program, token, now)
+        return program.slug, apple_passes.apple_pass_for(program, account_id, now)
+    return run_in_transaction(make)
+
+
+def google_link_of_link(token: str, now: dt.datetime) -> str:
+    """The "Save to Google Wallet" address of the card a link names."""
+    def make() -> str:
+        program = links.program_of_link(token, now)
+        return google_passes.save_link(program, links.account_of_link(program, token, now), now)
+    return run_in_transaction(make)
+
+
+# --- Apple's pass web service ----------------------------------------------------------------
+
+def register_pass_device(pass_type_id: str, serial: str, token: str, device_id: str,
+                         push_token: Any, now: dt.datetime) -> bool:
+    return run_in_transaction(lambda: apple_passes.register_device(
+        pass_type_id, serial, token, device_id, push_token, now))
+
+
+def unregister_pass_device(pass_type_id: str, serial: str, token: str,
+                           device_id: str) -> None:
+    run_in_transaction(lambda: apple_passes.unregister_device(
+        pass_type_id, serial, token, device_id))
+
+
+def updated_serials(device_id: str, pass_type_id: str,
+                    since: str | None) -> tuple[list[str], str] | None:
+    return run_in_transaction(lambda: apple_passes.updated_serials(
+        device_id, pass_type_id, since))
+
+
+def latest_pass(pass_type_id: str, serial: str, token: str, since: dt.datetime | None,
+                now: dt.datetime) -> LatestPass:
+    return run_in_transaction(lambda: apple_passes.latest_pass(
+        pass_type_id, serial, token, since, now))
+
+
+def log_pass_messages(logs: Any) -> None:
+    apple_passes.log_messages(logs)
