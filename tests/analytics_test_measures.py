@@ -71,7 +71,9 @@ def yesterday_step(program: Program, since: dt.date, now: dt.datetime) -> dt.dat
 @contextmanager
 def only_these(*functions) -> Iterator[None]:  # type: ignore[no-untyped-def]
     """The registry holds only these measures (and the no-op rollup step) inside the block,
-    and what it held before, after."""
+    and what it held before, after. The real ones are imported first, so that a module
+    first imported inside the block (an app built there) cannot add them back."""
+    analytics.load()
     kept_measures = dict(analytics.registry.measures)
     kept_steps = dict(analytics.registry.steps)
     analytics.registry.measures.clear()
