@@ -72,9 +72,13 @@ class FakeGoogle:
     """Start with `with FakeGoogle() as google:`; `google.url` is the base of every API."""
 
     def __init__(self, token_seconds: int = TOKEN_SECONDS,
-                 tls_files: tuple[str, str] | None = None) -> None:
-        """`tls_files` (certificate PEM, key PEM): answer https, as behind [push] ca_file."""
+                 tls_files: tuple[str, str] | None = None,
+                 fcm_delay_seconds: float = 0.0) -> None:
+        """`tls_files` (certificate PEM, key PEM): answer https, as behind [push] ca_file.
+        `fcm_delay_seconds`: FCM takes each message at once and answers that much later (a
+        worker killed meanwhile has sent it without knowing)."""
         self.token_seconds = token_seconds
+        self.fcm_delay_seconds = fcm_delay_seconds
         self.scheme = "https" if tls_files else "http"
         self.requests: list[RecordedRequest] = []
         self.messages: list[dict[str, Any]] = []          # FCM messages taken
@@ -283,6 +287,8 @@ class FakeGoogle:
                                                            authorization, body)
                     fake.requests.append(RecordedRequest(self.command, self.path,
                                                          authorization, body, status))
+                if fake.fcm_delay_seconds and self.path.endswith("/messages:send"):
+                    threading.Event().wait(fake.fcm_delay_seconds)  # not time.sleep: faketime
                 data = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=UTF-8")

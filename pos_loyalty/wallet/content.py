@@ -39,8 +39,9 @@ class PassContent:
 
 
 def pass_content(program: Program, account_id: int, now: dt.datetime) -> PassContent:
-    """The account as its wallet pass shows it now."""
-    account = db.session.get(Account, account_id)
+    """The account as its wallet pass shows it now: read again from the database, never an
+    earlier reading the session kept (a worker's round reads many accounts)."""
+    account = db.session.get(Account, account_id, populate_existing=True)
     card = accounts.primary_card(account_id)
     language = language_of(program, account)
     rung = rung_named(rules_for(program).tiers, account.tier) if account.tier else None
