@@ -38,7 +38,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                 "available_points", "pending_points", "lifetime_earned", "lifetime_redeemed",
                 "negative_flagged", "failed_pin_attempts", "locked_until", "created_at",
                 "sms_opt_out", "sms_invalid", "live_code_secret", "tier", "tier_until",
-                "referral_code", "referral_pending", "enrolled_via", "enrolled_store_id"),
+                "referral_code", "referral_pending", "enrolled_via", "enrolled_store_id",
+                "notify_channel", "push_devices", "wallet_passes"),
     "card": ("id", "program_id", "number", "symbology", "status", "kind", "account_id",
              "batch_id", "replaced_by_id", "created_at", "linked_at"),
     "sale": ("id", "program_id", "store_id", "terminal_id", "staff_id", "account_id", "card_id",
@@ -65,7 +66,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                        "status", "attempts", "send_after", "provider_sid", "last_error",
                        "created_at", "sent_at", "segments", "encoding", "payload",
                        "locked_until", "provider_status", "error_code", "status_changed_at",
-                       "delivered_at", "price_micros", "price_unit"),
+                       "delivered_at", "price_micros", "price_unit", "channel"),
     # Written only when the schema has it (migration 0016, branch daily).
     "lot_give_back": ("id", "entry_id", "lot_id", "points"),
 }
@@ -567,7 +568,7 @@ class MemberYear:
             self.rows["outbox_message"].append((
                 row_id, self.world.program_id, self.account_id, store_id, kind, self.phone,
                 None, "queued", 0, at, None, None, at, None, None, None, payload_json, None,
-                None, None, at, None, None, None))
+                None, None, at, None, None, None, "sms"))
             return
         status = rng.choices(sim.sms_names, sim.sms_weights)[0]
         sent = at + dt.timedelta(seconds=rng.randrange(1, 30))
@@ -580,7 +581,7 @@ class MemberYear:
             status, 1, at, f"SM{row_id:032x}", "Twilio 30006: landline or unreachable"
             if failed else None, at, sent, 1, "GSM-7", payload_json, None, status,
             30006 if failed else None, changed if status != "sent" else sent, delivered,
-            price, "EUR" if price else None))
+            price, "EUR" if price else None, "sms"))
 
     def finish(self, channel: str, enrolled: dt.datetime) -> None:
         """The rows whose last state is known now: account, sales, lines, lots, draws."""
@@ -591,7 +592,7 @@ class MemberYear:
             world.pin_hash if channel == "app" else None, "active", None, self.available,
             self.pending, self.earned, self.redeemed, self.negative_flagged, 0, None, enrolled,
             not self.textable, False, None, self.tier, self.tier_until, None, False, channel,
-            self.home.id if channel == "till" else None))
+            self.home.id if channel == "till" else None, "auto", 0, 0))
         rows["sale"] = [tuple(sale) for sale in self.sales.values()]
         rows["sale_line"] = [tuple(line) for lines in self.sale_lines.values()
                              for line in lines]

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from flask import flash, g, jsonify, redirect, render_template, request, session, url_for
+from markupsafe import Markup
 
 from cashier_ui import forms
 from cashier_ui.blueprint import actor, bp
@@ -13,7 +14,7 @@ from cashier_ui.i18n import gettext as _
 from cashier_ui.i18n import amount_field, current_language, money, points
 from cashier_ui.messages import PROOF_SENTENCES, FormError, error_sentence
 from cashier_ui.offer_texts import earned_line, tier_summary
-from pos_loyalty import sales
+from pos_loyalty import cards, sales
 from pos_loyalty.clock import now
 from pos_loyalty.errors import LoyaltyError
 from pos_loyalty.programs import rules_for
@@ -278,8 +279,16 @@ def _checkout_after_error(customer: dict[str, Any], lines: list[BasketLine],
 
 @bp.get("/sales/<int:sale_id>")
 def receipt(sale_id: int) -> Any:
-    data = store_reports.receipt(g.program, g.store.id, sale_id, current_language())
-    return render_template("cashier/receipt.html", **data, currency=g.program.currency)
+    data = store_reports.receipt(g.program, g.store.id, sale_id, current_language(), now())
+    wallet_qr = _inline_svg(cards.render_qr_svg(data["wallet_link"])) \
+        if data["wallet_link"] else None
+    return render_template("cashier/receipt.html", **data, wallet_qr=wallet_qr,
+                           currency=g.program.currency)
+
+
+def _inline_svg(document: bytes) -> Markup:
+    """An SVG document as an element of the page: its XML declaration dropped."""
+    return Markup(document.decode().split("?>", 1)[-1].strip())
 
 
 @bp.route("/enrol", methods=["GET", "POST"])

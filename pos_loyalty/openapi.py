@@ -147,6 +147,11 @@ SCHEMAS: dict[str, Schema] = {
            for name, field in PROOF_REPLY.items()}}),
     "LookupRequest": request_object({"card_number": CARD_NUMBER, "card_entry": CARD_ENTRY},
                                     ["card_number"]),
+    "WalletLinkRequest": request_object({"card_number": CARD_NUMBER}, ["card_number"]),
+    "WalletLink": reply_object({
+        "url": {"type": "string", "description": "The page that adds the card to Apple or "
+                                                 "Google Wallet: print it as a QR code."},
+        "expires_at": {"type": "string", "format": "date-time"}}),
     "IdentifyRequest": request_object(
         {"phone": phone(), "card_number": CARD_NUMBER, "pin": string()}, ["pin"],
         description="Send phone or card_number (one of them), with the customer's PIN."),
@@ -322,6 +327,14 @@ def paths() -> Schema:
             "a proof for the sale that spends points.",
             {200: reply("The card; account is null for a blank card.", "LookedUpCard")},
             [*BODY_ERRORS, *CARD_ERRORS, *RATE_LIMIT_ERRORS], body="LookupRequest")},
+        "/cards/wallet-link": {"post": operation(
+            "card_wallet_link",
+            "The customer's add-to-wallet page, valid [wallet] link_hours, for the receipt to "
+            "print as a QR code (the customer scans it to put the card in Apple or Google "
+            "Wallet). 409 wallet_not_configured when the program offers no wallet.",
+            {200: reply("The page's address.", "WalletLink")},
+            [*BODY_ERRORS, *CARD_ERRORS, *RATE_LIMIT_ERRORS, e.WalletNotConfigured],
+            body="WalletLinkRequest")},
         "/identify": {"post": operation(
             "identify", "Find a customer by phone or card number and PIN: the card and a proof "
             "that the customer is at this till. An unknown phone answers as a wrong PIN; wrong "

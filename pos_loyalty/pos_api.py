@@ -15,7 +15,7 @@ from pos_loyalty.payloads import (
 from pos_loyalty.programs import terminal_for_key
 from pos_loyalty.proofs import PROOF_MAX_LENGTH
 from pos_loyalty.rules import CARD_ENTRIES
-from pos_loyalty.usecases import checkout, customers, till_reports
+from pos_loyalty.usecases import checkout, customers, till_reports, wallets
 
 bp = Blueprint("pos_api", __name__, url_prefix="/api/pos/v1")
 
@@ -65,6 +65,14 @@ def lookup_card() -> Response:
     body = json_body(request)
     return jsonify(customers.look_up_card_at_till(g.program, g.terminal, body.get("card_number"),
                                                   _card_entry(body), now()))
+
+
+@bp.post("/cards/wallet-link")
+def card_wallet_link() -> Response:
+    """The customer's add-to-wallet page, for the receipt to print as a QR code."""
+    body = json_body(request)
+    return jsonify(wallets.till_wallet_link(g.program, body.get("card_number"),
+                                            now()).to_json())
 
 
 @bp.post("/identify")

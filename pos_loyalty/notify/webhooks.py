@@ -15,6 +15,7 @@ from pos_loyalty.models import Account, OutboxMessage, Program
 from pos_loyalty.notify.outbox import cancel_waiting
 from pos_loyalty.notify.texts import render, sms_config
 from pos_loyalty.payloads import plain_text
+from pos_loyalty.wallet.links import link_url, wallet_offered
 
 bp = Blueprint("twilio_webhooks", __name__, url_prefix="/webhooks/twilio")
 
@@ -103,7 +104,8 @@ def _record_status(outbox_id: int | None, sid: str, provider_status: str,
 
 @bp.post("/inbound")
 def inbound_text() -> Response:
-    """BALANCE/SOLDE answers the balance; STOP/START follow Twilio's opt-out; else help."""
+    """BALANCE/SOLDE answers the balance, WALLET/CARTE the add-to-wallet link; STOP/START
+    follow Twilio's opt-out; else help."""
     _check_signature(sms_config())
     sender = plain_text(request.form.get("From", ""), "From")
     word = _keyword(request.form.get("Body", ""))
@@ -146,6 +148,9 @@ def _answer(sender: str, word: str) -> str:
         if word in program_config["balance_keywords"]:
             replies.append(render(program, account, "balance", program_config,
                                   balance=account.available_points))
+        elif word in program_config["wallet_keywords"] and wallet_offered(program):
+            replies.append(render(program, account, "wallet", program_config,
+                                  link=link_url(program, account.id, now())))
         else:
             replies.append(render(program, account, "help", program_config))
     return "\n".join(replies)

@@ -11,18 +11,22 @@ from pos_loyalty import reports
 from pos_loyalty.db import run_in_transaction
 from pos_loyalty.models import Program, Sale
 from pos_loyalty.notify.texts import language_of
-from pos_loyalty.usecases import offers
+from pos_loyalty.usecases import offers, wallets
 
 
 def receipt(program: Program, store_id: int, sale_id: int,
-            language: str | None = None) -> dict[str, Any]:
+            language: str | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
     """The receipt of one of the store's sales, with its lines, returns and balance after,
-    and the campaigns that gave it points (named in `language`, else the program's)."""
+    the campaigns that gave it points (named in `language`, else the program's), and, at
+    `now`, the add-to-wallet page of a customer whose card is in no wallet yet."""
     def work() -> dict[str, Any]:
         shown = reports.receipt(program, store_id, sale_id)
         return {**shown, "campaigns": offers.sale_campaigns(
             program, shown["sale"].id, language or language_of(program, None))}
-    return run_in_transaction(work)
+    shown = run_in_transaction(work)
+    link = wallets.receipt_wallet_link(program, shown["sale"].account_id, now) \
+        if now is not None else None
+    return {**shown, "wallet_link": link}
 
 
 def check_store_sale(program: Program, store_id: int, sale_id: int) -> None:

@@ -11,8 +11,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from pos_loyalty import accounts
 from pos_loyalty.app_sessions import Caller
 from pos_loyalty.db import db, run_in_transaction
+from pos_loyalty.errors import CardNotFound, WalletNotConfigured
 from pos_loyalty.models import Account, Program
 from pos_loyalty.notify.channels import wallet_config
 from pos_loyalty.wallet import apple_passes, google_passes, links
@@ -47,6 +49,32 @@ def wallet_link(program: Program, caller: Caller, now: dt.datetime) -> WalletLin
     """A signed page address that adds the card to either wallet, for a message or a
     receipt; valid [wallet] link_hours."""
     return WalletLink(links.link_url(program, caller.account.id, now), _link_expiry(program, now))
+
+
+def till_wallet_link(program: Program, card_number: Any, now: dt.datetime) -> WalletLink:
+    """The add-to-wallet page of a card's customer, for the receipt the till prints (a QR
+    code the customer scans with the phone)."""
+    def work() -> WalletLink:
+        if not links.wallet_offered(program):
+            raise WalletNotConfigured()
+        account = accounts.account_of_card(accounts.find_card(program, card_number))
+        if account is None:
+            raise CardNotFound("This card is not linked to a customer yet.")
+        return WalletLink(links.link_url(program, account.id, now), _link_expiry(program, now))
+    return run_in_transaction(work)
+
+
+def receipt_wallet_link(program: Program, account_id: int | None,
+                        now: dt.datetime) -> str | None:
+    """The add-to-wallet page for a receipt's customer who has no card in a wallet yet;
+    None when there is none to offer."""
+    def work() -> str | None:
+        account = db.session.get(Account, account_id) if account_id else None
+        if account is None or account.wallet_passes or account.status == "closed" \
+                or not links.wallet_offered(program):
+            return None
+        return links.link_url(program, account.id, now)
+    return run_in_transaction(work)
 
 
 def _link_expiry(program: Program, now: dt.datetime) -> dt.datetime:

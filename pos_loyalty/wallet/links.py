@@ -35,6 +35,17 @@ def link_token(program: Program, account_id: int, now: dt.datetime) -> str:
     return jwt.encode(claims, _key(), algorithm=ALGORITHM)
 
 
+def wallet_offered(program: Program) -> bool:
+    """Whether the program offers its card in a wallet: Apple's pass or Google's issuer
+    configured, and a public address for the link's page."""
+    config = wallet_config(program)
+    apple = all(config[key] for key in ("apple_pass_type_id", "apple_team_id",
+                                        "apple_pass_certificate_file", "apple_pass_key_file",
+                                        "apple_wwdr_certificate_file"))
+    google = bool(config["google_issuer_id"] and config["google_service_account_file"])
+    return bool(config["public_base_url"]) and (apple or google)
+
+
 def link_url(program: Program, account_id: int, now: dt.datetime) -> str:
     """The page's address as customers reach it ([wallet] public_base_url)."""
     base = str(wallet_config(program)["public_base_url"] or "").rstrip("/")
@@ -59,7 +70,8 @@ def account_of_link(program: Program | str, token: str, now: dt.datetime) -> int
         raise WalletLinkInvalid()
     account_id = int(claims["sub"])
     found = db.session.scalar(select(Account.id).join(Program, Program.id == Account.program_id)
-                              .where(Account.id == account_id, Program.slug == slug))
+                              .where(Account.id == account_id, Program.slug == slug,
+                                     Account.status != "closed"))
     if found is None:
         raise WalletLinkInvalid()
     return account_id

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -105,9 +106,11 @@ def test_openapi_document_lists_every_endpoint_without_an_app_key(client):
         "/auth/verify", "/auth/login", "/auth/refresh", "/auth/logout", "/auth/pin/reset", "/me",
         "/me/export", "/me/pin", "/me/card", "/me/card/barcode.svg", "/me/card/barcode.png",
         "/me/card/qr.svg", "/me/card/qr.png", "/me/cards", "/me/balance", "/me/history",
-        "/me/tier", "/campaigns", "/me/referral"}
-    rules = {rule.rule.removeprefix("/api/mobile/v1") for rule in client.application.url_map
-             .iter_rules() if rule.rule.startswith("/api/mobile/v1/")}
+        "/me/tier", "/campaigns", "/me/referral", "/me/devices", "/me/devices/{device_id}",
+        "/me/wallet/apple", "/me/wallet/google", "/me/wallet/link"}
+    rules = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/mobile/v1"))
+             for rule in client.application.url_map.iter_rules()
+             if rule.rule.startswith("/api/mobile/v1/")}
     assert rules == set(document["paths"])
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import uuid
 
+from apple_pass_credentials import make_pass_chain
+from apple_wallet_setup import configure_wallet
 from openapi_check import (
     CheckedClient, error_code, routes_and_documented, served_document,
 )
@@ -37,7 +39,7 @@ def test_sale_and_return_require_an_idempotency_key_the_other_writes_accept_one(
             required[f"{method.upper()} {path}"] = keys[refs[0]]["required"] if refs else None
     assert required == {
         "GET /openapi.json": None, "GET /cards/{card_number}": None,
-        "POST /cards/lookup": None, "POST /identify": None,
+        "POST /cards/lookup": None, "POST /cards/wallet-link": None, "POST /identify": None,
         "POST /quote": None, "POST /sales": True, "POST /sales/{sale_id}/returns": True,
         "POST /sales/{sale_id}/void": False, "POST /holds": False,
         "POST /holds/{hold_id}/capture": False, "POST /holds/{hold_id}/void": False,
@@ -82,7 +84,7 @@ def test_text_the_database_cannot_store_is_refused_with_a_documented_error(till)
     assert lone_surrogate.get_json()["error"]["code"] == "malformed_request"
 
 
-def test_a_till_s_day_keeps_to_the_document_as_openapi_core_reads_it(till):
+def test_a_till_s_day_keeps_to_the_document_as_openapi_core_reads_it(till, tmp_path):
     card = till.customer(points=5_000)
     phone = till.last_phone
     blank = run_in_transaction(lambda: accounts.issue_cards(till.program(), 1, utcnow()))[0]
@@ -92,6 +94,9 @@ def test_a_till_s_day_keeps_to_the_document_as_openapi_core_reads_it(till):
     assert pos.post("/cards/lookup", {"card_number": card, "card_entry": "scanned"}).get_json()[
         "proof"].startswith("pf1.")
     assert pos.get(f"/cards/{blank[:4]} {blank[4:]}").get_json()["account"] is None
+    configure_wallet(till.app, make_pass_chain(), tmp_path)
+    assert pos.post("/cards/wallet-link", {"card_number": card}).get_json()["url"].startswith(
+        "https://loyalty.example.com/wallet/")
     assert pos.post("/identify", {"phone": phone, "pin": "1234"}).get_json()["card_number"] \
         == card
     quote = pos.post("/quote", {"card_number": card, "total_minor": 2_000, "redeem_points": 50})

@@ -73,8 +73,8 @@ def core_errors() -> list[type[e.LoyaltyError]]:
 def test_every_operation_has_a_stable_unique_operation_id():
     assert {name: op["operationId"] for name, op in operations(pos_document()).items()} == {
         "GET /openapi.json": "openapi_document", "GET /cards/{card_number}": "get_card",
-        "POST /cards/lookup": "lookup_card", "POST /identify": "identify",
-        "POST /quote": "quote_basket",
+        "POST /cards/lookup": "lookup_card", "POST /cards/wallet-link": "card_wallet_link",
+        "POST /identify": "identify", "POST /quote": "quote_basket",
         "POST /sales": "create_sale", "POST /sales/{sale_id}/returns": "create_return",
         "POST /sales/{sale_id}/void": "void_sale", "POST /holds": "create_hold",
         "POST /holds/{hold_id}/capture": "capture_hold", "POST /holds/{hold_id}/void": "void_hold",
