@@ -1,4 +1,6 @@
-"""SMS to customers: balance changes, expiry warnings, one-time codes, BALANCE replies.
+"""Messages to customers: balance changes, expiry warnings, bonuses, tier changes, one-time
+codes, BALANCE replies; by SMS, by push to the brand app's phones, and as updates of the card
+in their wallets (one outbox row per channel: `channels`).
 
 Ledger use cases call `queue_balance_change` (the checkout: `defer_balance_change`) inside
 their transaction, so the SMS row (the
