@@ -32,6 +32,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "expiry": _POINTS_BALANCE | {"date"},
     "balance": BALANCE,
     "help": frozenset(),
+    "wallet": frozenset({"link"}),
     "otp": frozenset({"code", "minutes"}),
     "offer": frozenset({"label", "points"}),
     "signup": _POINTS_BALANCE, "birthday": _POINTS_BALANCE,
@@ -125,7 +126,8 @@ def preview(program: Program, language: str, texts: Mapping[str, str],
     samples: dict[str, Any] = {
         "points": 25, "balance": 1250, "earned": 25, "spent": 100, "code": "482913",
         "minutes": "10", "date": today + dt.timedelta(days=14),
-        "basket": money_text(program, 1000, locale), **words}
+        "basket": money_text(program, 1000, locale),
+        "link": "https://loyalty.example.com/wallet/eyJhbGciOiJIUzI1NiJ9.example", **words}
     trial_config = {**config, "templates": {**config["templates"], language: dict(texts)}}
     offer = _render_one(program, reader, "offer", trial_config, samples)
     samples["offers"] = offer.text or words["label"]

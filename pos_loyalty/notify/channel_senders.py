@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import click
 
+from sqlalchemy import select
+
 from pos_loyalty import devices
 from pos_loyalty.clock import now as clock_now
-from pos_loyalty.db import run_in_transaction
+from pos_loyalty.config import ConfigError
+from pos_loyalty.db import db, run_in_transaction
+from pos_loyalty.errors import WalletNotConfigured
 from pos_loyalty.notify.channels import PUSH, WALLET, ChannelMessage, ChannelSender, Delivery
 
 
@@ -37,6 +41,41 @@ class ConsoleWalletSender:
         return Delivery("sent")
 
     def close(self) -> None:
+        pass
+
+
+def check_credentials() -> list[str]:
+    """What keeps each program's push and wallet clients from being made, in words (a key
+    file missing or unreadable, a certificate that is not PEM): the worker refuses to start
+    on it rather than fail every push later."""
+    from pos_loyalty.models import Program
+    from pos_loyalty.notify.apns import make_app_client, make_pass_client
+    from pos_loyalty.notify.channels import push_config, wallet_config
+    from pos_loyalty.notify.fcm import make_fcm_client
+    from pos_loyalty.wallet.google_wallet import make_google_wallet_client
+    problems = []
+    for program in run_in_transaction(lambda: list(db.session.scalars(select(Program)))):
+        push, wallet = push_config(program), wallet_config(program)
+        for make in (lambda: make_fcm_client(push), lambda: make_app_client(push),
+                     lambda: make_pass_client(wallet, push),
+                     lambda: make_google_wallet_client(wallet, push),
+                     lambda: _pass_signer(wallet)):
+            try:
+                client = make()
+            except ConfigError as error:
+                problems.append(f"program {program.slug}: {error}")
+            else:
+                if client is not None:
+                    client.close()
+    return problems
+
+
+def _pass_signer(wallet: dict) -> None:
+    """The Apple pass's signing files, read as a pass is signed (when they are set)."""
+    from pos_loyalty.wallet.apple_pass import signing_credentials
+    try:
+        signing_credentials(wallet)
+    except WalletNotConfigured:
         pass
 
 

@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 
 from pos_loyalty.clock import now
 from pos_loyalty.notify.broadcasts_cli import notify_group
+from pos_loyalty.notify.channel_senders import check_credentials
 from pos_loyalty.notify.outbox import sms_stats
 from pos_loyalty.notify.senders import ConsoleSender, SenderNotConfigured, make_sender
 from pos_loyalty.notify.texts import sms_config
@@ -33,6 +34,11 @@ def worker_command(once: bool, console: bool, poll_seconds: float | None) -> Non
         sender = make_sender(sms_config(), console=console, production=production)
     except SenderNotConfigured as error:
         click.echo(f"error: the SMS worker cannot start: {error}", err=True)
+        sys.exit(2)
+    problems = [] if console else check_credentials()
+    if problems:
+        click.echo("error: the worker cannot start: the push or wallet settings cannot be "
+                   "used:\n  " + "\n  ".join(problems), err=True)
         sys.exit(2)
     kind = "console" if isinstance(sender, ConsoleSender) else "Twilio"
     click.echo(f"SMS worker started ({kind} sender)", err=True)

@@ -156,3 +156,16 @@ def test_a_customer_who_chose_sms_since_gets_no_push(shop, google):
     assert send_round().cancelled == 1
     assert rows(account_id) == [("push", "balance", "cancelled")]
     assert google.messages == []
+
+
+def test_the_worker_refuses_to_start_on_push_settings_it_cannot_use(app, till, runner,
+                                                                    tmp_path):
+    app.config["LOYALTY"]["sms"].update(twilio_account_sid="AC" + "0" * 32,
+                                        twilio_auth_token="secret-token",
+                                        twilio_from="+15005550006")
+    app.config["LOYALTY"]["push"].update(fcm_project_id=PROJECT_ID,
+                                         fcm_service_account_file=str(tmp_path / "none.json"))
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 2
+    assert "the push or wallet settings cannot be used" in result.output
+    assert "program demo" in result.output and "none.json" in result.output
