@@ -1,4 +1,5 @@
-"""The worker: claim due outbox rows, hand them to the sender, record what happened.
+"""The worker: claim due outbox rows, hand each to its channel's sender (SMS: Twilio; push and
+wallet: `channel_delivery`), record what happened.
 
 A claim is its own short transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers never
 take the same row; SQLite has one writer): the row becomes "sending" with a lease. The sender is
@@ -17,29 +18,27 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
 import threading
-from dataclasses import dataclass, field
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import ColumnElement, and_, or_, select, true, update
 
-from pos_loyalty import metrics
 from pos_loyalty.clock import now as clock_now
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.models import Account, OutboxMessage, Program
-from pos_loyalty.notify.outbox import (
-    after_quiet_hours, can_text, cancel_waiting, render_event,
+from pos_loyalty.notify.channel_delivery import (
+    absorb_waiting_wallet_rows, deliver_by_channel, push_title, refusal,
 )
-from pos_loyalty.notify.channels import (
-    PUSH, SMS, WALLET, ChannelMessage, ChannelSender, Delivery, chosen_channel,
-    falls_back_to_sms, push_config,
+from pos_loyalty.notify.channel_senders import make_channel_senders
+from pos_loyalty.notify.channels import SMS, WALLET, ChannelSender
+from pos_loyalty.notify.claims import (
+    Claimed, RoundReport, close_row, forget_secret, locked_row, retry_delay,
 )
+from pos_loyalty.notify.outbox import after_quiet_hours, cancel_waiting, render_event
 from pos_loyalty.notify.prices import PriceSource, price_round
 from pos_loyalty.notify.segments import count_segments
-from pos_loyalty.notify.channel_senders import make_channel_senders
 from pos_loyalty.notify.senders import (
     INVALID_NUMBER_CODES, OPTED_OUT_CODES, ConsoleSender, SendFailed, Sender, SendResult,
     make_sender,
@@ -47,52 +46,6 @@ from pos_loyalty.notify.senders import (
 from pos_loyalty.notify.texts import sms_config
 
 log = logging.getLogger(__name__)
-
-# Kinds whose text is a secret (mobile_api's one-time codes), and what replaces it once done.
-SECRET_KINDS = frozenset({"otp"})
-SECRET_REMOVED = "[one-time code removed after sending]"
-
-
-@dataclass(frozen=True)
-class Claimed:
-    id: int
-    program_id: int
-    account_id: int | None
-    to_phone: str | None
-    body: str
-    attempts: int
-    urgent: bool
-    config: dict[str, Any] = field(compare=False, repr=False)
-    channel: str = SMS
-    kind: str = ""
-    # A push's title (the brand's name, or a broadcast's own) and the row's event numbers.
-    title: str = ""
-    payload: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    created_at: dt.datetime | None = None
-
-
-@dataclass
-class RoundReport:
-    claimed: int = 0
-    sent: int = 0
-    retried: int = 0
-    dead: int = 0
-    deferred: int = 0
-    cancelled: int = 0
-    # Pushes no phone took that went as SMS instead.
-    fell_back: int = 0
-    outcomes: dict[int, str] = field(default_factory=dict)
-    # Numbers Twilio refused during this run: the rest of the round skips them.
-    refused_phones: set[str] = field(default_factory=set)
-
-    def count(self, outbox_id: int, outcome: str, channel: str = SMS) -> None:
-        setattr(self, outcome, getattr(self, outcome) + 1)
-        if channel == SMS:
-            metrics.sms_outcome(outcome)
-        else:
-            metrics.push_outcome(channel, outcome)
-        self.outcomes[outbox_id] = outcome
-
 
 def process_round(sender: Sender, report: RoundReport | None = None,
                   channels: Mapping[str, ChannelSender] | None = None) -> RoundReport:
@@ -104,7 +57,7 @@ def process_round(sender: Sender, report: RoundReport | None = None,
         if row.channel == SMS:
             _deliver(sender, row, report)
         else:
-            _deliver_by_channel((channels or {}).get(row.channel), row, report)
+            deliver_by_channel((channels or {}).get(row.channel), row, report)
     return report
 
 
@@ -124,13 +77,13 @@ def _claim(limit: int, report: RoundReport) -> list[Claimed]:
             report.count(row.id, decision, row.channel)
             continue
         if row.channel == WALLET:
-            _absorb_waiting_wallet_rows(row, moment, report)
+            absorb_waiting_wallet_rows(row, moment, report)
         row.status, row.attempts = "sending", row.attempts + 1
         row.locked_until = moment + dt.timedelta(seconds=config["lease_seconds"])
         row.status_changed_at = moment
         claimed.append(Claimed(row.id, row.program_id, row.account_id, row.to_phone,
                                row.body or "", row.attempts, row.kind in config["urgent_kinds"],
-                               config, row.channel, row.kind, _title(row, program),
+                               config, row.channel, row.kind, push_title(row, program),
                                row.payload or {}, row.created_at))
     report.claimed += len(claimed)
     return claimed
@@ -168,14 +121,14 @@ def _decide(row: OutboxMessage, program: Program, config: dict[str, Any],
     stale_after = (dt.timedelta(minutes=config["urgent_stale_after_minutes"]) if urgent
                    else dt.timedelta(hours=config["stale_after_hours"]))
     if moment - row.created_at > stale_after:
-        _close(row, "dead", moment, f"stale: not sent within {stale_after}")
+        close_row(row, "dead", moment, f"stale: not sent within {stale_after}")
         return "dead"
     if urgent:
         return "send"
     account = db.session.get(Account, row.account_id) if row.account_id else None
-    refusal = _refusal(row, account, program)
-    if refusal:
-        _close(row, "cancelled", moment, refusal)
+    reason = refusal(row, account, program)
+    if reason:
+        close_row(row, "cancelled", moment, reason)
         return "cancelled"
     if row.channel == WALLET:   # an update shows the balance and says nothing: no quiet hours
         return "send"
@@ -184,42 +137,6 @@ def _decide(row: OutboxMessage, program: Program, config: dict[str, Any],
         row.status, row.send_after, row.locked_until = "queued", wake, None
         return "deferred"
     return "send"
-
-
-def _refusal(row: OutboxMessage, account: Account | None, program: Program) -> str:
-    """Why the customer no longer takes this row (opted out, closed, chose otherwise), or ""."""
-    if row.channel == SMS:
-        return "" if not row.account_id or can_text(account) else \
-            "the customer opted out or has no valid number"
-    if account is None or account.status == "closed":
-        return "the account is closed"
-    if row.channel == PUSH and chosen_channel(account, push_config(program)) in ("sms", "none"):
-        return "the customer no longer takes pushes"
-    return ""
-
-
-def _title(row: OutboxMessage, program: Program) -> str:
-    """A push's title: a broadcast's own, else the brand's name in its app."""
-    if row.channel != PUSH:
-        return ""
-    title = (row.payload or {}).get("title")
-    return str(title or (program.branding or {}).get("app_name") or program.name)
-
-
-def _absorb_waiting_wallet_rows(row: OutboxMessage, moment: dt.datetime,
-                                report: RoundReport) -> None:
-    """The account's other queued wallet rows: this one reads the balance when it sends,
-    after this claim, so it shows their changes too (each was committed to be seen here)."""
-    absorbed = db.session.scalars(
-        update(OutboxMessage).where(OutboxMessage.account_id == row.account_id,
-                                    OutboxMessage.channel == WALLET,
-                                    OutboxMessage.status == "queued",
-                                    OutboxMessage.id != row.id)
-        .values(status="cancelled", last_error=f"updated with outbox row {row.id}",
-                status_changed_at=moment)
-        .returning(OutboxMessage.id)).all()
-    for outbox_id in absorbed:
-        report.count(outbox_id, "cancelled", WALLET)
 
 
 def _render(row: OutboxMessage, program: Program, config: dict[str, Any],
@@ -231,21 +148,9 @@ def _render(row: OutboxMessage, program: Program, config: dict[str, Any],
         render_event(row, program, account, config)
     except (KeyError, IndexError, ValueError) as error:
         log.exception("outbox row %s: its text cannot be written", row.id)
-        _close(row, "dead", moment, f"cannot write the text: {error!r}")
+        close_row(row, "dead", moment, f"cannot write the text: {error!r}")
         return "dead"
     return "send"
-
-
-def _close(row: OutboxMessage, status: str, moment: dt.datetime, reason: str) -> None:
-    row.status, row.last_error, row.status_changed_at, row.locked_until = \
-        status, reason[:500], moment, None
-    _forget_secret(row)
-
-
-def _forget_secret(row: OutboxMessage) -> None:
-    """A code nobody will send again has no reason to stay readable in the database."""
-    if row.kind in SECRET_KINDS:
-        row.body = SECRET_REMOVED
 
 
 def _deliver(sender: Sender, row: Claimed, report: RoundReport) -> None:
@@ -269,74 +174,13 @@ def _deliver(sender: Sender, row: Claimed, report: RoundReport) -> None:
     report.count(row.id, outcome)
 
 
-def _deliver_by_channel(channel_sender: ChannelSender | None, row: Claimed,
-                        report: RoundReport) -> None:
-    """A push or a wallet update: the channel's sender says what became of it."""
-    message = ChannelMessage(row.id, row.program_id, row.account_id or 0, row.kind, row.title,
-                             row.body, row.payload, row.created_at or clock_now())
-    if channel_sender is None:
-        delivery = Delivery("retry", f"this worker has no {row.channel} sender")
-    else:
-        try:
-            delivery = channel_sender.deliver(message)
-        except Exception as error:  # a bug or an unexpected library error: retry, never lose
-            log.exception("outbox row %s (%s) failed", row.id, row.channel)
-            delivery = Delivery("retry", f"unexpected: {error!r}")
-    report.count(row.id, run_in_transaction(lambda: _record_delivery(row, delivery)),
-                 row.channel)
-
-
-def _record_delivery(row: Claimed, delivery: Delivery) -> str:
-    message = _locked_row(row.id)
-    moment = clock_now()
-    if delivery.outcome == "fallback":
-        return _fall_back_to_sms(message, delivery.detail, moment)
-    message.locked_until = None
-    if delivery.outcome == "sent":
-        message.sent_at, message.last_error = moment, None
-        message.provider_sid = (delivery.provider_id or "")[:64] or None
-        if message.status == "sending":
-            message.status, message.status_changed_at = "sent", moment
-        return "sent"
-    retry = delivery.outcome == "retry" and row.attempts < row.config["max_attempts"]
-    message.status, message.status_changed_at = ("queued" if retry else "dead"), moment
-    message.last_error = delivery.detail[:500] or None
-    if retry:
-        wait = retry_delay(row.attempts, row.config)
-        message.send_after = moment + max(wait, dt.timedelta(seconds=delivery.retry_after or 0))
-    return "retried" if retry else "dead"
-
-
-def _fall_back_to_sms(message: OutboxMessage, detail: str, moment: dt.datetime) -> str:
-    """No phone took the push: the same text goes by SMS now, where the kind and the
-    customer's choice allow it; otherwise the row is dead."""
-    account = db.session.get(Account, message.account_id)
-    program = db.session.get(Program, message.program_id)
-    reason = f"no phone took the push: {detail}"[:500]
-    if message.channel != PUSH or not can_text(account) or \
-            not falls_back_to_sms(account, message.kind, push_config(program)):
-        _close(message, "dead", moment, reason)
-        return "dead"
-    size = count_segments(message.body)
-    message.channel, message.to_phone = SMS, account.phone_e164
-    message.segments, message.encoding = size.segments, size.encoding
-    message.status, message.send_after, message.status_changed_at = "queued", moment, moment
-    message.locked_until, message.last_error = None, reason
-    return "fell_back"
-
-
 def status_callback_url(config: dict[str, Any], outbox_id: int) -> str | None:
     base = config["public_base_url"].rstrip("/")
     return f"{base}/webhooks/twilio/status?outbox_id={outbox_id}" if base else None
 
 
-def _locked_row(outbox_id: int) -> OutboxMessage:
-    return db.session.scalar(select(OutboxMessage).where(OutboxMessage.id == outbox_id)
-                             .with_for_update().execution_options(populate_existing=True))
-
-
 def _record_sent(row: Claimed, result: SendResult) -> str:
-    message = _locked_row(row.id)
+    message = locked_row(row.id)
     moment = clock_now()
     size = count_segments(row.body)  # the text sent, even if another worker blanked it since
     message.segments, message.encoding = size.segments, size.encoding
@@ -344,7 +188,7 @@ def _record_sent(row: Claimed, result: SendResult) -> str:
     if result.price is not None:
         message.price_micros, message.price_unit = result.price.micros, result.price.unit
     message.last_error = None
-    _forget_secret(message)
+    forget_secret(message)
     if message.status == "sending":  # else a status callback came first and said more
         message.status, message.status_changed_at = "sent", moment
         message.provider_status = message.provider_status or result.provider_status
@@ -352,13 +196,13 @@ def _record_sent(row: Claimed, result: SendResult) -> str:
 
 
 def _record_cancelled(row: Claimed) -> str:
-    message = _locked_row(row.id)
-    _close(message, "cancelled", clock_now(), "Twilio refused this number earlier in the round")
+    message = locked_row(row.id)
+    close_row(message, "cancelled", clock_now(), "Twilio refused this number earlier in the round")
     return "cancelled"
 
 
 def _record_failure(row: Claimed, failure: SendFailed, config: dict[str, Any]) -> str:
-    message = _locked_row(row.id)
+    message = locked_row(row.id)
     moment = clock_now()
     refused = failure.code in OPTED_OUT_CODES or failure.code in INVALID_NUMBER_CODES
     retry = failure.retry and not refused and row.attempts < config["max_attempts"]
@@ -370,7 +214,7 @@ def _record_failure(row: Claimed, failure: SendFailed, config: dict[str, Any]) -
     if retry:
         message.send_after = moment + retry_delay(row.attempts, config)
     else:
-        _forget_secret(message)
+        forget_secret(message)
     if refused:
         _flag_account(message, failure.code, config, moment)
     return outcome
@@ -385,15 +229,6 @@ def _flag_account(message: OutboxMessage, code: int, config: dict[str, Any],
                               Account.program_id == message.program_id)
         .values(**flag).returning(Account.id)).all()
     cancel_waiting(list(flagged), f"Twilio error {code}", moment, config["urgent_kinds"])
-
-
-def retry_delay(attempts: int, config: dict[str, Any],
-                randomness: random.Random | None = None) -> dt.timedelta:
-    """Exponential backoff with "equal jitter": half the delay fixed, half random."""
-    ceiling = min(config["retry_max_seconds"],
-                  config["retry_base_seconds"] * 2 ** max(attempts - 1, 0))
-    jitter = (randomness or random).uniform(0, ceiling / 2)
-    return dt.timedelta(seconds=ceiling / 2 + jitter)
 
 
 def run_worker(app: Flask, sender: Sender, stop: threading.Event, *, once: bool = False,

@@ -27,8 +27,12 @@ def scan(page: Page, card_number: str) -> None:
 
     Sent from inside the page: typed through the browser's protocol, each key is a round trip
     to Chromium, and on a loaded machine (the suite's parallel workers) the gaps grow past what
-    the page takes for a scanner, so a scan would sometimes read as typed."""
-    expect(page.get_by_label("Card number")).to_be_focused()
+    the page takes for a scanner, so a scan would sometimes read as typed. The field is
+    focused as soon as the page is parsed, before the page's script times its keys: the scan
+    waits for the script to say it listens (data-scan-ready)."""
+    field = page.get_by_label("Card number")
+    expect(field).to_be_focused()
+    expect(field).to_have_attribute("data-scan-ready", "")
     page.evaluate("""(number) => {
       const field = document.activeElement;
       for (const character of number) {
