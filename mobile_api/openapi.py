@@ -463,7 +463,7 @@ def _paths() -> Schema:
             "A signed link to a page that adds the card to Apple or Google Wallet, valid "
             "[wallet] link_hours (for a message, or another phone)",
             APP_KEY_AND_TOKEN, {"200": _json(ref("WalletLink"), "The link")},
-            CUSTOMER_ERRORS)},
+            [*CUSTOMER_ERRORS, e.WalletNotConfigured])},
         "/me/history": {"get": _operation(
             "get_history",
             "Ledger entries, newest first; pass next_cursor back as cursor for the next page",

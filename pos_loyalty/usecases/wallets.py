@@ -48,6 +48,8 @@ def google_link(program: Program, caller: Caller, now: dt.datetime) -> WalletLin
 def wallet_link(program: Program, caller: Caller, now: dt.datetime) -> WalletLink:
     """A signed page address that adds the card to either wallet, for a message or a
     receipt; valid [wallet] link_hours."""
+    if not links.wallet_offered(program):
+        raise WalletNotConfigured()
     return WalletLink(links.link_url(program, caller.account.id, now), _link_expiry(program, now))
 
 

@@ -16,6 +16,7 @@ from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.models import Account
 from pos_loyalty.wallet import links
 from test_cashier_ui import Cashier, add_staff, words
+from mobile_app import mobile  # noqa: F401 (the fixture)
 from test_notify_webhooks import signed_post, twilio_settings  # noqa: F401 (the fixture)
 
 PUBLIC = "https://loyalty.example.com"
@@ -115,3 +116,11 @@ def test_texting_wallet_without_a_wallet_gets_the_help(client, till):
     reply = signed_post(client, "/webhooks/twilio/inbound",
                         {"From": till.last_phone, "Body": "WALLET"})
     assert "envoyez SOLDE pour recevoir votre solde" in reply.get_data(as_text=True)
+
+
+def test_the_app_is_told_when_the_program_offers_no_wallet(mobile):
+    customer = mobile.register()
+    for path in ("/me/wallet/link", "/me/wallet/apple", "/me/wallet/google"):
+        reply = mobile.get(path, customer.access_token)
+        assert (reply.status_code, reply.get_json()["error"]["code"]) == \
+            (409, "wallet_not_configured"), path
