@@ -2,8 +2,9 @@
 account, in the customer's language.
 
 The barcode carries the number of the account's card (the newest active one), which the
-till's scanner reads as it reads the plastic card. It is a fixed code, as printed on plastic:
-spending points with it needs what spending with a plastic card needs (README "Possession").
+till's scanner reads as it reads a card. It is a fixed code (a wallet cannot show the app's
+live code), so it spends as that number would: a plastic card's as the plastic card; the
+app's virtual card's earns but spends only with the PIN (`rules.presence_refusal`).
 """
 from __future__ import annotations
 
