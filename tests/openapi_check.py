@@ -18,8 +18,9 @@ from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAP
 from werkzeug.test import TestResponse
 from werkzeug.wrappers import Request
 
-# openapi-core hands an image (or a pass) body to the schema as bytes, which JSON Schema 2020-12 does not call
-# a string; read every byte as one character, as the documents' binary strings mean.
+# openapi-core hands an image (or a pass) body to the schema as bytes, which JSON Schema
+# 2020-12 does not call a string; read every byte as one character, as the documents' binary
+# strings mean.
 IMAGES = {mimetype: lambda body, **_: body.decode("latin-1")
           for mimetype in ("image/png", "image/svg+xml", "application/vnd.apple.pkpass")}
 

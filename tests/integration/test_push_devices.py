@@ -101,7 +101,8 @@ def test_a_bad_device_is_refused_with_the_field_named(mobile: MobileApp):
                         ({"platform": "ios", "token": ""}, "token"),
                         ({"platform": "ios", "token": "x" * 513}, "token"),
                         ({"platform": "ios", "token": 42}, "token"),
-                        ({"platform": "ios", "token": APNS_TOKEN, "app_version": 3}, "app_version")):
+                        ({"platform": "ios", "token": APNS_TOKEN, "app_version": 3},
+                         "app_version")):
         reply = mobile.post("/me/devices", body, customer.access_token)
         assert reply.status_code == 422, body
         assert reply.get_json()["error"]["details"]["field"] == field
