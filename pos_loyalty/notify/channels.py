@@ -10,6 +10,7 @@ account with a pass, whatever the choice: it tells nothing, it shows the balance
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -61,6 +62,36 @@ class ChannelSender(Protocol):
     def deliver(self, message: ChannelMessage) -> Delivery: ...
 
     def close(self) -> None: ...
+
+
+class ProgramClients:
+    """One client of a service per program (each brand has its own credentials), made when
+    first needed and kept for the sender's life; None for a program that has none set."""
+
+    def __init__(self) -> None:
+        self._clients: dict[int, Any] = {}
+
+    def get(self, program: Program, make: Callable[[], Any]) -> Any:
+        if program.id not in self._clients:
+            self._clients[program.id] = make()
+        return self._clients[program.id]
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            if client is not None:
+                client.close()
+
+
+def failures_text(results: list[PushResult]) -> str:
+    """What went wrong with each answer that was not "ok", for the row's last_error."""
+    return "; ".join(f"{result.status}: {result.detail}" for result in results
+                     if result.status != "ok")[:500]
+
+
+def retry_wait(results: list[PushResult]) -> float | None:
+    """None when no answer asked for a retry; else the longest Retry-After (0: none said)."""
+    waits = [result.retry_after or 0 for result in results if result.status == "retry"]
+    return max(waits) if waits else None
 
 
 def push_config(program: Program | None = None) -> dict[str, Any]:

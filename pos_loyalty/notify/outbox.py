@@ -310,14 +310,14 @@ def lots_to_warn(program: Program, now: dt.datetime,
                PointLot.remaining > 0, PointLot.expiry_warned_at.is_(None),
                PointLot.expires_at > now, PointLot.expires_at <= now + dt.timedelta(days=days))
         .order_by(PointLot.account_id, PointLot.expires_at)).all()
-    textable = _textable_accounts(sorted({lot.account_id for lot in lots}))
-    return [lot for lot in lots if lot.account_id in textable]
+    reachable = _reachable_accounts(sorted({lot.account_id for lot in lots}))
+    return [lot for lot in lots if lot.account_id in reachable]
 
 
 ACCOUNTS_PER_READ = 1000
 
 
-def _textable_accounts(account_ids: list[int]) -> set[int]:
+def _reachable_accounts(account_ids: list[int]) -> set[int]:
     """Those of `account_ids` whose customer may get an SMS (as can_text says) or a push."""
     found: set[int] = set()
     textable = and_(Account.phone_e164.is_not(None), Account.sms_opt_out.is_(False),

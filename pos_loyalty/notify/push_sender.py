@@ -8,14 +8,13 @@ does where the kind and the customer allow.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from pos_loyalty import devices
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.models import Program
 from pos_loyalty.notify.apns import ApnsClient, make_app_client
-from pos_loyalty.notify.channels import ChannelMessage, Delivery, PushResult, push_config
+from pos_loyalty.notify.channels import (
+    ChannelMessage, Delivery, ProgramClients, PushResult, failures_text, push_config, retry_wait,
+)
 from pos_loyalty.notify.fcm import FcmClient, make_fcm_client
 
 NOT_CONFIGURED = {"android": "FCM is not configured ([push] fcm_*)",
@@ -27,8 +26,7 @@ class PushSender:
     credentials needs the worker restarted)."""
 
     def __init__(self) -> None:
-        self._fcm: dict[int, FcmClient | None] = {}
-        self._apns: dict[int, ApnsClient | None] = {}
+        self._fcm, self._apns = ProgramClients(), ProgramClients()
 
     def deliver(self, message: ChannelMessage) -> Delivery:
         program, phones = run_in_transaction(lambda: _program_and_phones(message))
@@ -45,11 +43,13 @@ class PushSender:
     def _send(self, program: Program, platform: str, token: str, message: ChannelMessage,
               data: dict[str, str]) -> PushResult:
         if platform == "android":
-            fcm = _client(self._fcm, program, make_fcm_client)
+            fcm: FcmClient | None = self._fcm.get(
+                program, lambda: make_fcm_client(push_config(program)))
             return fcm.send(token, message.title, message.body, data,
                             collapse_key=collapse_key(message)) if fcm else \
                 PushResult("failed", NOT_CONFIGURED[platform])
-        apns = _client(self._apns, program, make_app_client)
+        apns: ApnsClient | None = self._apns.get(
+            program, lambda: make_app_client(push_config(program)))
         if apns is None:
             return PushResult("failed", NOT_CONFIGURED[platform])
         return apns.send_alert(token, title=message.title, body=message.body, data=data,
@@ -57,9 +57,8 @@ class PushSender:
                                collapse_id=collapse_key(message))
 
     def close(self) -> None:
-        for client in [*self._fcm.values(), *self._apns.values()]:
-            if client is not None:
-                client.close()
+        self._fcm.close()
+        self._apns.close()
 
 
 def _program_and_phones(message: ChannelMessage) -> tuple[Program, list[tuple[int, str, str]]]:
@@ -67,12 +66,6 @@ def _program_and_phones(message: ChannelMessage) -> tuple[Program, list[tuple[in
     phones = [(device.id, device.platform, device.token)
               for device in devices.devices_of(message.account_id)]
     return program, phones
-
-
-def _client(cache: dict[int, Any], program: Program, make: Callable[[dict[str, Any]], Any]) -> Any:
-    if program.id not in cache:
-        cache[program.id] = make(push_config(program))
-    return cache[program.id]
 
 
 def collapse_key(message: ChannelMessage) -> str:
@@ -93,12 +86,10 @@ def push_data(message: ChannelMessage) -> dict[str, str]:
 
 def summary(results: list[PushResult]) -> Delivery:
     """One phone that took it is enough; else a retry if one may take it later; else SMS."""
-    details = "; ".join(f"{result.status}: {result.detail}" for result in results
-                        if result.status != "ok")[:500]
+    details, wait = failures_text(results), retry_wait(results)
     taken = [result for result in results if result.status == "ok"]
     if taken:
         return Delivery("sent", details, provider_id=taken[0].provider_id)
-    waits = [result.retry_after or 0 for result in results if result.status == "retry"]
-    if waits:
-        return Delivery("retry", details, retry_after=max(waits) or None)
+    if wait is not None:
+        return Delivery("retry", details, retry_after=wait or None)
     return Delivery("fallback", details)

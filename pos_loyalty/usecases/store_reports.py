@@ -11,7 +11,8 @@ from pos_loyalty import reports
 from pos_loyalty.db import run_in_transaction
 from pos_loyalty.models import Program, Sale
 from pos_loyalty.notify.texts import language_of
-from pos_loyalty.usecases import offers, wallets
+from pos_loyalty.usecases import offers
+from pos_loyalty.wallet import links
 
 
 def receipt(program: Program, store_id: int, sale_id: int,
@@ -21,12 +22,11 @@ def receipt(program: Program, store_id: int, sale_id: int,
     `now`, the add-to-wallet page of a customer whose card is in no wallet yet."""
     def work() -> dict[str, Any]:
         shown = reports.receipt(program, store_id, sale_id)
-        return {**shown, "campaigns": offers.sale_campaigns(
+        link = links.receipt_link(program, shown["sale"].account_id, now) \
+            if now is not None else None
+        return {**shown, "wallet_link": link, "campaigns": offers.sale_campaigns(
             program, shown["sale"].id, language or language_of(program, None))}
-    shown = run_in_transaction(work)
-    link = wallets.receipt_wallet_link(program, shown["sale"].account_id, now) \
-        if now is not None else None
-    return {**shown, "wallet_link": link}
+    return run_in_transaction(work)
 
 
 def check_store_sale(program: Program, store_id: int, sale_id: int) -> None:

@@ -8,17 +8,23 @@ authentication token (`wallet.apple_passes`).
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from pos_loyalty import accounts
 from pos_loyalty.app_sessions import Caller
+from pos_loyalty.config import ConfigError
 from pos_loyalty.db import db, run_in_transaction
 from pos_loyalty.errors import CardNotFound, WalletNotConfigured
 from pos_loyalty.models import Account, Program
 from pos_loyalty.notify.channels import wallet_config
 from pos_loyalty.wallet import apple_passes, google_passes, links
 from pos_loyalty.wallet.apple_passes import LatestPass
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,14 +40,17 @@ class WalletLink:
 
 def apple_pass(program: Program, caller: Caller, now: dt.datetime) -> bytes:
     """The customer's card as a signed .pkpass."""
-    return run_in_transaction(lambda: apple_passes.apple_pass_for(program, caller.account.id,
-                                                                  now))
+    with _usable_credentials():
+        return run_in_transaction(lambda: apple_passes.apple_pass_for(
+            program, caller.account.id, now))
 
 
 def google_link(program: Program, caller: Caller, now: dt.datetime) -> WalletLink:
     """The "Save to Google Wallet" address of the customer's card; it holds the card as it
     is now and does not expire (Google keeps the card current afterwards)."""
-    url = run_in_transaction(lambda: google_passes.save_link(program, caller.account.id, now))
+    with _usable_credentials():
+        url = run_in_transaction(lambda: google_passes.save_link(program, caller.account.id,
+                                                                 now))
     return WalletLink(url, _link_expiry(program, now))
 
 
@@ -66,19 +75,6 @@ def till_wallet_link(program: Program, card_number: Any, now: dt.datetime) -> Wa
     return run_in_transaction(work)
 
 
-def receipt_wallet_link(program: Program, account_id: int | None,
-                        now: dt.datetime) -> str | None:
-    """The add-to-wallet page for a receipt's customer who has no card in a wallet yet;
-    None when there is none to offer."""
-    def work() -> str | None:
-        account = db.session.get(Account, account_id) if account_id else None
-        if account is None or account.wallet_passes or account.status == "closed" \
-                or not links.wallet_offered(program):
-            return None
-        return links.link_url(program, account.id, now)
-    return run_in_transaction(work)
-
-
 def _link_expiry(program: Program, now: dt.datetime) -> dt.datetime:
     return now + dt.timedelta(hours=wallet_config(program)["link_hours"])
 
@@ -100,7 +96,8 @@ def apple_pass_of_link(token: str, now: dt.datetime) -> tuple[str, bytes]:
         program = links.program_of_link(token, now)
         account_id = links.account_of_link(program, token, now)
         return program.slug, apple_passes.apple_pass_for(program, account_id, now)
-    return run_in_transaction(make)
+    with _usable_credentials():
+        return run_in_transaction(make)
 
 
 def google_link_of_link(token: str, now: dt.datetime) -> str:
@@ -108,7 +105,8 @@ def google_link_of_link(token: str, now: dt.datetime) -> str:
     def make() -> str:
         program = links.program_of_link(token, now)
         return google_passes.save_link(program, links.account_of_link(program, token, now), now)
-    return run_in_transaction(make)
+    with _usable_credentials():
+        return run_in_transaction(make)
 
 
 # --- Apple's pass web service ----------------------------------------------------------------
@@ -133,8 +131,22 @@ def updated_serials(device_id: str, pass_type_id: str,
 
 def latest_pass(pass_type_id: str, serial: str, token: str, since: dt.datetime | None,
                 now: dt.datetime) -> LatestPass:
-    return run_in_transaction(lambda: apple_passes.latest_pass(
-        pass_type_id, serial, token, since, now))
+    with _usable_credentials():
+        return run_in_transaction(lambda: apple_passes.latest_pass(
+            pass_type_id, serial, token, since, now))
+
+
+@contextmanager
+def _usable_credentials() -> Iterator[None]:
+    """A key or certificate file the operator set but that cannot be used (unreadable, not
+    PEM, not the certificate's key): logged for the operator, answered as a wallet not
+    offered (409 wallet_not_configured), never a 500. `pos-loyalty worker` refuses to
+    start on the same files."""
+    try:
+        yield
+    except ConfigError as error:
+        log.error("the wallet's credentials cannot be used: %s", error)
+        raise WalletNotConfigured() from error
 
 
 def log_pass_messages(logs: Any) -> None:

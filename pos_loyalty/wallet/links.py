@@ -46,6 +46,16 @@ def wallet_offered(program: Program) -> bool:
     return bool(config["public_base_url"]) and (apple or google)
 
 
+def receipt_link(program: Program, account_id: int | None, now: dt.datetime) -> str | None:
+    """The add-to-wallet page for a receipt's customer whose card is in no wallet yet; None
+    when there is none to offer."""
+    account = db.session.get(Account, account_id) if account_id else None
+    if account is None or account.wallet_passes or account.status == "closed" \
+            or not wallet_offered(program):
+        return None
+    return link_url(program, account.id, now)
+
+
 def link_url(program: Program, account_id: int, now: dt.datetime) -> str:
     """The page's address as customers reach it ([wallet] public_base_url)."""
     base = str(wallet_config(program)["public_base_url"] or "").rstrip("/")

@@ -124,3 +124,13 @@ def test_the_app_is_told_when_the_program_offers_no_wallet(mobile):
         reply = mobile.get(path, customer.access_token)
         assert (reply.status_code, reply.get_json()["error"]["code"]) == \
             (409, "wallet_not_configured"), path
+
+
+def test_a_pass_key_that_cannot_be_read_answers_409_not_a_500(app, mobile, tmp_path, caplog):
+    configure_wallet(app, make_pass_chain(), tmp_path, public_base_url=PUBLIC)
+    (tmp_path / "pass.key").write_text("not a key")
+    customer = mobile.register()
+    reply = mobile.get("/me/wallet/apple", customer.access_token)
+    assert (reply.status_code, reply.get_json()["error"]["code"]) == \
+        (409, "wallet_not_configured")
+    assert "apple_pass_key_file" in caplog.text
