@@ -88,7 +88,7 @@ class FakeApns:
         self.requests: list[ApnsRequest] = []
         self.refused_connections: list[str] = []
         self._scripts: dict[str, _Script] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._context = _server_context(certificate_file, key_file, client_ca_file)
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(POLL_SECONDS)
@@ -159,9 +159,17 @@ class FakeApns:
             except OSError:
                 pass   # the client went away mid-answer: nothing to tell it
 
+    def refusals(self, count: int, *, timeout: float = HANDSHAKE_TIMEOUT_SECONDS) -> list[str]:
+        """The refused connections once there are `count`: a refused handshake's alert reaches
+        the client before this server's thread has written down why, so a test waits."""
+        with self._lock:
+            self._lock.wait_for(lambda: len(self.refused_connections) >= count, timeout)
+            return list(self.refused_connections)
+
     def _refuse(self, reason: str) -> None:
         with self._lock:
             self.refused_connections.append(reason)
+            self._lock.notify_all()
 
     def _speak_h2(self, tls: ssl.SSLSocket, peer: _Peer) -> None:
         conn = h2.connection.H2Connection(h2.config.H2Configuration(

@@ -286,7 +286,7 @@ def test_apns_connection_without_client_certificate_fails_in_pass_mode(wallet_ap
     assert result == PushResult(
         "failed", "APNs TLS refused a certificate: TLSV13_ALERT_CERTIFICATE_REQUIRED")
     assert wallet_apple.requests == []
-    [refusal] = wallet_apple.refused_connections
+    [refusal] = wallet_apple.refusals(1)
     assert refusal.startswith("TLS handshake: [SSL: PEER_DID_NOT_RETURN_A_CERTIFICATE]")
 
 
