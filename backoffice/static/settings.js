@@ -26,4 +26,5 @@
   }
   form.addEventListener("input", later);
   form.addEventListener("change", later);
+  form.setAttribute("data-preview-ready", "");   // the browser tests type once it listens
 })();

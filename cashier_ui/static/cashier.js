@@ -199,4 +199,7 @@
     });
     arm();
   }
+
+  // Said last, once every listener above is in place: the browser tests wait for it.
+  document.documentElement.setAttribute("data-script-ready", "");
 })();

@@ -44,6 +44,7 @@ def test_marketing_changes_the_earn_rate_and_the_till_s_next_quote_uses_it(
         "link", name="Program settings").click()
     preview = office.get_by_role("status", name="What the basket earns and can use")
     expect(preview).to_contain_text("A basket of €25.00 earns 25 points")
+    expect(office.locator("#rules-form")).to_have_attribute("data-preview-ready", "")
     office.get_by_label("Points per 1.00 paid").fill("2")
     expect(preview).to_contain_text("A basket of €25.00 earns 50 points")   # not saved yet
     office.get_by_role("button", name="Save the rules").click()

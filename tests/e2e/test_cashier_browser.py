@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from pos_loyalty import live_codes
 from pos_loyalty.db import db, utcnow
 from pos_loyalty.models import Account, Card, Sale
-from till_pages import log_in, scan, type_by_hand
+from till_pages import log_in, scan, tap_keypad, type_by_hand, use_maximum, use_points
 
 
 def sale_count(shop) -> int:
@@ -34,7 +34,7 @@ def test_scan_and_sell_with_part_of_the_bill_in_points(page: Page, shop):
     expect(page.get_by_role("heading", name="Léa")).to_be_visible()
     expect(page.get_by_role("region", name="Léa")).to_contain_text("Available points500")
     open_basket(page, "20.00")
-    page.get_by_label(re.compile(r"^Points to use")).fill("100")
+    use_points(page, "100")
     expect(page.get_by_role("status", name="Cash due")).to_have_text("€10.00")
     expect(page.get_by_role("status", name="Points earned")).to_have_text("10")
     page.get_by_role("button", name="Confirm sale").click()
@@ -53,15 +53,13 @@ def test_a_typed_number_asks_for_the_pin_before_points_and_a_scan_does_not(page:
     type_by_hand(page, shop.cards["Léa"])
     expect(page.get_by_role("heading", name="Léa")).to_be_visible()
     open_basket(page, "20.00")
-    page.get_by_label(re.compile(r"^Points to use")).fill("100")
+    use_points(page, "100")
     pin_check = page.get_by_role("group", name=re.compile("^To use points, the customer types"))
     expect(pin_check).to_be_visible()
     page.get_by_role("button", name="Confirm sale").click()
     expect(page.get_by_role("alert")).to_contain_text("To use points, the customer types their PIN")
     assert sale_count(shop) == 0
-    keypad = page.get_by_role("group", name="PIN keypad")
-    for digit in shop.pins["Léa"]:
-        keypad.get_by_role("button", name=digit, exact=True).click()
+    tap_keypad(page, shop.pins["Léa"])
     page.get_by_role("button", name="Check the PIN").click()
     expect(page.get_by_role("status").filter(has_text="PIN checked")).to_have_text(
         "PIN checked: points can be used.")
@@ -86,7 +84,7 @@ def test_the_phone_s_live_code_scanned_spends_its_bare_number_does_not(page: Pag
     expect(page.get_by_role("heading", name="Hugo")).to_be_visible()
     open_basket(page, "8.00")
     expect(page.get_by_label("Customer's PIN")).to_have_count(0)
-    page.get_by_role("button", name="Use maximum").click()
+    use_maximum(page)
     page.get_by_role("button", name="Confirm sale").click()
     expect(page.get_by_role("heading", name=re.compile("^Receipt"))).to_be_visible()
     assert available_points(shop, shop.cards["Hugo"]) == 120 - 70 + 1
@@ -106,7 +104,7 @@ def test_use_maximum_fills_the_most_points_the_bill_allows(page: Page, shop):
     log_in(page, "cashier")
     scan(page, shop.cards["Hugo"])
     open_basket(page, "8.00")
-    page.get_by_role("button", name="Use maximum").click()
+    use_maximum(page)
     expect(page.get_by_label(re.compile(r"^Points to use"))).to_have_value("70")
     expect(page.get_by_role("status", name="Cash due")).to_have_text("€1.00")
 
@@ -114,15 +112,12 @@ def test_use_maximum_fills_the_most_points_the_bill_allows(page: Page, shop):
 def test_phone_and_pin_with_a_wrong_pin_then_the_right_one(page: Page, shop):
     log_in(page, "cashier")
     page.get_by_label("Phone number").fill(shop.phones["Hugo"])
-    keypad = page.get_by_role("group", name="PIN keypad")
-    for digit in "9999":
-        keypad.get_by_role("button", name=digit, exact=True).click()
+    tap_keypad(page, "9999")
     expect(page.get_by_label("PIN", exact=True)).to_have_value("9999")
     page.get_by_role("button", name="Identify").click()
     expect(page.get_by_role("alert")).to_have_text("Wrong PIN: 4 tries left, then a wait.")
     page.get_by_label("PIN", exact=True).fill("")
-    for digit in shop.pins["Hugo"]:
-        keypad.get_by_role("button", name=digit, exact=True).click()
+    tap_keypad(page, shop.pins["Hugo"])
     page.get_by_role("button", name="Identify").click()
     expect(page.get_by_role("heading", name="Hugo")).to_be_visible()
 
@@ -166,7 +161,7 @@ def test_return_of_part_of_a_sale(page: Page, shop):
     log_in(page, "cashier")
     scan(page, shop.cards["Léa"])
     open_basket(page, "20.00")
-    page.get_by_label(re.compile(r"^Points to use")).fill("100")
+    use_points(page, "100")
     page.get_by_role("button", name="Confirm sale").click()
     page.get_by_role("link", name="Return items from this sale").click()
     page.get_by_label("Amount to return (EUR)").fill("5.00")
@@ -191,11 +186,9 @@ def test_enrolment_of_a_blank_card(page: Page, shop):
     expect(page.get_by_label("Blank card number")).to_have_value(blank)
     page.get_by_label("Phone number").fill("06 12 34 56 99")
     page.get_by_label("First name").fill("Inès")
-    keypad = page.get_by_role("group", name="PIN keypad")
     for label in ("New PIN", "PIN again"):
         page.get_by_label(label).focus()
-        for digit in "2468":
-            keypad.get_by_role("button", name=digit, exact=True).click()
+        tap_keypad(page, "2468")
     page.get_by_role("button", name="Create the account").click()
     expect(page.get_by_role("status")).to_have_text(f"Card {blank} is live.")
     expect(page.get_by_role("heading", name="Inès")).to_be_visible()
@@ -246,7 +239,7 @@ def test_double_click_on_confirm_makes_one_sale(page: Page, shop):
     log_in(page, "cashier")
     scan(page, shop.cards["Léa"])
     open_basket(page, "20.00")
-    page.get_by_label(re.compile(r"^Points to use")).fill("100")
+    use_points(page, "100")
     page.get_by_role("button", name="Confirm sale").dblclick()
     expect(page.get_by_role("heading", name=re.compile("^Receipt"))).to_be_visible()
     assert sale_count(shop) == 1
@@ -258,7 +251,7 @@ def test_confirm_sent_twice_by_the_browser_makes_one_sale(page: Page, shop):
     log_in(page, "cashier")
     scan(page, shop.cards["Léa"])
     open_basket(page, "20.00")
-    page.get_by_label(re.compile(r"^Points to use")).fill("100")
+    use_points(page, "100")
     statuses = page.get_by_role("button", name="Confirm sale").evaluate("""async button => {
         const form = button.form;
         const send = () => fetch(form.action, {method: "POST", body: new FormData(form),
@@ -276,7 +269,7 @@ def test_a_network_failure_is_said_plainly(page: Page, shop):
     scan(page, shop.cards["Léa"])
     open_basket(page, "20.00")
     page.route("**/cashier/quote.json", lambda route: route.abort())
-    page.get_by_label(re.compile(r"^Points to use")).fill("100")
+    use_points(page, "100")
     expect(page.get_by_role("alert")).to_have_text(
         "The till cannot reach the server: check the network, then retry.")
 

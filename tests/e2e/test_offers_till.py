@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from pos_loyalty import programs
 from pos_loyalty.usecases import offers
-from till_pages import log_in, scan
+from till_pages import log_in, scan, use_points
 
 SET_UP = dt.datetime(2026, 1, 1)
 LADDER = {"tiers": [
@@ -44,7 +44,7 @@ def test_the_till_shows_the_tier_and_the_campaign_from_quote_to_receipt(page: Pa
     page.get_by_role("button", name="Calculate").click()
     bonuses = page.get_by_role("list", name="Bonus points")
     expect(bonuses).to_have_text("Double points today: +20")
-    page.get_by_label(re.compile(r"^Points to use")).fill("100")
+    use_points(page, "100")
     expect(bonuses).to_have_text("Double points today: +10")
     expect(page.get_by_role("status", name="Points earned")).to_have_text("20")
     page.get_by_role("button", name="Confirm sale").click()

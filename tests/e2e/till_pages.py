@@ -1,6 +1,8 @@
 """Steps a cashier takes, shared by the browser tests: elements found by label and role."""
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 PASSWORDS = {"cashier": "cashier-pass", "manager": "manager-pass"}
@@ -43,6 +45,32 @@ def scan(page: Page, card_number: str) -> None:
       field.dispatchEvent(new KeyboardEvent("keydown", {key: "Enter", bubbles: true}));
       field.form.requestSubmit();
     }""", card_number)
+
+
+def script_ready(page: Page) -> None:
+    """Wait for the page's script to listen (it says so last, data-script-ready): a click
+    that lands the new page lets the test go on before its script has run, and on a loaded
+    machine a key typed or a button pressed that early would go unheard."""
+    expect(page.locator("html")).to_have_attribute("data-script-ready", "")
+
+
+def use_points(page: Page, points: str) -> None:
+    """Type the points to use, which the live figures under them follow."""
+    script_ready(page)
+    page.get_by_label(re.compile(r"^Points to use")).fill(points)
+
+
+def use_maximum(page: Page) -> None:
+    script_ready(page)
+    page.get_by_role("button", name="Use maximum").click()
+
+
+def tap_keypad(page: Page, digits: str) -> None:
+    """Press the on-screen PIN keypad's keys, into the PIN field last focused."""
+    script_ready(page)
+    keypad = page.get_by_role("group", name="PIN keypad")
+    for digit in digits:
+        keypad.get_by_role("button", name=digit, exact=True).click()
 
 
 def type_by_hand(page: Page, card_number: str) -> None:
