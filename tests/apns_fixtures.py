@@ -1,4 +1,4 @@
-"""What the APNs tests share: a clock they move by hand, Apple's kind of key, and the test CA's
+"""What the APNs tests share: Apple's kind of key, and the test CA's
 certificates for the fake APNs (server) and the Wallet pass (client) as files."""
 from __future__ import annotations
 
@@ -16,19 +16,6 @@ START_SECONDS = 1898596800   # START as Unix seconds
 TEAM, KEY_ID = "TEAM123456", "KEY1234567"
 APP_TOPIC = "com.example.loyalty"
 PASS_TYPE_ID = "pass.com.example.loyalty"
-
-
-class Clock:
-    """Naive UTC, as pos_loyalty.clock.now answers; moves only when told."""
-
-    def __init__(self, now: dt.datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
 
 
 def pkcs8(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey,

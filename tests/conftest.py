@@ -27,6 +27,7 @@ from flask_migrate import upgrade
 
 from pos_loyalty.app import MIGRATIONS_DIR, create_app
 from pos_loyalty.db import db
+from pos_loyalty.notify.fake_google import FakeGoogle
 from pos_loyalty.rate_limits import limiter
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -182,3 +183,11 @@ def client(app: Flask):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def runner(app: Flask):  # type: ignore[no-untyped-def]
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def google() -> Iterator[FakeGoogle]:
+    """A local server that answers like Google's token endpoint, FCM and the Wallet API."""
+    with FakeGoogle() as fake:
+        yield fake
+

@@ -16,8 +16,8 @@ import httpx
 from pos_loyalty.clock import now as core_clock
 from pos_loyalty.notify.channels import PushResult
 from pos_loyalty.notify.google_auth import (
-    GoogleAuthFailed, GoogleServiceAccount, GoogleTokenSource, google_http_client,
-    retry_after_seconds,
+    GoogleAuthFailed, GoogleTokenSource, google_http_client, json_object, retry_after_seconds,
+    token_source,
 )
 
 FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
@@ -67,9 +67,10 @@ class FcmClient:
 def push_result(response: httpx.Response) -> PushResult:
     """What FCM's answer to messages:send means for the device and the message."""
     status = response.status_code
+    answer = json_object(response)
     if status == 200:
-        return PushResult("ok", provider_id=str(_json(response).get("name") or "") or None)
-    error = _json(response).get("error")
+        return PushResult("ok", provider_id=str(answer.get("name") or "") or None)
+    error = answer.get("error")
     error = error if isinstance(error, dict) else {}
     code = fcm_error_code(error)
     name = code or error.get("status")
@@ -109,25 +110,14 @@ def _details(error: dict[str, Any]) -> list[dict[str, Any]]:
         if isinstance(details, list) else []
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        answer = response.json()
-    except ValueError:
-        return {}
-    return answer if isinstance(answer, dict) else {}
-
-
 def make_fcm_client(config: dict[str, Any], *,
                     clock: Callable[[], dt.datetime] = core_clock) -> FcmClient | None:
     """The FCM client of a `push_config(program)`, None when the program has no Firebase
     project or key. A key file that cannot be read raises ServiceAccountKeyInvalid."""
     if not config["fcm_project_id"] or not config["fcm_service_account_file"]:
         return None
-    account = GoogleServiceAccount.from_file(config["fcm_service_account_file"])
     client = google_http_client(config)
-    tokens = GoogleTokenSource(account, (FCM_SCOPE,), client=client,
-                               token_url=config["google_token_url"],
-                               margin_seconds=int(config["token_refresh_margin_seconds"]),
-                               clock=clock)
+    tokens = token_source(config["fcm_service_account_file"], FCM_SCOPE, config, client,
+                          clock=clock)
     return FcmClient(config["fcm_project_id"], tokens, client=client,
                      base_url=config["fcm_api_base_url"])

@@ -158,6 +158,25 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
         return None
 
 
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """A Google API's JSON answer, or {} when it is not a JSON object (a proxy's HTML page)."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def token_source(key_file: str, scope: str, push: dict[str, Any], client: httpx.Client, *,
+                 clock: Callable[[], dt.datetime]) -> GoogleTokenSource:
+    """The access tokens for `scope` of the service account whose key is in `key_file`, got
+    from [push] google_token_url and renewed its token_refresh_margin_seconds early."""
+    return GoogleTokenSource(GoogleServiceAccount.from_file(key_file), (scope,), client=client,
+                             token_url=push["google_token_url"],
+                             margin_seconds=int(push["token_refresh_margin_seconds"]),
+                             clock=clock)
+
+
 def google_http_client(config: dict[str, Any]) -> httpx.Client:
     """An HTTP client for Google's APIs with [push] timeout_seconds and ca_file."""
     verify: ssl.SSLContext | bool = (ssl.create_default_context(cafile=config["ca_file"])

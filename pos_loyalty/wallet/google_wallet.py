@@ -20,8 +20,8 @@ from pos_loyalty.cards import ean13_check_digit
 from pos_loyalty.clock import now as core_clock
 from pos_loyalty.notify.channels import PushResult
 from pos_loyalty.notify.google_auth import (
-    GoogleAuthFailed, GoogleServiceAccount, GoogleTokenSource, google_http_client,
-    retry_after_seconds,
+    GoogleAuthFailed, GoogleServiceAccount, GoogleTokenSource, google_http_client, json_object,
+    retry_after_seconds, token_source,
 )
 from pos_loyalty.wallet.content import PassContent
 
@@ -181,22 +181,15 @@ class GoogleWalletClient:
 
 def wallet_result(response: httpx.Response) -> PushResult:
     status = response.status_code
+    answer = json_object(response)
     if status == 200:
-        return PushResult("ok", provider_id=_answer(response).get("id"))
-    error = _answer(response).get("error")
+        return PushResult("ok", provider_id=answer.get("id"))
+    error = answer.get("error")
     message = error.get("message", "") if isinstance(error, dict) else response.text[:200]
     detail = f"Google Wallet {status}: {message}"[:500]
     if status == 429 or status >= 500:
         return PushResult("retry", detail, retry_after_seconds(response))
     return PushResult("failed", detail)
-
-
-def _answer(response: httpx.Response) -> dict[str, Any]:
-    try:
-        answer = response.json()
-    except ValueError:
-        return {}
-    return answer if isinstance(answer, dict) else {}
 
 
 def make_google_wallet_client(wallet: dict[str, Any], push: dict[str, Any], *,
@@ -206,11 +199,8 @@ def make_google_wallet_client(wallet: dict[str, Any], push: dict[str, Any], *,
     (token URL, refresh margin, timeout, CA file); None without an issuer id or a key."""
     if not wallet["google_issuer_id"] or not wallet["google_service_account_file"]:
         return None
-    account = GoogleServiceAccount.from_file(wallet["google_service_account_file"])
     client = google_http_client(push)
-    tokens = GoogleTokenSource(account, (WALLET_SCOPE,), client=client,
-                               token_url=push["google_token_url"],
-                               margin_seconds=int(push["token_refresh_margin_seconds"]),
-                               clock=clock)
+    tokens = token_source(wallet["google_service_account_file"], WALLET_SCOPE, push, client,
+                          clock=clock)
     return GoogleWalletClient(tokens, client=client,
                               base_url=wallet["google_wallet_api_base_url"])

@@ -19,9 +19,10 @@ from pos_loyalty.notify.apns import (ApnsClient, ApnsCredentialError, ApnsTokenS
 from pos_loyalty.notify.channels import PushResult
 from pos_loyalty.notify.fake_apns import FakeApns
 
-from apns_fixtures import (APP_TOPIC, KEY_ID, PASS_TYPE_ID, START_SECONDS, TEAM, ApnsFiles,
-                           Clock, pkcs8, write_apns_files)
+from apns_fixtures import (APP_TOPIC, KEY_ID, PASS_TYPE_ID, START, START_SECONDS, TEAM,
+                           ApnsFiles, pkcs8, write_apns_files)
 from certificates import issue, make_ca
+from clocks import Clock
 
 DEVICE = "7c5e8a0f3b"
 APP_SETTINGS = ("APNS_TEAM_ID", "APNS_KEY_ID", "APNS_KEY_FILE", "APNS_TOPIC")
@@ -39,7 +40,7 @@ def apple_key() -> ec.EllipticCurvePrivateKey:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture
@@ -156,7 +157,7 @@ def test_apns_expired_provider_token_twice_fails_after_one_retry(apple, app_push
 
 def test_apns_token_older_than_an_hour_by_apples_clock_is_refused(apple, files, apple_key,
                                                                   clock):
-    late_signer = ApnsTokenSigner(TEAM, KEY_ID, pkcs8(apple_key), clock=Clock(clock.now))
+    late_signer = ApnsTokenSigner(TEAM, KEY_ID, pkcs8(apple_key), clock=Clock(clock.moment))
     clock.advance(minutes=61)
     with ApnsClient(apple.url, signer=late_signer, ca_file=files.ca_file) as late:
         result = late.send(DEVICE, {}, topic=APP_TOPIC)

@@ -24,12 +24,6 @@ CLASS_ID = f"{ISSUER}.demo"
 
 
 @pytest.fixture
-def google() -> Iterator[FakeGoogle]:
-    with FakeGoogle() as fake:
-        yield fake
-
-
-@pytest.fixture
 def wallet_key(app, google: FakeGoogle, tmp_path: Path) -> ServiceAccountKey:
     """The program's Google Wallet issuer, its key trusted by the fake Google."""
     key = trusted_key(google, tmp_path, WALLET_EMAIL)

@@ -17,12 +17,6 @@ PHONE = "fcm-token-of-camilles-pixel"
 
 
 @pytest.fixture
-def google() -> Iterator[FakeGoogle]:
-    with FakeGoogle() as fake:
-        yield fake
-
-
-@pytest.fixture
 def fcm(app, shop, google: FakeGoogle, tmp_path: Path) -> Iterator[FcmClient]:
     key = trusted_key(google, tmp_path, FCM_EMAIL)
     app.config["LOYALTY"]["push"].update(fcm_project_id=PROJECT_ID,

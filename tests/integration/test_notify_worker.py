@@ -19,23 +19,12 @@ from pos_loyalty.notify.senders import ConsoleSender, SendResult, TwilioSender, 
 from pos_loyalty.notify.texts import sms_config
 from pos_loyalty.notify.worker import process_round, run_worker, start_background_worker
 
+from clocks import Clock
+
 ACCOUNT_SID = "AC" + "0" * 32
 PUBLIC = "https://loyalty.example.com"
 # Where the core's clock starts: 13:00 in Paris, whatever the hour the tests run at.
 MIDDAY = dt.datetime(2026, 1, 15, 12, 0)
-
-
-class Clock:
-    """The core's clock, frozen; tests move it by hand."""
-
-    def __init__(self, moment: dt.datetime) -> None:
-        self.moment = moment
-
-    def __call__(self) -> dt.datetime:
-        return self.moment
-
-    def advance(self, **delta: float) -> None:
-        self.moment += dt.timedelta(**delta)
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pos_loyalty.config import ConfigError
 from pos_loyalty.notify.apns import ApnsCredentialError, ApnsTokenSigner
 
-from apns_fixtures import KEY_ID, START, START_SECONDS, TEAM, Clock, pkcs8
+from apns_fixtures import KEY_ID, START, START_SECONDS, TEAM, pkcs8
+from clocks import Clock
 
 
 @pytest.fixture(scope="module")

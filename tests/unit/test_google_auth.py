@@ -13,6 +13,7 @@ import httpx
 import jwt
 import pytest
 
+from clocks import Clock
 from google_keys import FCM_EMAIL, PROJECT_ID, ServiceAccountKey, key_file, trusted_key
 from pos_loyalty.config import ConfigError
 from pos_loyalty.notify.fake_google import FCM_SCOPE, WALLET_SCOPE, FakeGoogle
@@ -23,23 +24,6 @@ from pos_loyalty.notify.google_auth import (
 
 START = dt.datetime(2026, 3, 9, 10, 0)
 START_SECONDS = 1773050400   # START as a Unix time
-
-
-class Clock:
-    def __init__(self, moment: dt.datetime = START) -> None:
-        self.moment = moment
-
-    def __call__(self) -> dt.datetime:
-        return self.moment
-
-    def advance(self, **delta: float) -> None:
-        self.moment += dt.timedelta(**delta)
-
-
-@pytest.fixture
-def google() -> Iterator[FakeGoogle]:
-    with FakeGoogle() as fake:
-        yield fake
 
 
 @pytest.fixture
@@ -103,7 +87,7 @@ def test_key_that_is_not_json_or_not_a_key_is_refused(tmp_path: Path) -> None:
 
 
 def test_token_comes_from_a_signed_jwt_bearer_grant(key, google, http) -> None:
-    assert source(key, http, Clock()).token() == "ya29.fake-1"
+    assert source(key, http, Clock(START)).token() == "ya29.fake-1"
     [request] = google.calls("POST", "/token")
     assert request.body["grant_type"] == JWT_BEARER_GRANT
     claims = jwt.decode(request.body["assertion"], key.public_key_pem, algorithms=["RS256"],
@@ -114,7 +98,7 @@ def test_token_comes_from_a_signed_jwt_bearer_grant(key, google, http) -> None:
 
 def test_scopes_are_joined_by_spaces(key, google, http) -> None:
     tokens = GoogleTokenSource(GoogleServiceAccount.from_file(key.path),
-                               (FCM_SCOPE, WALLET_SCOPE), client=http, clock=Clock())
+                               (FCM_SCOPE, WALLET_SCOPE), client=http, clock=Clock(START))
     tokens.token()
     assertion = google.calls("POST", "/token")[0].body["assertion"]
     assert jwt.decode(assertion, options={"verify_signature": False})["scope"] == \
@@ -122,7 +106,7 @@ def test_scopes_are_joined_by_spaces(key, google, http) -> None:
 
 
 def test_token_is_kept_until_the_margin_before_it_expires(key, google, http) -> None:
-    clock = Clock()
+    clock = Clock(START)
     tokens = source(key, http, clock, margin_seconds=300)
     assert tokens.token() == "ya29.fake-1"
     clock.advance(seconds=3599 - 300 - 1)
@@ -138,7 +122,7 @@ def test_token_is_kept_until_the_margin_before_it_expires(key, google, http) -> 
 
 
 def test_invalidated_token_is_fetched_again(key, google, http) -> None:
-    tokens = source(key, http, Clock())
+    tokens = source(key, http, Clock(START))
     tokens.token()
     tokens.invalidate()
     assert tokens.token() == "ya29.fake-2"
@@ -146,7 +130,7 @@ def test_invalidated_token_is_fetched_again(key, google, http) -> None:
 
 
 def test_threads_sharing_a_source_ask_google_once(key, google, http) -> None:
-    tokens = source(key, http, Clock())
+    tokens = source(key, http, Clock(START))
     got: list[str] = []
     threads = [threading.Thread(target=lambda: got.append(tokens.token())) for _ in range(8)]
     for thread in threads:
@@ -160,27 +144,27 @@ def test_threads_sharing_a_source_ask_google_once(key, google, http) -> None:
 def test_token_url_replaces_the_keys_token_uri(google, http, tmp_path: Path) -> None:
     key = key_file(tmp_path, FCM_EMAIL, closed_port_url())
     google.trust(FCM_EMAIL, key.public_key_pem)
-    tokens = source(key, http, Clock(), token_url=google.token_url)
+    tokens = source(key, http, Clock(START), token_url=google.token_url)
     assert tokens.token() == "ya29.fake-1"
 
 
 def test_unreachable_token_endpoint_may_be_retried(http, tmp_path: Path) -> None:
     key = key_file(tmp_path, FCM_EMAIL, closed_port_url())
     with pytest.raises(GoogleAuthFailed, match="unreachable") as failed:
-        source(key, http, Clock()).token()
+        source(key, http, Clock(START)).token()
     assert failed.value.retry is True
 
 
 def test_key_google_does_not_know_is_refused_for_good(google, http, tmp_path: Path) -> None:
     key = key_file(tmp_path, FCM_EMAIL, google.token_url)   # never trusted
     with pytest.raises(GoogleAuthFailed, match="400: invalid_grant") as failed:
-        source(key, http, Clock()).token()
+        source(key, http, Clock(START)).token()
     assert failed.value.retry is False
 
 
 def test_busy_token_endpoint_may_be_retried_then_answers(key, google, http) -> None:
     google.token_answer("unavailable")
-    tokens = source(key, http, Clock())
+    tokens = source(key, http, Clock(START))
     with pytest.raises(GoogleAuthFailed, match="503") as failed:
         tokens.token()
     assert failed.value.retry is True

@@ -25,12 +25,6 @@ DATA = {"kind": "balance", "available_points": "120"}
 
 
 @pytest.fixture
-def google() -> Iterator[FakeGoogle]:
-    with FakeGoogle() as fake:
-        yield fake
-
-
-@pytest.fixture
 def key(google: FakeGoogle, tmp_path: Path) -> ServiceAccountKey:
     return trusted_key(google, tmp_path, FCM_EMAIL)
 

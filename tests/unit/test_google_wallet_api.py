@@ -29,12 +29,6 @@ CLASS_PATH = f"/walletobjects/v1/loyaltyClass/{ISSUER}.paul"
 
 
 @pytest.fixture
-def google() -> Iterator[FakeGoogle]:
-    with FakeGoogle() as fake:
-        yield fake
-
-
-@pytest.fixture
 def key(google: FakeGoogle, tmp_path: Path) -> ServiceAccountKey:
     return trusted_key(google, tmp_path, WALLET_EMAIL)
 
