@@ -15,12 +15,12 @@ import json
 import ssl
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import jwt
 
+from pos_loyalty.notify.fake_http import QuietHandler, QuietServer
 from pos_loyalty.notify.google_auth import JWT_BEARER_GRANT
 
 FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
@@ -264,10 +264,10 @@ class FakeGoogle:
             return (401, refusal, {}) if refusal else self._wallet(method, path, body)
         return 404, _google_error(404, "NOT_FOUND", f"No such endpoint {path}"), {}
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+    def _handler_class(self) -> type[QuietHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 self._handle()
 
@@ -289,24 +289,10 @@ class FakeGoogle:
                                                          authorization, body, status))
                 if fake.fcm_delay_seconds and self.path.endswith("/messages:send"):
                     threading.Event().wait(fake.fcm_delay_seconds)  # not time.sleep: faketime
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=UTF-8")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *_: Any) -> None:
-                pass
+                self.write_answer(status, json.dumps(answer).encode(),
+                            "application/json; charset=UTF-8", headers)
 
         return Handler
-
-
-class QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client gone mid-request
 
 
 def _parsed(raw: str, content_type: str) -> Any:

@@ -14,9 +14,10 @@ import threading
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
+
+from pos_loyalty.notify.fake_http import QuietHandler, QuietServer
 
 # answer name -> (HTTP status, Twilio error code, message)
 ERRORS = {
@@ -108,10 +109,10 @@ class FakeTwilio:
             queue = self._answers.get(to)
             return queue.popleft() if queue else "ok"
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+    def _handler_class(self) -> type[QuietHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode()
@@ -145,7 +146,7 @@ class FakeTwilio:
                     self._reply(404, {"code": 20404, "status": 404, "message": f"The requested "
                                       f"resource {self.path} was not found"})
                 elif answer == GARBLED:
-                    self._reply_bytes(200, b"<html>Bad Gateway</html>", "text/html")
+                    self.write_answer(200, b"<html>Bad Gateway</html>", "text/html")
                 elif answer in ERRORS:
                     status, code, message = ERRORS[answer]
                     self._reply(status, {"code": code, "message": message, "status": status})
@@ -154,24 +155,9 @@ class FakeTwilio:
                                       "price_unit": "USD"})
 
             def _reply(self, status: int, body: dict[str, Any]) -> None:
-                self._reply_bytes(status, json.dumps(body).encode(), "application/json")
-
-            def _reply_bytes(self, status: int, data: bytes, content_type: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *_: Any) -> None:
-                pass
+                self.write_answer(status, json.dumps(body).encode(), "application/json")
 
         return Handler
-
-
-class QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client killed mid-request (the crash tests) is expected here
 
 
 def _message_resource(path: str, form: dict[str, str], *, priced: bool) -> dict[str, Any]:
